@@ -1,0 +1,267 @@
+"""The view model: everything a screen needs, as plain frozen data (no pygame).
+
+The flow (``kiosk/flow``) builds a :class:`View` from its state; the screens only draw it and
+return the :class:`Button` hit targets they put on screen. Raw pygame events are turned into the
+small :data:`Input` records below in one place (``kiosk.screens.inputs``).
+
+Rules for producers of a View:
+- Personal data only masked: ``member_masked``, ``OrderDetail.customer_masked`` and staff names
+  are shown as given, so give them masked (``kiosk.privacy``). ``entry_text`` is what the customer
+  is typing on the on-screen keyboard (their own phone/email, shown while typing, cleared when the
+  screen is left). A PIN never enters a View: only ``pin_length``.
+- Text shown to people is a catalogue key (``kiosk/locale``) plus parameters, never a sentence:
+  see :class:`Message`. Order numbers, item summaries, door numbers and names are data, shown as is.
+- Views compare by value: the app redraws only when the View changed (``needs_redraw``).
+  Keep every field hashable (tuples, not lists).
+
+Screens (DESIGN.md): idle, member_entry, orders, scan_package, door_open, done, error, offline,
+staff_login, staff_menu, arrival, arrival_confirm, overdue, order_detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCREENS: tuple[str, ...] = (
+    "idle",
+    "member_entry",
+    "orders",
+    "scan_package",
+    "door_open",
+    "done",
+    "error",
+    "offline",
+    "staff_login",
+    "staff_menu",
+    "arrival",
+    "arrival_confirm",
+    "overdue",
+    "order_detail",
+)
+CUSTOMER_SCREENS = frozenset(
+    {"idle", "member_entry", "orders", "scan_package", "door_open", "done", "error", "offline"}
+)
+STAFF_SCREENS = frozenset({"staff_login", "staff_menu", "arrival", "arrival_confirm", "overdue", "order_detail"})
+SCANNING_SCREENS = frozenset({"idle", "scan_package", "arrival"})  # these show the camera preview
+LANGUAGES: tuple[str, ...] = ("zh-TW", "en")
+DOOR_STATES = ("unlocked", "open", "locked", "not_opened")
+RETURN_REASONS: tuple[str, ...] = ("overdue", "damaged", "customer_cancelled", "wrong_item")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A line of text for the message banner: a catalogue key and its ``str.format`` parameters.
+
+    ``level`` picks the colour/icon: ``info`` | ``ok`` | ``warn`` | ``error``.
+    Build with ``Message.of("msg.parcel_mismatch", "error", number="A1002")``.
+    Keys the catalogues hold are listed in ``kiosk/locale/*/LC_MESSAGES/kiosk.po`` (``msg.*`` for
+    banners, ``err.<api error code>`` for every refusal code of API.md).
+    """
+
+    key: str
+    params: tuple[tuple[str, Any], ...] = ()
+    level: str = "info"
+
+    @classmethod
+    def of(cls, key: str, level: str = "info", **params: Any) -> Message:
+        return cls(key=key, params=tuple(sorted(params.items())), level=level)
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One parcel in a list (``orders``, ``overdue``).
+
+    ``arrived_at`` is the backend's RFC 3339 string (or ""); screens show its date.
+    ``locker_door`` is the door holding it (locker mode) or None. ``selected`` highlights the row
+    (e.g. the one being taken). ``customer_masked`` is only filled on staff lists.
+    """
+
+    number: str
+    items_summary: str = ""
+    overdue: bool = False
+    arrived_at: str = ""
+    locker_door: int | None = None
+    selected: bool = False
+    customer_masked: str = ""
+
+
+@dataclass(frozen=True)
+class DoorRow:
+    """A door unlocked for this session and its state: unlocked | open | locked | not_opened."""
+
+    number: int
+    state: str = "unlocked"
+    order_number: str = ""
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    """A receiving staff member for the commission picker: button id ``staff:<id>``."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """The order shown on ``arrival_confirm`` and ``order_detail`` (None fields are not shown).
+
+    ``status`` is the API's status name (shipped, arrived, overdue, received, return_requested,
+    ...); the screen translates it (``status.<name>``). Times are RFC 3339 strings or "".
+    """
+
+    number: str
+    status: str = ""
+    customer_masked: str = ""
+    items: tuple[str, ...] = ()
+    arrived_at: str = ""
+    overdue_at: str = ""
+    locker_door: int | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything any screen shows. Defaults describe an idle counter kiosk in zh-TW."""
+
+    # which screen, in which language, at which kind of kiosk
+    screen: str = "idle"
+    lang: str = "zh-TW"
+    mode: str = "counter"  # counter | locker
+
+    # a backend call is in flight: buttons that would start another are drawn disabled and an
+    # animated progress indicator runs (the only case where the screen animates by itself)
+    busy: bool = False
+    # banner line (code not recognised, parcel does not match, saved offline, locked out, ...)
+    message: Message | None = None
+
+    # customer session
+    member_masked: str = ""  # e.g. "王*明"; shown on orders/scan_package/door_open/done
+    orders: tuple[OrderRow, ...] = ()  # orders: waiting parcels; overdue: the overdue list
+    doors: tuple[DoorRow, ...] = ()  # door_open: the doors unlocked now (big numbers)
+    retry_allowed: bool = False  # door_open: a door was not opened in time, show `retry`
+    picked_up: tuple[str, ...] = ()  # done / scan_package: order numbers handed over so far
+    current_order: str = ""  # scan_package: the order whose parcel must be scanned now
+
+    # text entry
+    entry_kind: str = ""  # member_entry: "" (choose), "phone" or "email" (keyboard shown)
+    entry_text: str = ""  # member_entry: what has been typed so far
+    member_code_only: bool = False  # no lookup_phone / lookup_email buttons on idle/member_entry
+    pin_length: int = 0  # staff_login: number of PIN digits typed (dots only)
+    pin_stage: bool = False  # staff_login: badge accepted, now the PIN keypad is shown
+
+    # staff session
+    staff_name: str = ""  # the logged-in staff member (shown on staff screens)
+    commission_enabled: bool = False  # arrival_confirm: show the receiving-staff picker
+    staff_choices: tuple[StaffChoice, ...] = ()
+    selected_staff: str | None = None  # the id picked (defaults to the logged-in one)
+    detail: OrderDetail | None = None  # arrival_confirm / order_detail; None: details unknown (offline)
+    arrival_count: int = 0  # arrival: parcels confirmed in this staff session
+    return_reason: str | None = None  # order_detail: a reason picked (button `reason:<key>`)
+    return_reasons: tuple[str, ...] = RETURN_REASONS  # order_detail: reasons offered (`reason.<key>` texts)
+
+    # status indicators (top bar)
+    offline: bool = False  # backend unreachable
+    outbox_depth: int = 0  # events waiting in the outbox
+    attention_count: int = 0  # events the outbox parked (need an admin)
+    camera_ok: bool = True
+
+    # accessibility and timing
+    focus: str | None = None  # id of the button with keyboard focus (drawn with a thick ring)
+    countdown: int | None = None  # whole seconds until this screen returns to idle, when shown
+
+    # free-form extras the app may need without changing this class (keep values hashable)
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.screen not in SCREENS:
+            raise ValueError(f"unknown screen {self.screen!r}")
+        if self.lang not in LANGUAGES:
+            raise ValueError(f"unknown language {self.lang!r}")
+        if self.mode not in ("counter", "locker"):
+            raise ValueError(f"unknown mode {self.mode!r}")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.screen in STAFF_SCREENS
+
+
+@dataclass(frozen=True)
+class Button:
+    """An on-screen hit target: ``id`` (DESIGN.md button ids, ``key:<k>`` for keypad/keyboard
+    keys, ``reason:<key>``, ``staff:<id>``, ``order:<number>``), ``rect`` = (x, y, w, h) in
+    surface pixels, the visible ``label``, and whether it can be pressed now."""
+
+    id: str
+    rect: tuple[int, int, int, int]
+    label: str = ""
+    enabled: bool = True
+
+    def contains(self, x: float, y: float) -> bool:
+        bx, by, bw, bh = self.rect
+        return bx <= x < bx + bw and by <= y < by + bh
+
+    @property
+    def center(self) -> tuple[float, float]:
+        bx, by, bw, bh = self.rect
+        return (bx + bw / 2, by + bh / 2)
+
+
+# ---- inputs: what the event translator hands the app/flow ------------------------------------
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button pressed by touch, mouse, Enter on the focused button, or Esc (back/cancel).
+
+    On-screen keypad/keyboard keys arrive as ``Press("key:<k>")`` too; ``key_char`` gives the
+    character they type (or None for ``key:backspace`` / ``key:clear`` / ``key:shift``)."""
+
+    button: str
+
+    @property
+    def key_char(self) -> str | None:
+        return key_char(self.button)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Characters typed on a physical keyboard (or keypad) that go to the entry field/PIN."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Erase:
+    """Backspace on a physical keyboard (``all=False``), or clear the whole field (``all=True``)."""
+
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Keyboard navigation moved the focus to button ``button`` (the app puts it in ``View.focus``)."""
+
+    button: str
+
+
+Input = Press | Typed | Erase | Focus  # plus kiosk.events.Scan(source="usb") from the keyboard wedge
+
+# Special on-screen keys (ids ``key:<name>``); every other ``key:<c>`` types the single character c.
+SPECIAL_KEYS = ("backspace", "clear", "shift", "space")
+
+
+def key_char(button_id: str) -> str | None:
+    """The character an on-screen key types: ``key:7`` → "7", ``key:@`` → "@", ``key:space`` → " ";
+    None for other buttons and for ``key:backspace``/``key:clear``/``key:shift``."""
+    if not button_id.startswith("key:"):
+        return None
+    name = button_id[4:]
+    if name == "space":
+        return " "
+    if name in SPECIAL_KEYS or len(name) != 1:
+        return None
+    return name
