@@ -6,6 +6,7 @@ Pure functions, used by the kiosk and the reference server alike (API.md, "Maski
 from __future__ import annotations
 
 import hashlib
+import re
 
 _SALT = b"pickup-kiosk/log/v1"
 
@@ -45,3 +46,70 @@ def code_ref(code: str | None) -> str:
     if not code:
         return "-"
     return "h:" + hashlib.blake2b(code.encode("utf-8", "surrogatepass"), key=_SALT, digest_size=5).hexdigest()
+
+
+def _digits_pattern(digits: str) -> str:
+    """``0912345678`` also as ``0912-345-678``, ``0912 345 678``, ``(09)12345678``."""
+    return r"[\s().-]*".join(re.escape(d) for d in digits)
+
+
+def find_personal_data(text: str, seed: dict) -> list[str]:
+    """Where personal data of a seed (the reference server's seed format) shows in ``text``.
+
+    Looks for members' and staff names, phones (by their digits, with or without separators or a
+    country code), emails (any case), member codes, badge codes, PINs (as a token of their own),
+    package codes and kiosk tokens. Returns one description per finding, naming the seed entry,
+    the field and the line, never the value itself (so a failing test does not print it either);
+    an empty list means the text is clean. Masked forms (``王*明``, ``0912***678``) are fine.
+    """
+    checks: list[tuple[str, re.Pattern[str]]] = []
+
+    def add(where: str, value: object, kind: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            return
+        value = value.strip()
+        if kind == "phone":
+            digits = "".join(ch for ch in value if ch.isdigit())
+            if len(digits) < 6:
+                return
+            forms = [_digits_pattern(digits)]
+            if digits.startswith("0"):
+                forms.append(r"\+\d{1,3}[\s-]*" + _digits_pattern(digits[1:]))
+            pattern = r"(?<!\d)(?:" + "|".join(forms) + r")(?!\d)"
+            checks.append((where, re.compile(pattern)))
+        elif kind == "email":
+            checks.append((where, re.compile(re.escape(value), re.IGNORECASE)))
+        elif kind == "token":  # PINs, short codes: only as a token of their own
+            checks.append((where, re.compile(r"(?<![0-9A-Za-z])" + re.escape(value) + r"(?![0-9A-Za-z])")))
+        else:
+            checks.append((where, re.compile(re.escape(value))))
+
+    for i, member in enumerate(seed.get("members") or ()):
+        ref = f"members[{member.get('id', i)}]"
+        add(f"{ref}.name", member.get("name"), "text")
+        add(f"{ref}.phone", member.get("phone"), "phone")
+        add(f"{ref}.email", member.get("email"), "email")
+        add(f"{ref}.member_code", member.get("member_code"), "text")
+    for i, staff in enumerate(seed.get("staff") or ()):
+        ref = f"staff[{staff.get('id', i)}]"
+        add(f"{ref}.name", staff.get("name"), "text")
+        add(f"{ref}.badge_code", staff.get("badge_code"), "text")
+        add(f"{ref}.pin", staff.get("pin"), "token")
+    for i, order in enumerate(seed.get("orders") or ()):
+        add(f"orders[{order.get('id', i)}].package_code", order.get("package_code"), "token")
+    for i, kiosk in enumerate(seed.get("kiosks") or ()):
+        add(f"kiosks[{kiosk.get('id', i)}].token", kiosk.get("token"), "text")
+
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for where, pattern in checks:
+            if pattern.search(line):
+                found.append(f"{where} in line {number}")
+    return found
+
+
+def assert_no_personal_data(text: str, seed: dict) -> None:
+    """Test helper: raise AssertionError listing where personal data of ``seed`` shows in ``text``."""
+    found = find_personal_data(text, seed)
+    if found:
+        raise AssertionError("personal data in the log: " + ", ".join(found))
