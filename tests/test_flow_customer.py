@@ -1,0 +1,412 @@
+"""Customer flows of the pure state machine: counter and locker pickup, look-ups, refusals, idle."""
+
+from __future__ import annotations
+
+import pytest
+from test_flow_support import Driver, down, order, rejected
+
+from kiosk import flow
+from kiosk.api.models import Lookup, Member, Settings
+
+
+def test_start_loads_settings_then_idle():
+    d = Driver.__new__(Driver)
+    d.state = flow.initial()
+    d.effects = []
+    d.send(flow.Start())
+    assert d.last_call().request == "settings"
+    assert not d.state.settings_loaded
+    d.answer("settings", Settings(member_code_only=True), token=d.state.probing)
+    assert d.state.settings_loaded
+    assert d.state.member_code_only
+    assert d.screen == "idle"
+
+
+def test_member_scan_shows_orders_even_for_one():
+    d = Driver()
+    d.member([order("A1002")])
+    assert d.screen == "orders"
+    v = flow.view(d.state)
+    assert [r.number for r in v.orders] == ["A1002"]
+    assert v.member_masked == "王*明"
+
+
+def test_overdue_marked_on_orders():
+    d = Driver()
+    d.member([order("A1002"), order("A1003", status="overdue", overdue=True)])
+    rows = flow.view(d.state).orders
+    assert [r.overdue for r in rows] == [False, True]
+
+
+def test_counter_one_order_scan_match_done():
+    d = Driver()
+    d.member([order("A1002"), order("A1003")])
+    d.press("order:A1003")
+    assert d.screen == "scan_package"
+    assert flow.view(d.state).current_order == "A1003"
+    d.scan("PKG1003", "CODE128")
+    call = d.last_call()
+    assert call.request == "pickup"
+    assert call.args == {"order_id": "o_A1003", "member_id": "m_1", "package_code": "PKG1003"}
+    d.answer("pickup", order("A1003", status="received"))
+    assert d.screen == "done"
+    assert flow.view(d.state).picked_up == ("A1003",)
+    assert flow.StartTimer("idle", 8.0) in d.effects
+
+
+def test_counter_mismatch_stays_with_message_and_error():
+    d = Driver()
+    d.member([order("A1002")])
+    d.press("order:A1002")
+    d.effects.clear()
+    d.scan("PKG9999", "CODE128")
+    d.answer("pickup", error=rejected("package_mismatch"))
+    assert d.screen == "scan_package"
+    assert d.state.message.key == "err.package_mismatch"
+    assert flow.Indicate("error") in d.effects
+    # the right one still works afterwards
+    d.scan("PKG1002", "CODE128")
+    d.answer("pickup", order("A1002", status="received"))
+    assert d.screen == "done"
+
+
+def test_counter_pickup_all_scans_each():
+    d = Driver()
+    d.member([order("A1002"), order("A1003")])
+    d.press("pickup_all")
+    assert flow.view(d.state).current_order == "A1002"
+    d.scan("PKG1002")
+    d.answer("pickup", order("A1002", status="received"))
+    assert d.screen == "scan_package"
+    assert flow.view(d.state).current_order == "A1003"
+    d.scan("PKG1003")
+    d.answer("pickup", order("A1003", status="received"))
+    assert d.screen == "done"
+    assert d.state.picked == ("A1002", "A1003")
+
+
+@pytest.mark.parametrize("code", ["MEMBER-0000001", "STAFF-0001", "bad code!"])
+def test_scan_package_refuses_other_kinds_without_call(code):
+    d = Driver()
+    d.member([order("A1002")])
+    d.press("order:A1002")
+    d.effects.clear()
+    d.scan(code)
+    # MEMBER-0000001 also matches the parcel pattern: it goes to the backend, which says mismatch
+    if code == "MEMBER-0000001":
+        assert d.last_call().request == "pickup"
+        return
+    assert not d.calls()
+    assert d.screen == "scan_package"
+    assert d.state.message.level == "error"
+    assert flow.Indicate("error") in d.effects
+
+
+@pytest.mark.parametrize("code", ["", "a\tb", "x" * 200, "ab"])
+def test_idle_refuses_junk_and_unknown_on_the_spot(code):
+    d = Driver()
+    d.scan(code)
+    assert not d.calls()
+    assert d.screen == "idle"
+    assert d.state.message is not None
+    assert d.state.message.level == "error"
+    assert flow.Indicate("error") in d.effects
+
+
+def test_idle_refuses_parcel_only_codes():
+    d = Driver(settings=Settings(member_code_pattern="MEMBER-[0-9]{7}"))
+    d.scan("PKG1002")
+    assert not d.calls()
+    assert d.state.message.key == "msg.code_wrong_kind"
+
+
+def test_local_pattern_override_wins():
+    d = Driver(pattern_overrides=(("member_code_pattern", "M[0-9]{3}"),))
+    d.scan("MEMBER-0000001")
+    assert not d.calls("lookup")
+    d.scan("M123")
+    assert d.last_call().args == {"member_code": "M123"}
+
+
+def test_unknown_member_is_error_screen_then_back_to_idle():
+    d = Driver()
+    d.scan("MEMBER-9999999")
+    d.answer("lookup", error=rejected("member_not_found", 404))
+    assert d.screen == "error"
+    assert d.state.message.key == "err.member_not_found"
+    d.press("back")
+    assert d.screen == "idle"
+
+
+def test_lookup_lockout_is_error():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", error=rejected("locked_out", 429))
+    assert d.screen == "error"
+    assert d.state.message.key == "err.locked_out"
+
+
+def test_phone_lookup():
+    d = Driver()
+    d.press("lookup_phone")
+    assert d.screen == "member_entry"
+    d.type("0912")
+    d.press("key:3")
+    d.type("45678x")
+    d.press("key:backspace")
+    d.type("8")
+    assert flow.view(d.state).entry_text == "0912345678"
+    d.press("confirm")
+    assert d.last_call().args == {"phone": "0912345678"}
+    d.answer("lookup", Lookup(Member("m_1", "王*明"), (order(),)))
+    assert d.screen == "orders"
+    assert d.state.entry_text == ""
+
+
+def test_email_lookup_and_invalid_refused():
+    d = Driver()
+    d.press("lookup_email")
+    d.type("nonsense")
+    d.press("confirm")
+    assert not d.calls()
+    assert d.state.message.key == "msg.email_invalid"
+    d.send(flow.Erase(all=True)) if hasattr(flow, "Erase") else None
+    d.press("key:clear")
+    d.type("ming@example.com")
+    d.press("confirm")
+    assert d.last_call().args == {"email": "ming@example.com"}
+
+
+def test_member_code_only_hides_and_ignores_phone():
+    d = Driver(settings=Settings(member_code_only=True))
+    assert flow.view(d.state).member_code_only
+    d.press("lookup_phone")
+    assert d.screen == "idle"
+
+
+def test_cancel_clears_session():
+    d = Driver()
+    d.member([order()])
+    d.press("cancel")
+    assert d.screen == "idle"
+    assert d.state.orders == ()
+    assert d.state.member_masked == ""
+
+
+def test_idle_timeout_returns_and_clears():
+    d = Driver()
+    d.member([order()])
+    assert flow.StartTimer("idle", 60.0) in d.effects
+    d.timer("idle")
+    assert d.screen == "idle"
+    assert d.state.member_id == ""
+    assert flow.view(d.state).orders == ()
+
+
+def test_done_timeout_returns_to_idle():
+    d = Driver()
+    d.member([order()])
+    d.press("order:A1002")
+    d.scan("PKG1002")
+    d.answer("pickup", order(status="received"))
+    d.timer("idle")
+    assert d.screen == "idle"
+
+
+def test_stale_answer_ignored():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    token = d.state.pending[1]
+    d.press("cancel")
+    d.answer("lookup", Lookup(Member("m_1", "x"), (order(),)), token=token)
+    assert d.screen == "idle"
+    assert d.state.orders == ()
+
+
+def test_busy_ignores_second_scan():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    d.scan("MEMBER-0000002")
+    assert len(d.calls("lookup")) == 1
+    assert flow.view(d.state).busy
+
+
+def test_lang_toggles():
+    d = Driver()
+    d.press("lang")
+    assert flow.view(d.state).lang == "en"
+    d.press("lang")
+    assert flow.view(d.state).lang == "zh-TW"
+
+
+def test_message_clears_on_timer():
+    d = Driver()
+    d.scan("??")
+    assert d.state.message is not None
+    d.timer("message")
+    assert d.state.message is None
+
+
+# locker ----------------------------------------------------------------------------------------
+
+
+def test_locker_one_door_opened_written_closed_done():
+    d = Driver("locker")
+    d.member([order("A1002", door=2)])
+    d.press("order:A1002")
+    assert d.screen == "door_open"
+    assert flow.Unlock(2) in d.effects
+    v = flow.view(d.state)
+    assert [(r.number, r.state) for r in v.doors] == [(2, "unlocked")]
+    assert not d.of(flow.Enqueue)
+    d.door(2, "opened")
+    (enq,) = d.of(flow.Enqueue)
+    assert enq.kind == "pickup"
+    assert enq.order_ref == "o_A1002"
+    assert enq.payload == {"member_id": "m_1", "locker_door": 2}
+    assert d.screen == "door_open"
+    d.door(2, "closed")
+    assert d.screen == "done"
+
+
+def test_locker_pickup_all_unlocks_every_door_without_waiting():
+    d = Driver("locker")
+    d.member([order("A1002", door=2), order("A1003", door=5)])
+    d.press("pickup_all")
+    assert d.of(flow.Unlock) == [flow.Unlock(2), flow.Unlock(5)]
+    d.door(5, "opened")
+    d.door(5, "closed")
+    assert d.screen == "door_open"
+    d.door(2, "opened")
+    d.door(2, "closed")
+    assert d.screen == "done"
+    assert len(d.of(flow.Enqueue)) == 2
+
+
+def test_locker_not_opened_retry_once_then_idle_uncollected():
+    d = Driver("locker")
+    d.member([order("A1002", door=2)])
+    d.press("order:A1002")
+    d.door(2, "not_opened")
+    assert d.screen == "door_open"
+    assert flow.view(d.state).retry_allowed
+    d.effects.clear()
+    d.press("retry")
+    assert d.of(flow.Unlock) == [flow.Unlock(2)]
+    assert not flow.view(d.state).retry_allowed
+    d.door(2, "not_opened")
+    assert d.screen == "idle"
+    assert not d.of(flow.Enqueue)
+
+
+def test_locker_retry_then_opened():
+    d = Driver("locker")
+    d.member([order("A1002", door=2)])
+    d.press("order:A1002")
+    d.door(2, "not_opened")
+    d.press("retry")
+    d.door(2, "opened")
+    d.door(2, "closed")
+    assert d.screen == "done"
+    assert len(d.of(flow.Enqueue)) == 1
+
+
+def test_locker_forced_door_is_attention_only():
+    d = Driver("locker")
+    d.door(7, "forced")
+    assert d.screen == "idle"
+    assert flow.Indicate("attention") in d.effects
+    assert not d.of(flow.Enqueue)
+
+
+def test_locker_door_events_for_other_doors_ignored():
+    d = Driver("locker")
+    d.member([order("A1002", door=2)])
+    d.press("order:A1002")
+    d.door(3, "opened")
+    assert not d.of(flow.Enqueue)
+
+
+def test_locker_sensorless_door_done_after_pulse():
+    d = Driver.__new__(Driver)
+    d.state = flow.initial(flow.FlowConfig(mode="locker", doors=(flow.DoorInfo(1, sensorless=True),)))
+    d.effects = []
+    d.send(flow.Start())
+    d.answer("settings", Settings(), token=d.state.probing)
+    d.member([order("A1002", door=1)])
+    d.press("order:A1002")
+    d.door(1, "opened")
+    assert d.screen == "done"
+
+
+def test_offline_customer_nothing_opens():
+    d = Driver("locker")
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", error=down())
+    assert d.screen == "offline"
+    assert not d.of(flow.Unlock)
+    assert flow.StartTimer("probe", 5.0) in d.effects
+    # a probe that works brings the kiosk back by itself
+    d.timer("probe")
+    d.answer("settings", Settings(), token=d.state.probing)
+    assert d.screen == "idle"
+    assert d.state.online
+
+
+def test_offline_probe_failing_keeps_offline_and_reschedules():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", error=down())
+    d.effects.clear()
+    d.timer("probe")
+    d.answer("settings", error=down(), token=d.state.probing)
+    assert d.screen == "offline"
+    assert flow.StartTimer("probe", 5.0) in d.effects
+
+
+def test_offline_screen_scan_tries_again():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", error=down())
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", Lookup(Member("m_1", "x"), (order(),)))
+    assert d.screen == "orders"
+    assert d.state.online
+
+
+def test_idle_backend_state_events():
+    d = Driver()
+    d.send(flow.BackendState("down"))
+    assert d.screen == "offline"
+    d.send(flow.BackendState("up"))
+    assert d.screen == "idle"
+
+
+def test_counter_pickup_unreachable_goes_offline():
+    d = Driver()
+    d.member([order()])
+    d.press("order:A1002")
+    d.scan("PKG1002")
+    d.answer("pickup", error=down())
+    assert d.screen == "offline"
+    assert d.state.orders == ()
+
+
+def test_other_refusal_is_error_screen():
+    d = Driver()
+    d.member([order()])
+    d.press("order:A1002")
+    d.scan("PKG1002")
+    d.answer("pickup", error=rejected("wrong_status"))
+    assert d.screen == "error"
+
+
+def test_view_never_holds_codes_or_pin():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("2468")
+    v = flow.view(d.state)
+    assert v.pin_length == 4
+    assert "2468" not in repr(v)
+    assert "STAFF-0001" not in repr(v)
+    assert "2468" not in repr(d.state)

@@ -1,0 +1,373 @@
+"""Staff flows of the pure state machine: login, arrival (counter/locker/offline), overdue, returns."""
+
+from __future__ import annotations
+
+from test_flow_support import Driver, down, order, rejected
+
+from kiosk import flow
+from kiosk.api.models import Settings
+
+
+def test_badge_starts_login_pin_keypad():
+    d = Driver()
+    d.scan("STAFF-0001")
+    assert d.screen == "staff_login"
+    assert not d.calls()
+    d.press("key:2")
+    d.type("46")
+    d.press("key:8")
+    assert flow.view(d.state).pin_length == 4
+    d.press("confirm")
+    call = d.last_call()
+    assert call.request == "login"
+    assert call.args == {"badge_code": "STAFF-0001", "pin": "2468"}
+
+
+def test_login_ok_staff_menu_and_staff_list():
+    d = Driver()
+    d.login()
+    assert d.screen == "staff_menu"
+    assert flow.view(d.state).staff_name == "陳*華"
+    assert flow.StartTimer("staff", 120.0) in d.effects
+
+
+def test_wrong_pin_clears_and_stays():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("1111")
+    d.press("confirm")
+    d.answer("login", error=rejected("bad_credentials", 401))
+    assert d.screen == "staff_login"
+    assert d.state.pin == ""
+    assert d.state.message.key == "err.bad_credentials"
+    assert flow.Indicate("error") in d.effects
+
+
+def test_lockout_visible_without_saying_which_part():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("2468")
+    d.press("confirm")
+    d.answer("login", error=rejected("locked_out", 429))
+    assert d.screen == "staff_login"
+    assert d.state.message.key == "err.locked_out"
+    assert d.state.pin == ""
+
+
+def test_login_cancel_back_to_idle():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.press("cancel")
+    assert d.screen == "idle"
+    assert d.state.badge == ""
+
+
+def test_logout_on_every_staff_screen():
+    for path in ([], ["arrival"]):
+        d = Driver()
+        d.login()
+        for b in path:
+            d.press(b)
+        d.press("logout")
+        assert d.screen == "idle"
+        assert d.state.staff is None
+        assert flow.CancelTimer("staff") in d.effects
+
+
+def test_staff_inactivity_logs_out():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.timer("staff")
+    assert d.screen == "idle"
+    assert d.state.staff is None
+
+
+def test_counter_arrival_with_commission_picker():
+    d = Driver()
+    d.login("s_1")
+    d.press("arrival")
+    assert d.screen == "arrival"
+    d.scan("PKG1001", "CODE128")
+    call = d.last_call()
+    assert call.request == "parcel"
+    assert call.staff_token == "tok-s_1"
+    assert call.args == {"package_code": "PKG1001", "occupied": False}
+    d.answer("parcel", order("A1001", status="shipped"))
+    assert d.screen == "arrival_confirm"
+    v = flow.view(d.state)
+    assert v.detail.number == "A1001"
+    assert v.detail.customer_masked.startswith("王*明")
+    assert v.commission_enabled
+    assert [c.id for c in v.staff_choices] == ["s_1", "s_2"]
+    assert v.selected_staff == "s_1"
+    d.press("staff:s_2")
+    assert flow.view(d.state).selected_staff == "s_2"
+    d.press("confirm")
+    (enq,) = d.of(flow.Enqueue)
+    assert enq.kind == "arrive"
+    assert enq.order_ref == "PKG1001"
+    assert enq.payload == {"received_by": "s_2"}
+    assert enq.staff_token == "tok-s_1"
+    assert d.screen == "arrival"
+    assert d.state.arrival_count == 1
+    assert d.state.message.key == "msg.arrival_saved"
+
+
+def test_commission_off_no_picker():
+    d = Driver(settings=Settings(commission_enabled=False))
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", order("A1001", status="shipped"))
+    assert flow.view(d.state).staff_choices == ()
+    d.press("staff:s_2")
+    d.press("confirm")
+    assert d.of(flow.Enqueue)[0].payload == {"received_by": "s_1"}
+
+
+def test_arrival_refuses_member_badge_and_junk_on_the_spot():
+    d = Driver(settings=Settings(member_code_pattern="MEMBER-[0-9]{7}", parcel_code_pattern="PKG[0-9]+"))
+    d.login()
+    d.press("arrival")
+    d.effects.clear()
+    for code in ("MEMBER-0000001", "STAFF-0001", "zz"):
+        d.scan(code)
+        assert not d.calls()
+        assert d.screen == "arrival"
+        assert d.state.message.level == "error"
+
+
+def test_arrival_unknown_parcel_stays_with_message():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.scan("PKG0000")
+    d.answer("parcel", error=rejected("parcel_not_found", 404))
+    assert d.screen == "arrival"
+    assert d.state.message.key == "err.parcel_not_found"
+
+
+def test_arrival_already_arrived_stays():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1002")
+    d.answer("parcel", order("A1002", status="arrived"))
+    assert d.screen == "arrival"
+    assert d.state.message.key == "msg.already_arrived"
+    assert not d.of(flow.Unlock)
+
+
+class _ParcelWithDoors:
+    def __init__(self, order, occupied):
+        self.order = order
+        self.occupied = occupied
+
+
+def test_locker_arrival_takes_lowest_free_door():
+    d = Driver("locker")
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    assert d.last_call().args["occupied"] is True
+    d.answer("parcel", _ParcelWithDoors(order("A1001", status="shipped"), {1, 2, 4}))
+    assert d.screen == "arrival_confirm"
+    assert d.of(flow.Unlock) == [flow.Unlock(3)]
+    assert flow.view(d.state).detail.locker_door == 3
+    d.press("confirm")
+    assert d.of(flow.Enqueue)[0].payload == {"received_by": "s_1", "locker_door": 3}
+    assert d.screen == "arrival"
+    # the next parcel does not get the same door
+    d.scan("PKG1005")
+    d.answer("parcel", _ParcelWithDoors(order("A1005", status="shipped"), {1, 2, 4}))
+    assert d.of(flow.Unlock)[-1] == flow.Unlock(5)
+
+
+def test_locker_arrival_no_free_door():
+    d = Driver("locker", doors=2)
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", _ParcelWithDoors(order("A1001", status="shipped"), {1, 2}))
+    assert d.screen == "arrival"
+    assert d.state.message.key == "msg.no_free_door"
+    assert not d.of(flow.Unlock)
+
+
+def test_free_door_skips_out_of_service_and_size():
+    cfg = flow.FlowConfig(
+        mode="locker",
+        doors=(flow.DoorInfo(1, in_service=False), flow.DoorInfo(2, size="L"), flow.DoorInfo(3, size="M")),
+    )
+    assert flow.free_door(cfg, frozenset(), None) == 2
+    assert flow.free_door(cfg, frozenset(), "M") == 3
+    assert flow.free_door(cfg, frozenset({3}), "M") is None
+
+
+def test_arrival_confirm_cancel_writes_nothing():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", order("A1001", status="shipped"))
+    d.press("cancel")
+    assert d.screen == "arrival"
+    assert not d.of(flow.Enqueue)
+
+
+def test_offline_arrival_goes_on_into_outbox():
+    d = Driver()
+    d.login("s_2")
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", error=down())
+    assert d.screen == "arrival_confirm"
+    v = flow.view(d.state)
+    assert v.detail is None
+    assert v.offline
+    d.press("confirm")
+    (enq,) = d.of(flow.Enqueue)
+    assert enq.payload == {"received_by": "s_2"}
+    assert enq.staff_token == "tok-s_2"
+    assert d.screen == "arrival"
+    assert d.state.message.key == "msg.arrival_saved_offline"
+
+
+def test_offline_arrival_at_locker_uses_known_occupancy():
+    d = Driver("locker")
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", _ParcelWithDoors(order("A1001", status="shipped"), {1}))
+    d.press("confirm")
+    d.scan("PKG1005")
+    d.answer("parcel", error=down())
+    assert d.of(flow.Unlock)[-1] == flow.Unlock(3)
+
+
+def test_outbox_delivery_brings_kiosk_online():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", error=down())
+    assert not d.state.online
+    d.send(flow.OutboxChanged(depth=0, attention=0, delivered="k1"))
+    assert d.state.online
+
+
+def test_overdue_list_detail_handover_counter():
+    d = Driver()
+    d.login("s_1")
+    d.press("overdue")
+    assert d.last_call().request == "overdue"
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    assert d.screen == "overdue"
+    v = flow.view(d.state)
+    assert v.orders[0].number == "A1003"
+    assert v.orders[0].customer_masked
+    d.press("order:A1003")
+    assert d.screen == "order_detail"
+    assert flow.view(d.state).detail.number == "A1003"
+    d.press("pickup")
+    assert d.screen == "scan_package"
+    d.scan("PKG1003")
+    call = d.last_call()
+    assert call.request == "pickup"
+    assert call.args["handed_over_by"] == "s_1"
+    assert call.args["package_code"] == "PKG1003"
+    d.answer("pickup", order("A1003", status="received"))
+    assert d.screen == "done"
+    d.timer("idle")
+    assert d.screen == "staff_menu"
+
+
+def test_handover_locker_through_outbox():
+    d = Driver("locker")
+    d.login("s_1")
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", door=4, status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("pickup")
+    assert d.of(flow.Unlock) == [flow.Unlock(4)]
+    d.door(4, "opened")
+    (enq,) = d.of(flow.Enqueue)
+    assert enq.payload == {"member_id": "m_1", "locker_door": 4, "handed_over_by": "s_1"}
+    d.door(4, "closed")
+    assert d.screen == "done"
+
+
+def test_return_counter_with_reason():
+    d = Driver()
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("return")
+    assert flow.view(d.state).return_reason == "overdue"
+    d.press("reason:damaged")
+    d.press("confirm")
+    call = d.last_call()
+    assert call.request == "return"
+    assert call.args == {"order_id": "o_A1003", "reason": "damaged"}
+    d.answer("return", order("A1003", status="return_requested"))
+    assert d.screen == "overdue"
+    assert d.state.message.key == "msg.return_requested"
+    assert not d.of(flow.Unlock)
+
+
+def test_return_locker_opens_door_after_yes():
+    d = Driver("locker")
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", door=4, status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("reason:wrong_item")
+    assert not d.of(flow.Unlock)
+    d.press("return")
+    d.answer("return", order("A1003", door=4, status="return_requested"))
+    assert d.of(flow.Unlock) == [flow.Unlock(4)]
+    assert d.screen == "door_open"
+    d.door(4, "opened")
+    assert not d.of(flow.Enqueue)
+    d.door(4, "closed")
+    assert d.screen == "overdue"
+
+
+def test_return_refused_is_error_back_to_detail():
+    d = Driver()
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("return")
+    d.press("confirm")
+    d.answer("return", error=rejected("wrong_status"))
+    assert d.screen == "error"
+    d.press("back")
+    assert d.screen == "order_detail"
+
+
+def test_staff_offline_message_not_offline_screen():
+    d = Driver()
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", error=down())
+    assert d.screen == "staff_menu"
+    assert d.state.message.key == "msg.offline"
+
+
+def test_back_navigation():
+    d = Driver()
+    d.login()
+    d.press("arrival")
+    d.press("back")
+    assert d.screen == "staff_menu"
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("back")
+    assert d.screen == "overdue"
+    d.press("back")
+    assert d.screen == "staff_menu"
