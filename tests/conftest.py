@@ -7,3 +7,96 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+DEMO_SEED_PATH = Path(__file__).resolve().parent.parent / "kiosk" / "demo_data" / "seed.json"
+
+# A small seed: one kiosk, two active staff and an inactive one, two members, one order in each
+# interesting status. Tests copy it (the fixture returns a fresh deep copy) and may change it.
+SMALL_SEED = {
+    "settings": {"overdue_days": 7, "lockout_attempts": 3, "lockout_seconds": 60},
+    "kiosks": [{"id": "k_1", "token": "test-kiosk-token"}, {"id": "k_2", "token": "test-kiosk-token-2"}],
+    "staff": [
+        {"id": "s_1", "name": "陳小華", "badge_code": "STAFF-0001", "pin": "2468"},
+        {"id": "s_2", "name": "林美玲", "badge_code": "STAFF-0002", "pin": "1357"},
+        {"id": "s_9", "name": "黃淑芬", "badge_code": "STAFF-0009", "pin": "9999", "active": False},
+    ],
+    "members": [
+        {"id": "m_1", "name": "王小明", "phone": "0912345678", "email": "ming@example.com",
+         "member_code": "MEMBER-0000001"},
+        {"id": "m_2", "name": "Emily Chen", "phone": "0945678901", "email": "Emily.Chen@example.org",
+         "member_code": "MEMBER-0000002"},
+    ],
+    "orders": [
+        {"id": "o_1", "number": "A1001", "member_id": "m_1", "package_code": "PKG1001",
+         "items_summary": "T-shirt x2", "status": "shipped"},
+        {"id": "o_2", "number": "A1002", "member_id": "m_1", "package_code": "PKG1002",
+         "status": "arrived", "locker_door": 2, "received_by": "s_1"},
+        {"id": "o_3", "number": "A1003", "member_id": "m_1", "package_code": "PKG1003",
+         "status": "arrived", "arrived_at": "2020-01-01T00:00:00Z", "received_by": "s_2"},
+        {"id": "o_4", "number": "A1004", "member_id": "m_2", "package_code": "PKG1004",
+         "status": "arrived", "locker_door": 4},
+        {"id": "o_5", "number": "A1005", "member_id": "m_2", "package_code": "PKG1005", "status": "shipped"},
+        {"id": "o_6", "number": "A1006", "member_id": "m_2", "package_code": "PKG1006", "status": "received",
+         "arrived_at": "2026-01-01T00:00:00Z"},
+    ],
+}  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backend_seed(seed): the seed (dict, path, or 'small') the `backend` fixture starts from",
+    )
+
+
+@pytest.fixture
+def seed_data() -> dict:
+    """A small seed dict (a fresh copy): kiosk ``k_1`` token ``test-kiosk-token``, staff
+    ``STAFF-0001``/``2468`` (s_1), ``STAFF-0002``/``1357`` (s_2), inactive s_9; members
+    ``MEMBER-0000001`` (m_1: A1001 shipped, A1002 arrived door 2, A1003 overdue) and
+    ``MEMBER-0000002`` (m_2: A1004 arrived door 4, A1005 shipped, A1006 received)."""
+    return copy.deepcopy(SMALL_SEED)
+
+
+@pytest.fixture
+def demo_seed() -> dict:
+    """The demo data (``kiosk/demo_data/seed.json``) as a dict: kiosk ``k_1`` / ``dev-kiosk-token``."""
+    return json.loads(DEMO_SEED_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest):
+    """A started :class:`kiosk.server.harness.ServerThread` on a fresh temporary SQLite file.
+
+    Seeded from the demo data unless the test says otherwise with
+    ``@pytest.mark.backend_seed(seed)`` (a dict, a path, or ``"small"`` for :data:`SMALL_SEED`).
+    ``backend.base_url`` is ``http://127.0.0.1:PORT`` (append ``/api/v1``), ``backend.api_url``
+    includes it; ``backend.kiosk_token`` / ``backend.kiosk_id`` are the seed's first kiosk's.
+    ``backend.stop()`` / ``.start()`` (same port and database), ``backend.delay = 5`` (slow),
+    ``backend.order_by_number("A1002")``, ``backend.count_events("pickup")``. Stopped and removed
+    after the test.
+    """
+    from kiosk.server.harness import ServerThread
+
+    marker = request.node.get_closest_marker("backend_seed")
+    seed = marker.args[0] if marker else DEMO_SEED_PATH
+    if seed == "small":
+        seed = copy.deepcopy(SMALL_SEED)
+    server = ServerThread(seed=seed)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def backend_url(backend) -> str:
+    """``http://127.0.0.1:PORT`` of the started ``backend`` (without ``/api/v1``)."""
+    return backend.base_url
