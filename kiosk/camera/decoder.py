@@ -1,0 +1,609 @@
+"""Barcode decoding: a function of an image (STYLE.md 3).
+
+``Decoder().decode(frame)`` takes a grayscale or BGR ``numpy`` image and returns a list of
+frozen :class:`Detection` records with ``.symbology`` (pyzbar's names: ``QRCODE``,
+``CODE128``, ``CODE39``, ``EAN13``, ``I25``, ``DATAMATRIX``...) and ``.text`` (str, exactly as
+encoded).
+
+How a frame is read:
+
+1. **Cheap rejection.** Per 8x8 block the mean absolute gradient is measured at full
+   resolution (two ``absdiff`` and one area resize: ~1 ms for 1280x720). A code is a dense patch of
+   strong edges; a camera's empty view is not. No patch, no decoder call: empty frames cost
+   about a millisecond.
+2. **Candidates at full resolution.** Each patch (closed, merged, with a margin for the quiet
+   zone) is cropped from the full-resolution frame and decoded with zxing-cpp, told exactly which
+   formats to look for, then with zbar if zxing found nothing.
+3. **Fallbacks** for a candidate neither engine read (``effort="normal"`` and up): upscaling,
+   sharpening, contrast stretch, binarisation, a white border, deskewing to the patch's angle,
+   inversion (light-on-dark phone screens), downscaling.
+4. ``effort="full"`` (still images, ``pickup-kiosk decode``) also reads the whole image with
+   both engines and runs the fallbacks on it when nothing was found.
+
+Text: zxing-cpp's text is used where it read the code (it handles ECI, Shift_JIS, Latin-1 via
+FNC4 in Code128 and Code39 full ASCII). zbar's bytes are interpreted per symbology: QR text as
+zbar transcoded it (with its Shift_JIS-for-UTF-8 mistake undone), 1D codes as Latin-1, Code39 full
+ASCII expanded when every escape is valid (as zxing-cpp does).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from kiosk.errors import CameraError
+
+logger = logging.getLogger(__name__)
+
+try:  # zxing-cpp is optional: the kiosk works with zbar alone
+    import zxingcpp
+except ImportError:  # pragma: no cover - depends on the installation
+    zxingcpp = None
+
+DEFAULT_SYMBOLOGIES = ("QRCODE", "CODE128", "CODE39", "EAN13", "UPCA", "I25", "DATAMATRIX")
+EFFORTS = ("fast", "normal", "full")
+ENGINES = ("auto", "zbar", "zxing")
+
+# our (pyzbar's) names -> zxing-cpp format names
+_ZX_FORMATS = {
+    "QRCODE": ("QRCode",),
+    "CODE128": ("Code128",),
+    "CODE39": ("Code39",),
+    "CODE93": ("Code93",),
+    "EAN13": ("EAN13",),
+    "UPCA": ("UPCA",),
+    "EAN8": ("EAN8",),
+    "UPCE": ("UPCE",),
+    "I25": ("ITF",),
+    "CODABAR": ("Codabar",),
+    "DATAMATRIX": ("DataMatrix",),
+    "PDF417": ("PDF417",),
+}
+_ZBAR_NAMES = ("QRCODE", "CODE128", "CODE39", "CODE93", "EAN13", "UPCA", "EAN8", "UPCE", "I25", "CODABAR", "PDF417")
+KNOWN_SYMBOLOGIES = tuple(_ZX_FORMATS)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One code read from a frame. ``rect`` is (x, y, w, h) in frame pixels, roughly."""
+
+    symbology: str
+    text: str
+    rect: tuple[int, int, int, int] = field(default=(0, 0, 0, 0), compare=False)
+    engine: str = field(default="", compare=False)
+
+    @property
+    def type(self) -> str:  # pyzbar's name for it
+        return self.symbology
+
+    @property
+    def data(self) -> bytes:  # pyzbar's name for it
+        return self.text.encode("utf-8")
+
+    def __repr__(self) -> str:  # a code never goes into a log line or a traceback
+        return (
+            f"Detection(symbology={self.symbology!r}, len={len(self.text)}, rect={self.rect}, engine={self.engine!r})"
+        )
+
+
+@dataclass(frozen=True)
+class Region:
+    """A candidate patch: bounding box in frame pixels, angle of its long side, score."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    angle: float = 0.0  # direction of the long side, degrees in [0, 180), y down
+    score: float = 0.0
+    elong: float = 1.0  # long side / short side of the patch's rotated rectangle
+
+
+# --- text ---------------------------------------------------------------------------------
+
+_C39_SHIFT = {
+    "$": {chr(c): chr(c - 64) for c in range(65, 91)},
+    "%": {
+        **{chr(65 + i): chr(c) for i, c in enumerate([27, 28, 29, 30, 31, 59, 60, 61, 62, 63])},
+        **{chr(75 + i): chr(c) for i, c in enumerate([91, 92, 93, 94, 95])},
+        **{chr(80 + i): chr(c) for i, c in enumerate([123, 124, 125, 126, 127])},
+        "U": "\x00",
+        "V": "@",
+        "W": "`",
+        "X": "\x7f",
+        "Y": "\x7f",
+        "Z": "\x7f",
+    },
+    "/": {**{chr(65 + i): chr(33 + i) for i in range(15)}, "Z": ":"},
+    "+": {chr(c): chr(c + 32) for c in range(65, 91)},
+}
+
+
+def code39_full_ascii(text: str) -> str:
+    """Code39 full ASCII expanded (``+A`` -> ``a``), or the text unchanged if an escape is invalid."""
+    if not any(c in text for c in "$%/+"):
+        return text
+    out = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in _C39_SHIFT:
+            if i + 1 >= len(text) or text[i + 1] not in _C39_SHIFT[c]:
+                return text
+            out.append(_C39_SHIFT[c][text[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _zbar_text(symbology: str, data: bytes) -> str:
+    if symbology == "QRCODE":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+        return _undo_sjis_guess(text)
+    text = data.decode("latin-1")
+    if symbology == "CODE39":
+        text = code39_full_ascii(text)
+    return text
+
+
+def _undo_sjis_guess(text: str) -> str:
+    """zbar reads UTF-8 QR bytes without an ECI as Shift_JIS; undo that when it is clearly so."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("shift_jis")
+        fixed = raw.decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+    return fixed if not fixed.isascii() else text
+
+
+# --- image helpers ----------------------------------------------------------------------------
+
+
+def to_gray(frame: object) -> np.ndarray:
+    """A contiguous 2D uint8 image from a grayscale, BGR or BGRA array (clear errors otherwise)."""
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"a frame must be a numpy array, not {type(frame).__name__}")
+    img = frame
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3:
+        if img.shape[2] not in (3, 4):
+            raise ValueError(f"a colour frame must have 3 (BGR) or 4 (BGRA) channels, not {img.shape[2]}")
+    elif img.ndim != 2:
+        raise ValueError(f"a frame must be 2D (grayscale) or 3D (BGR), not {img.ndim}D")
+    if img.size == 0:
+        raise ValueError("the frame is empty")
+    if img.dtype != np.uint8:
+        if img.dtype == bool:
+            img = img.astype(np.uint8) * 255
+        elif np.issubdtype(img.dtype, np.floating) and img.max() <= 1.0:
+            img = np.clip(img * 255.0, 0, 255).astype(np.uint8)
+        else:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if img.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    return np.ascontiguousarray(img)
+
+
+BLOCK = 8
+LOCATE_MAX = 1600  # bigger images are localised at this width (a photo's modules are big)
+
+
+def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
+    """Candidate code patches: dense strong edges in 8x8 blocks, measured at full resolution."""
+    h, w = gray.shape
+    scale = 1.0
+    work = gray
+    if max(h, w) > LOCATE_MAX:
+        scale = max(h, w) / LOCATE_MAX
+        work = cv2.resize(gray, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA)
+    wh, ww = work.shape
+    bh, bw = (wh - 1) // BLOCK, (ww - 1) // BLOCK
+    if bh < 2 or bw < 2:
+        return [Region(0, 0, w, h, 0.0, 1.0)]
+    gx = cv2.absdiff(work[: bh * BLOCK, 1 : bw * BLOCK + 1], work[: bh * BLOCK, : bw * BLOCK])
+    gy = cv2.absdiff(work[1 : bh * BLOCK + 1, : bw * BLOCK], work[: bh * BLOCK, : bw * BLOCK])
+    ex = cv2.resize(gx, (bw, bh), interpolation=cv2.INTER_AREA)
+    ey = cv2.resize(gy, (bw, bh), interpolation=cv2.INTER_AREA)
+    energy = cv2.add(ex, ey)
+    floor = float(np.percentile(energy, 50))
+    thr = max(9.0, 3.0 * floor + 3.0)
+    mask = (energy >= thr).astype(np.uint8)
+    # coarse level: large modules leave gaps inside a code; 4x4 blocks bridge them
+    coarse = cv2.resize(energy, (max(1, bw // 4), max(1, bh // 4)), interpolation=cv2.INTER_AREA)
+    cmask = (coarse >= max(6.0, 2.0 * floor + 2.0)).astype(np.uint8)
+    if cmask.any():
+        big = cv2.resize(cmask, (bw, bh), interpolation=cv2.INTER_NEAREST)
+        big = cv2.bitwise_and(big, cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=2))
+        mask = cv2.bitwise_or(mask, cv2.morphologyEx(big, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)))
+    if not mask.any():
+        return []
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    regions = []
+    for i in range(1, n):
+        x, y, bw_, bh_, area = stats[i]
+        if area < 5 or bw_ < 2 or bh_ < 2:
+            continue
+        pts = np.column_stack(np.nonzero(labels[y : y + bh_, x : x + bw_] == i)[::-1]).astype(np.float32)
+        ang, elong = _orientation(pts)
+        f = BLOCK * scale
+        score = float(area) * float(energy[y : y + bh_, x : x + bw_].mean())
+        regions.append(Region(int(x * f), int(y * f), int(bw_ * f) + BLOCK, int(bh_ * f) + BLOCK, ang, score, elong))
+    regions.sort(key=lambda r: -r.score)
+    return _merge(regions)[:max_regions]
+
+
+def _orientation(pts: np.ndarray) -> tuple[float, float]:
+    """Angle of the long side (degrees, [0, 180)) and elongation of the points' rotated rectangle."""
+    if len(pts) < 3:
+        return 0.0, 1.0
+    box = cv2.boxPoints(cv2.minAreaRect(pts + 0.5))
+    e1, e2 = box[1] - box[0], box[2] - box[1]
+    l1, l2 = float(np.hypot(*e1)) + 1.0, float(np.hypot(*e2)) + 1.0  # +1: a block has a size
+    long_ = e1 if l1 >= l2 else e2
+    angle = float(np.degrees(np.arctan2(long_[1], long_[0]))) % 180.0
+    return angle, max(l1, l2) / min(l1, l2)
+
+
+def _merge(regions: list[Region]) -> list[Region]:
+    """Merge overlapping or touching boxes (pieces of one code split by a wide bar)."""
+    out: list[Region] = []
+    for r in regions:
+        for i, o in enumerate(out):
+            gap = BLOCK * 2
+            if r.x <= o.x + o.w + gap and o.x <= r.x + r.w + gap and r.y <= o.y + o.h + gap and o.y <= r.y + r.h + gap:
+                x0, y0 = min(r.x, o.x), min(r.y, o.y)
+                x1, y1 = max(r.x + r.w, o.x + o.w), max(r.y + r.h, o.y + o.h)
+                out[i] = Region(x0, y0, x1 - x0, y1 - y0, o.angle, o.score + r.score, o.elong)
+                break
+        else:
+            out.append(r)
+    return out
+
+
+def _expand(r: Region, w: int, h: int) -> tuple[int, int, int, int]:
+    """The crop for a region: a margin for the quiet zone (10 modules of a 1D code)."""
+    m = int(0.2 * max(r.w, r.h)) + 2 * BLOCK
+    return max(0, r.x - m), max(0, r.y - m), min(w, r.x + r.w + m), min(h, r.y + r.h + m)
+
+
+def _variants(img: np.ndarray, angle: float) -> Iterator[tuple[str, np.ndarray, float]]:
+    """Fallback versions of a crop: (name, image, scale relative to the crop)."""
+    h, w = img.shape
+    small = min(h, w) < 400
+    if small:
+        up = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        yield "upscale", up, 2.0
+    blur = cv2.GaussianBlur(img, (0, 0), 1.5)
+    sharp = cv2.addWeighted(img, 2.0, blur, -1.0, 0)
+    yield "sharpen", sharp, 1.0
+    norm = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(4, 4)).apply(img)
+    yield "clahe", norm, 1.0
+    yield "border", cv2.copyMakeBorder(img, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=255), 1.0
+    a = angle % 180.0
+    if 8.0 < a < 172.0 and abs(a - 90.0) > 8.0:
+        yield "deskew", _rotate(img, a), 1.0
+    yield "invert", 255 - img, 1.0
+    _, otsu = cv2.threshold(blur if small else img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    yield "otsu", otsu, 1.0
+    block = max(15, (min(h, w) // 8) | 1)
+    yield "adaptive", cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 5), 1.0
+    if small:
+        yield "upscale-sharpen", cv2.resize(sharp, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), 2.0
+    if min(h, w) > 200:
+        yield "downscale", cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), 0.5
+
+
+def _rotate(img: np.ndarray, angle: float) -> np.ndarray:
+    h, w = img.shape
+    mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(mat[0, 0]), abs(mat[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    mat[0, 2] += nw / 2 - w / 2
+    mat[1, 2] += nh / 2 - h / 2
+    return cv2.warpAffine(img, mat, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+# --- the decoder ----------------------------------------------------------------------------------
+
+
+class Decoder:
+    """Reads barcodes from frames.
+
+    ``engine``: ``"auto"`` (zxing-cpp and zbar, when zxing-cpp is installed), ``"zbar"`` or
+    ``"zxing"``. ``symbologies``: pyzbar names to look for (a symbology an engine cannot read is
+    skipped by that engine). ``effort``: ``"fast"`` (candidates only, no fallbacks), ``"normal"``
+    (fallbacks for candidates not read; the default), ``"full"`` (also whole-image passes: still
+    images).
+    """
+
+    def __init__(
+        self,
+        engine: str = "auto",
+        symbologies: Iterable[str] = DEFAULT_SYMBOLOGIES,
+        effort: str = "normal",
+        max_candidates: int = 6,
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if effort not in EFFORTS:
+            raise ValueError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
+        syms = tuple(dict.fromkeys(s.upper() for s in symbologies))
+        bad = [s for s in syms if s not in KNOWN_SYMBOLOGIES]
+        if bad or not syms:
+            raise ValueError(
+                f"unknown symbology {', '.join(bad) or '(none given)'}; known: {', '.join(KNOWN_SYMBOLOGIES)}"
+            )
+        if engine == "zxing" and zxingcpp is None:
+            raise CameraError("engine 'zxing' needs the zxing-cpp package, which is not installed")
+        self.symbologies = syms
+        self.effort = effort
+        self.max_candidates = max_candidates
+        self.use_zxing = zxingcpp is not None and engine in ("auto", "zxing")
+        self.use_zbar = engine in ("auto", "zbar")
+        self.engine = engine
+        self._zx_formats = None
+        self._zx_names: dict = {}
+        if self.use_zxing:
+            self._zx_formats = zxingcpp.BarcodeFormats(
+                [getattr(zxingcpp.BarcodeFormat, name) for s in syms for name in _ZX_FORMATS[s]]
+            )
+            for name in dir(zxingcpp.BarcodeFormat):
+                member = getattr(zxingcpp.BarcodeFormat, name)
+                if isinstance(member, zxingcpp.BarcodeFormat):
+                    self._zx_names[member] = self._our_name(name)
+        self._zbar_symbols = None
+        if self.use_zbar:
+            from pyzbar import pyzbar
+
+            self._pyzbar = pyzbar
+            zs = [getattr(pyzbar.ZBarSymbol, s) for s in syms if s in _ZBAR_NAMES]
+            if "EAN13" in syms and "UPCA" not in syms:
+                zs.append(pyzbar.ZBarSymbol.UPCA)
+            self._zbar_symbols = zs or None
+            if not zs and not self.use_zxing:
+                raise ValueError("zbar reads none of " + ", ".join(syms))
+
+    @staticmethod
+    def _our_name(zx_name: str) -> str:
+        table = {
+            "QRCode": "QRCODE",
+            "QRCodeModel1": "QRCODE",
+            "QRCodeModel2": "QRCODE",
+            "Code128": "CODE128",
+            "Code39": "CODE39",
+            "Code39Std": "CODE39",
+            "Code39Ext": "CODE39",
+            "Code93": "CODE93",
+            "EAN13": "EAN13",
+            "EAN8": "EAN8",
+            "UPCA": "UPCA",
+            "UPCE": "UPCE",
+            "ITF": "I25",
+            "ITF14": "I25",
+            "Codabar": "CODABAR",
+            "DataMatrix": "DATAMATRIX",
+            "PDF417": "PDF417",
+        }
+        return table.get(zx_name, zx_name.upper())
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        return tuple(n for n, on in (("zxing", self.use_zxing), ("zbar", self.use_zbar)) if on)
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def decode(self, frame: np.ndarray, effort: str | None = None) -> list[Detection]:
+        """Every code found in the frame, each once; ``effort`` overrides the decoder's."""
+        effort = effort or self.effort
+        if effort not in EFFORTS:
+            raise ValueError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
+        gray = to_gray(frame)
+        h, w = gray.shape
+        found: list[Detection] = []
+        regions = locate(gray, self.max_candidates + 2)[: self.max_candidates]
+        pending = []
+        for r in regions:
+            if any(_inside(d, r) for d in found):
+                continue
+            x0, y0, x1, y1 = _expand(r, w, h)
+            got = self._quick(gray[y0:y1, x0:x1], r, x0, y0)
+            if got:
+                found = _merge_detections(found, got)
+            else:
+                pending.append((r, (x0, y0, x1, y1)))
+        if effort != "fast":
+            top = regions[0].score if regions else 0.0
+            for r, (x0, y0, x1, y1) in pending[:2]:
+                # with a code read, small patches beside it are print, not codes
+                if any(_inside(d, r) for d in found) or (found and r.score < 0.25 * top):
+                    continue
+                got = self._fallbacks(gray[y0:y1, x0:x1], r.angle, x0, y0)
+                found = _merge_detections(found, got)
+            if effort == "full" or (pending and not found):
+                found = _merge_detections(found, self._read(gray, 0, 0, both=effort == "full"))
+            if effort == "full" and not found:
+                found = self._fallbacks(gray, regions[0].angle if regions else 0.0, 0, 0, whole=True)
+        return _drop_partials(found)
+
+    def _quick(self, crop: np.ndarray, r: Region, ox: int, oy: int) -> list[Detection]:
+        """The first read of a candidate: turned so a 1D code's bars stand upright, light options."""
+        img, turned = crop, False
+        elongated = r.elong >= 1.6
+        if elongated:
+            off = min(r.angle, 180.0 - r.angle)  # degrees from horizontal
+            if abs(r.angle - 90.0) < 8.0:
+                img, turned = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), True
+            elif off > 8.0:
+                img, turned = _rotate(crop, r.angle), True
+        img = np.ascontiguousarray(img)
+        got: list[Detection] = []
+        if self.use_zxing:
+            got = self._zxing(img, 0, 0, quick=True, rotate=not elongated)
+            if not got:
+                got = self._zxing(255 - img, 0, 0, quick=True, rotate=not elongated)
+        if not got and self.use_zbar:
+            got = self._zbar(img, 0, 0)
+        h, w = crop.shape
+        if turned:
+            return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
+        return [_shift(d, ox, oy) for d in got]
+
+    # -- engines --------------------------------------------------------------------------------
+
+    def _read(self, img: np.ndarray, ox: int, oy: int, both: bool = False, scale: float = 1.0) -> list[Detection]:
+        out: list[Detection] = []
+        if self.use_zxing:
+            out = self._zxing(img, ox, oy, scale)
+            if out and not both:
+                return out
+        if self.use_zbar:
+            out = _merge_detections(out, self._zbar(img, ox, oy, scale))
+        return out
+
+    def _zxing(
+        self, img: np.ndarray, ox: int, oy: int, scale: float = 1.0, quick: bool = False, rotate: bool = True
+    ) -> list[Detection]:
+        try:
+            results = zxingcpp.read_barcodes(
+                img,
+                formats=self._zx_formats,
+                text_mode=zxingcpp.TextMode.Plain,
+                try_rotate=rotate,
+                try_downscale=not quick,
+                try_invert=not quick,
+            )
+        except Exception:  # a broken image must not stop the scanner
+            logger.exception("event=zxing_failed")
+            return []
+        out = []
+        for b in results:
+            sym = self._zx_names.get(b.format, str(b.format))
+            text = b.text
+            if sym == "UPCA" and "EAN13" in self.symbologies:
+                sym, text = "EAN13", "0" + text
+            if sym not in self.symbologies and not (sym == "UPCA" and "EAN13" in self.symbologies):
+                continue
+            p = b.position
+            xs = [p.top_left.x, p.top_right.x, p.bottom_right.x, p.bottom_left.x]
+            ys = [p.top_left.y, p.top_right.y, p.bottom_right.y, p.bottom_left.y]
+            rect = _rect(xs, ys, ox, oy, scale)
+            out.append(Detection(sym, text, rect, "zxing"))
+        return out
+
+    def _zbar(self, img: np.ndarray, ox: int, oy: int, scale: float = 1.0) -> list[Detection]:
+        try:
+            results = self._pyzbar.decode(img, symbols=self._zbar_symbols)
+        except Exception:
+            logger.exception("event=zbar_failed")
+            return []
+        out = []
+        for d in results:
+            sym = d.type
+            data = d.data
+            if sym == "UPCA" and "UPCA" not in self.symbologies:
+                sym, data = "EAN13", b"0" + data
+            if sym not in self.symbologies:
+                continue
+            text = _zbar_text(sym, data)
+            r = d.rect
+            rect = _rect([r.left, r.left + r.width], [r.top, r.top + r.height], ox, oy, scale)
+            out.append(Detection(sym, text, rect, "zbar"))
+        return out
+
+    def _fallbacks(self, img: np.ndarray, angle: float, ox: int, oy: int, whole: bool = False) -> list[Detection]:
+        h, w = img.shape
+        for name, variant, scale in _variants(img, angle):
+            got = self._read(variant, 0, 0)
+            if got:
+                logger.debug("event=decoded_by_fallback variant=%s", name)
+                if name in ("deskew", "border") or whole:
+                    return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
+                return [
+                    Detection(
+                        d.symbology,
+                        d.text,
+                        _rect([d.rect[0], d.rect[0] + d.rect[2]], [d.rect[1], d.rect[1] + d.rect[3]], ox, oy, scale),
+                        d.engine,
+                    )
+                    for d in got
+                ]
+        if whole:
+            for a in (30.0, 60.0, 120.0, 150.0, 45.0, 135.0):
+                got = self._read(_rotate(img, a), 0, 0)
+                if got:
+                    return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
+        return []
+
+
+def _rect(xs: Sequence[float], ys: Sequence[float], ox: int, oy: int, scale: float) -> tuple[int, int, int, int]:
+    x0, x1 = min(xs) / scale, max(xs) / scale
+    y0, y1 = min(ys) / scale, max(ys) / scale
+    return (int(x0) + ox, int(y0) + oy, max(1, int(x1 - x0)), max(1, int(y1 - y0)))
+
+
+def _shift(d: Detection, ox: int, oy: int) -> Detection:
+    x, y, w, h = d.rect
+    return Detection(d.symbology, d.text, (x + ox, y + oy, w, h), d.engine)
+
+
+def _drop_partials(found: list[Detection]) -> list[Detection]:
+    """Drop a 1D reading that is part of a longer one of the same symbology (ITF reads partly)."""
+    if len(found) < 2:
+        return found
+    return [
+        d
+        for d in found
+        if d.symbology in ("QRCODE", "DATAMATRIX")
+        or not any(o.symbology == d.symbology and o.text != d.text and d.text in o.text for o in found)
+    ]
+
+
+def _inside(d: Detection, r: Region) -> bool:
+    """The region lies mostly inside the detection's box (that code is already read)."""
+    x, y, w, h = d.rect
+    cx, cy = r.x + r.w / 2, r.y + r.h / 2
+    return x <= cx <= x + w and y <= cy <= y + h
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter > 0.3 * min(aw * ah, bw * bh)
+
+
+def _merge_detections(found: list[Detection], new: list[Detection]) -> list[Detection]:
+    """Add new detections unless the same code is already there (same text, or same place)."""
+    out = list(found)
+    for d in new:
+        if any(o.symbology == d.symbology and o.text == d.text for o in out):
+            continue
+        # the same code read by both engines with different text: zxing-cpp's reading wins
+        same_place = [o for o in out if o.symbology == d.symbology and _overlap(o.rect, d.rect)]
+        if same_place:
+            if d.engine == "zxing" and all(o.engine == "zbar" for o in same_place):
+                out = [o for o in out if o not in same_place or o.engine == "zxing"]
+                out.append(d)
+            continue
+        out.append(d)
+    return out
+
+
+def _dominant_angle(regions: list[Region]) -> float:
+    return regions[0].angle if regions else 0.0
