@@ -151,7 +151,6 @@ class View:
     entry_text: str = ""  # member_entry: what has been typed so far
     member_code_only: bool = False  # no lookup_phone / lookup_email buttons on idle/member_entry
     pin_length: int = 0  # staff_login: number of PIN digits typed (dots only)
-    pin_stage: bool = False  # staff_login: badge accepted, now the PIN keypad is shown
 
     # staff session
     staff_name: str = ""  # the logged-in staff member (shown on staff screens)

@@ -1,0 +1,62 @@
+"""``door_open`` (locker): the unlocked door number(s) very big, each door's state, ``retry``."""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme, widgets
+from .view import Button, View
+
+
+def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
+    m, t = ctx.m, ctx.t
+    n = len(view.doors)
+    title = "door.title_many" if n > 1 else "door.title"
+    content = widgets.chrome(surface, ctx, title)
+    if n > 1:  # the title key takes a count: draw it over the plain one
+        bar = pygame.Rect(0, 0, surface.get_width() // 2, m.top_bar)
+        pygame.draw.rect(surface, theme.BAR, bar)
+        widgets.text(surface, ctx, t(title, n=n), bar.inflate(-2 * m.pad, 0), m.title, bold=True)
+    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    lh = ctx.fonts.line_height(m.body)
+    hint = t("door.not_opened") if view.retry_allowed else t("door.hint")
+    widgets.text(surface, ctx, hint, pygame.Rect(body.x, body.y, body.width, lh), m.body, bold=True, align="center")
+    area = pygame.Rect(body.x, body.y + lh + m.gap, body.width, body.height - lh - m.gap)
+    if n:
+        gap = m.px(16)
+        bw = min((area.width - gap * (n - 1)) // n, int(area.height * 0.9))
+        total = bw * n + gap * (n - 1)
+        x = area.centerx - total // 2
+        for door in view.doors:
+            _door_box(surface, ctx, pygame.Rect(x, area.y, bw, area.height), door.number, door.state)
+            x += bw + gap
+    right = [("retry", t("btn.retry"), "primary")] if view.retry_allowed else []
+    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [("help", t("btn.help"), "secondary")], right)
+    return ctx.buttons
+
+
+def _door_box(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, number: int, state: str) -> None:
+    m, t = ctx.m, ctx.t
+    color = theme.DOOR_COLORS.get(state, theme.ACCENT)
+    pygame.draw.rect(surface, theme.PANEL, rect, border_radius=m.radius)
+    pygame.draw.rect(surface, color, rect, width=max(3, m.px(6)), border_radius=m.radius)
+    cap_h = ctx.fonts.line_height(m.heading, True)
+    state_h = ctx.fonts.line_height(m.body, True)
+    num_area = pygame.Rect(rect.x, rect.y + m.px(4), rect.width, rect.height - cap_h - state_h - m.px(12))
+    size = min(int(num_area.height * 1.05), int(rect.width * 0.8))
+    widgets.text(surface, ctx, str(number), num_area, size, color, bold=True, align="center")
+    cap = pygame.Rect(rect.x, num_area.bottom, rect.width, cap_h)
+    widgets.text(
+        surface,
+        ctx,
+        t("orders.door", door=number),
+        cap.inflate(-2 * m.px(6), 0),
+        m.heading,
+        theme.FG,
+        bold=True,
+        align="center",
+    )
+    srect = pygame.Rect(rect.x, rect.bottom - state_h - m.px(8), rect.width, state_h)
+    widgets.text(
+        surface, ctx, t(f"door.state.{state}"), srect.inflate(-2 * m.px(6), 0), m.body, color, bold=True, align="center"
+    )

@@ -1,0 +1,45 @@
+"""``idle``: camera preview to aim the member barcode; phone/email look-up unless member-code-only."""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme, widgets
+from .view import Button, View
+
+
+def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
+    m, t = ctx.m, ctx.t
+    content = widgets.chrome(surface, ctx, "app.title", bottom=False)
+    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    left = pygame.Rect(body.x, body.y, body.width * 55 // 100, body.height)
+    widgets.preview_box(surface, ctx, left)
+    col = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
+    y = col.y
+    lh = ctx.fonts.line_height(m.heading, True)
+    widgets.text(surface, ctx, t("idle.title"), pygame.Rect(col.x, y, col.width, lh), m.heading, bold=True)
+    y += lh + m.gap
+    y += widgets.paragraph(surface, ctx, t("idle.hint"), pygame.Rect(col.x, y, col.width, m.px(100)), m.body) + m.gap
+    bh = m.button_h
+    bottom = col.bottom
+    # bottom-up: staff hint, help, look-up buttons
+    sh = ctx.fonts.line_height(m.small)
+    widgets.text(
+        surface, ctx, t("idle.staff_hint"), pygame.Rect(col.x, bottom - sh, col.width, sh), m.small, theme.MUTED
+    )
+    bottom -= sh + m.gap
+    hw = widgets.button_width(ctx, t("btn.help"), 110)
+    widgets.button(surface, ctx, "help", pygame.Rect(col.x, bottom - bh, hw, bh), t("btn.help"), "secondary")
+    bottom -= bh + m.gap
+    if not view.member_code_only:
+        for bid in ("lookup_email", "lookup_phone"):
+            widgets.button(
+                surface, ctx, bid, pygame.Rect(col.x, bottom - bh, col.width, bh), t(f"btn.{bid}"), "primary"
+            )
+            bottom -= bh + m.gap
+        alt_h = ctx.fonts.line_height(m.small)
+        if bottom - alt_h >= y:
+            widgets.text(
+                surface, ctx, t("idle.alt"), pygame.Rect(col.x, bottom - alt_h, col.width, alt_h), m.small, theme.MUTED
+            )
+    return ctx.buttons

@@ -1,0 +1,36 @@
+"""``orders``: every waiting parcel (overdue ones marked); one (``order:<number>``) or all
+(``pickup_all``) can be taken; ``cancel`` ends the session."""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme, widgets
+from .view import Button, View
+
+
+def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
+    m, t = ctx.m, ctx.t
+    content = widgets.chrome(surface, ctx, "orders.title")
+    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    lh = ctx.fonts.line_height(m.body, True)
+    head = t("orders.greeting", name=view.member_masked) if view.member_masked else ""
+    count = t("orders.count", n=len(view.orders))
+    half = body.width // 2
+    widgets.text(surface, ctx, head, pygame.Rect(body.x, body.y, half, lh), m.body, bold=True)
+    widgets.text(surface, ctx, count, pygame.Rect(body.x + half, body.y, half, lh), m.body, theme.MUTED, align="right")
+    y = body.y + lh + m.gap
+    right = []
+    if view.orders:
+        sh = ctx.fonts.line_height(m.small)
+        widgets.text(surface, ctx, t("orders.hint"), pygame.Rect(body.x, y, body.width, sh), m.small, theme.MUTED)
+        y += sh + m.gap
+        widgets.order_list(surface, ctx, pygame.Rect(body.x, y, body.width, body.bottom - y), view.orders)
+        right = [("pickup_all", t("btn.pickup_all"), "primary")]
+    else:
+        rest = pygame.Rect(body.x, y, body.width, body.bottom - y)
+        widgets.paragraph(surface, ctx, t("orders.none"), rest, m.heading, align="center", valign="center")
+    widgets.bottom_bar(
+        surface, ctx, widgets.bottom_area(surface, ctx), [("cancel", t("btn.cancel"), "secondary")], right
+    )
+    return ctx.buttons

@@ -1,0 +1,31 @@
+"""``staff_login``: the badge was scanned; the PIN is typed on the keypad (dots only).
+
+Buttons: ``key:0``..``key:9``, ``key:clear``, ``key:backspace``, ``confirm``; ``logout`` (top bar)
+leaves without logging in.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme, widgets
+from .view import Button, View
+
+
+def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
+    m, t = ctx.m, ctx.t
+    content = widgets.chrome(surface, ctx, "login.title")
+    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    left = pygame.Rect(body.x, body.y, body.width * 45 // 100, body.height)
+    lh = ctx.fonts.line_height(m.heading, True)
+    y = left.y + left.height // 2 - lh - m.px(30)
+    widgets.text(
+        surface, ctx, t("login.pin_hint"), pygame.Rect(left.x, y, left.width, lh), m.heading, bold=True, align="center"
+    )
+    dots = pygame.Rect(left.x, y + lh + m.px(10), left.width, m.px(50))
+    pygame.draw.rect(surface, theme.PANEL, dots, border_radius=m.radius)
+    widgets.pin_dots(surface, ctx, dots.inflate(-m.px(10), -m.px(10)), view.pin_length)
+    pad = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
+    widgets.keypad(surface, ctx, pad)
+    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [], [("confirm", t("btn.confirm"), "primary")])
+    return ctx.buttons
