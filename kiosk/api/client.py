@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -55,6 +55,8 @@ from kiosk.journal import log_event
 from kiosk.privacy import code_ref
 
 logger = logging.getLogger(__name__)
+# urllib3 logs every request line at DEBUG, and our paths hold package codes: never that
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 API_PREFIX = "/api/v1"
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a backend that sends more is answering garbage
@@ -70,9 +72,10 @@ class _KioskRetry(Retry):
     """
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
-        timed_out = isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError)
-        if timed_out or isinstance(error, ReadTimeoutError):
-            raise MaxRetryError(_pool, url, error) from error  # type: ignore[arg-type]
+        if isinstance(error, ReadTimeoutError):
+            raise error  # as urllib3 does for a read error it does not retry: requests makes it a ReadTimeout
+        if isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError):
+            raise MaxRetryError(_pool, url, error) from error  # type: ignore[arg-type]  # -> ConnectTimeout
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
@@ -396,6 +399,9 @@ class BackendClient:
             self._log(name, started, "bad_input", extra)
             raise Rejected("bad_input", f"{name}: cannot be sent ({type(exc).__name__})", 400) from None
         except (requests.exceptions.RequestException, OSError) as exc:
+            if _timed_out(exc):  # a time-out while reading the body comes wrapped in a ConnectionError
+                self._log(name, started, "timeout", extra)
+                raise BackendUnavailable(f"{name}: the backend did not answer in time") from None
             self._log(name, started, "unreachable", extra)
             raise BackendUnavailable(f"{name}: the backend cannot be reached ({_reason(exc)})") from None
         status = response.status_code
@@ -453,22 +459,33 @@ def _rejection(name: str, status: int, content: bytes) -> Exception:
     return Rejected(code, message, status)
 
 
-def _reason(exc: BaseException) -> str:
-    """A short, value-free reason: refused, reset, name resolution..."""
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and what it wraps (urllib3 reasons, causes, contexts, wrapped first args)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(exc, ConnectionResetError):
-            return "connection reset"
-        text = type(exc).__name__
-        if "NameResolution" in text:
-            return "name not resolved"
-        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        yield exc
+        nxt = getattr(exc, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = exc.__cause__ or exc.__context__
         if nxt is None and exc.args and isinstance(exc.args[0], BaseException):
             nxt = exc.args[0]
-        if nxt is None:
-            return type(exc).__name__
         exc = nxt
-    return "connection failed"
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return any(isinstance(e, TimeoutError | ReadTimeoutError) for e in _chain(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, value-free reason: refused, reset, name resolution..."""
+    last = exc
+    for e in _chain(exc):
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset"
+        if "NameResolution" in type(e).__name__:
+            return "name not resolved"
+        last = e
+    return type(last).__name__
