@@ -91,6 +91,13 @@ def _unquote(token: str, path: str, lineno: int) -> str:
     return value
 
 
+class _Params(dict):
+    """Format parameters; one the producer did not give shows as nothing, not as ``{name}``."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 class Catalogue:
     """One language's texts: ``cat("orders.count", n=3)``."""
 
@@ -106,11 +113,9 @@ class Catalogue:
                 logger.warning("event=catalogue_missing lang=%s key=%s", self.lang, key)
                 self.missing.add(key)
             text = key
-        if not params:
-            return text
         try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
+            return text.format_map(_Params(params))
+        except (IndexError, ValueError, AttributeError):
             logger.warning("event=catalogue_format lang=%s key=%s", self.lang, key)
             return text
 

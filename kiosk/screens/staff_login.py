@@ -1,7 +1,7 @@
 """``staff_login``: the badge was scanned; the PIN is typed on the keypad (dots only).
 
-Buttons: ``key:0``..``key:9``, ``key:clear``, ``key:backspace``, ``confirm``; ``logout`` (top bar)
-leaves without logging in.
+Buttons: ``key:0``..``key:9``, ``key:clear``, ``key:backspace``, ``confirm``, ``cancel``; ``logout``
+(top bar, as on every staff screen) also leaves without logging in.
 """
 
 from __future__ import annotations
@@ -27,5 +27,11 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     widgets.pin_dots(surface, ctx, dots.inflate(-m.px(10), -m.px(10)), view.pin_length)
     pad = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     widgets.keypad(surface, ctx, pad)
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [], [("confirm", t("btn.confirm"), "primary")])
+    widgets.bottom_bar(
+        surface,
+        ctx,
+        widgets.bottom_area(surface, ctx),
+        [("cancel", t("btn.cancel"), "secondary")],
+        [("confirm", t("btn.confirm"), "primary")],
+    )
     return ctx.buttons

@@ -185,7 +185,9 @@ class View:
 
     @property
     def is_staff(self) -> bool:
-        return self.screen in STAFF_SCREENS
+        """A staff screen (``logout`` instead of ``lang``): the staff screens, and door_open/done/
+        error while a staff member is logged in (``staff_name`` set: returns, hand-overs)."""
+        return self.screen in STAFF_SCREENS or (self.screen in ("door_open", "done", "error") and bool(self.staff_name))
 
 
 @dataclass(frozen=True)
