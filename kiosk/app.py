@@ -1,0 +1,736 @@
+"""The kiosk's one loop: events in, flow decides, effects out, screen drawn when it changed.
+
+Threads (api worker, outbox, camera scanner, locker bank, clock timers, heartbeat) only produce
+events: they call :meth:`App.post`, which puts the event on a queue and wakes the loop. Only the
+loop's thread touches pygame and the flow's state (DESIGN.md, "one loop").
+
+Each turn of the loop (:meth:`App.pump`): translate pygame input, feed every queued event to
+:func:`kiosk.flow.step`, carry out the effects (backend calls on the worker, outbox writes,
+door unlocks, indicator patterns, named timers on the injected clock), and redraw only when the
+view changed or the progress animation is due. Between turns the loop blocks on pygame's event
+queue with a timeout (threads wake it with a user event), so an idle kiosk costs little CPU.
+
+``main_run(args)`` is ``pickup-kiosk run --config FILE``: real hardware as configured; a bad
+config exits 2 with file, key and reason (kiosk.cli); SIGTERM sends ``STOPPING=1``, drives every
+relay off, closes the outbox and exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk import flow
+from kiosk.clock import Clock
+from kiosk.config import Config
+from kiosk.errors import KioskError
+from kiosk.events import CameraState
+from kiosk.journal import log_event
+from kiosk.screens.view import Erase, Focus, Press, Typed, View
+
+logger = logging.getLogger(__name__)
+
+IN_STORE = "arrived,overdue,return_requested"
+IDLE_WAIT = 1.0  # seconds the loop may sleep when nothing is due (real time)
+
+
+@dataclass(frozen=True)
+class ParcelInfo:
+    """The answer to the flow's ``parcel`` request: the order, and the doors that hold parcels."""
+
+    order: Any
+    occupied: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class _TimerFired:
+    name: str
+    gen: int
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A function the loop runs on its own thread (screenshots, reads of pygame state)."""
+
+    fn: Callable[[], Any]
+    done: threading.Event
+    box: list
+
+
+def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
+    """The flow's settings from the kiosk config (doors from the locker bank when there is one)."""
+    doors: tuple[flow.DoorInfo, ...] = ()
+    if bank is not None:
+        infos = []
+        for number in bank.doors:
+            cfg = bank.door(number)
+            infos.append(
+                flow.DoorInfo(
+                    number=number,
+                    size=cfg.size,
+                    sensorless=bank.is_sensorless(number),
+                    in_service=cfg.in_service,
+                )
+            )
+        doors = tuple(infos)
+    else:
+        doors = tuple(
+            flow.DoorInfo(d.number, d.size, d.sensorless or d.sensor_pin is None, d.in_service)
+            for d in config.locker.door
+        )
+    sc = config.scanner
+    overrides = tuple(
+        (name, getattr(sc, name))
+        for name in ("member_code_pattern", "parcel_code_pattern", "staff_badge_pattern")
+        if getattr(sc, name)
+    )
+    k = config.kiosk
+    return flow.FlowConfig(
+        mode=k.mode,
+        language=k.language,
+        idle_timeout=k.idle_timeout,
+        done_timeout=k.done_timeout,
+        staff_timeout=k.staff_timeout,
+        message_timeout=k.message_timeout,
+        doors=doors,
+        pattern_overrides=overrides,
+    )
+
+
+class App:
+    """The loop. Collaborators are injected so the demo, the runner and ``run`` share it.
+
+    ``client``: :class:`kiosk.api.client.BackendClient`; ``outbox``: :class:`kiosk.api.outbox.Outbox`
+    (created by the caller with ``on_change=app.post`` or wired with :meth:`attach_outbox`);
+    ``bank``/``indicators``: the GPIO pieces (None: absent); ``camera``: an object with
+    ``start()``/``close()`` and optionally ``quiet()``, ``latest_frame()``, ``set_patterns()``;
+    ``surface``: where to draw (a display surface, an off-screen surface, or None: no drawing);
+    ``sim``: a :class:`kiosk.gpio.sim.SimulatedGpio` whose snapshot is drawn in a strip;
+    ``systemd``: a :class:`kiosk.systemd.Systemd` (READY after the first draw, WATCHDOG per turn).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock,
+        client: Any,
+        outbox: Any = None,
+        bank: Any = None,
+        indicators: Any = None,
+        camera: Any = None,
+        surface: Any = None,
+        renderer: Any = None,
+        sim: Any = None,
+        systemd: Any = None,
+        display: bool = False,
+        lang: str | None = None,
+        preview: bool = True,
+    ):
+        from kiosk.api.worker import ApiWorker
+
+        self.config = config
+        self.clock = clock
+        self.client = client
+        self.outbox = outbox
+        self.bank = bank
+        self.indicators = indicators
+        self.camera = camera
+        self.surface = surface
+        self.renderer = renderer
+        self.sim = sim
+        self.systemd = systemd
+        self.display = display  # surface is the pygame display: flip after drawing, read its events
+        self.preview = preview
+        self.events: queue.Queue = queue.Queue()
+        self.worker = ApiWorker(self.post)
+        cfg = flow_config(config, bank)
+        if lang:
+            cfg = flow.FlowConfig(**{**cfg.__dict__, "language": lang})
+        self.state = flow.initial(cfg)
+        self.view: View = flow.view(self.state)
+        self.buttons: list = []
+        self.drawn_view: View | None = None
+        self._sim_drawn: Any = None
+        self._last_draw = 0.0
+        self._timers: dict[str, tuple[int, Any]] = {}
+        self._timer_gen = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._held: Any = None  # a pygame event taken by wait(), handled by the next pump()
+        self.key_hook: Callable[[Any], bool] | None = None  # the demo's F-keys and door keys
+        self._handling = 0
+        self._ready_sent = False
+        self._status = ""
+        self._wake_type: int | None = None
+        self._pygame: Any = None
+        self._translate: Callable | None = None
+        self._focus: str | None = None
+        self.on_draw: Callable[[App], None] | None = None
+        self.heartbeat: Any = None
+        self._backend_label = "up"
+        if display:
+            import pygame
+
+            self._pygame = pygame
+            self._wake_type = pygame.USEREVENT + 7
+            try:
+                from kiosk.screens import inputs
+
+                self._translate = inputs.translate
+            except ImportError:  # pragma: no cover - the screens' translator not there yet
+                self._translate = None
+
+    # -- threads' side --------------------------------------------------------------------------
+
+    def post(self, event: object) -> None:
+        """Thread-safe: queue an event for the loop and wake it."""
+        self.events.put(event)
+        self._wake.set()
+        if self._wake_type is not None:
+            try:
+                self._pygame.event.post(self._pygame.event.Event(self._wake_type))
+            except Exception:  # noqa: S110 - pygame not initialised (closing): the queue is enough
+                pass
+
+    def stop(self) -> None:
+        """Ask the loop to end (safe from a signal handler or another thread)."""
+        self._stop.set()
+        self.post(None)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # -- start, loop, close -------------------------------------------------------------------
+
+    def start(self) -> App:
+        log_event(logger, "kiosk_start", mode=self.state.cfg.mode, kiosk=self.config.kiosk.id)
+        if self.outbox is not None:
+            self.outbox.start()
+        if self.camera is not None and hasattr(self.camera, "start"):
+            self.camera.start()
+        self.handle(flow.Start())
+        self.redraw(force=True)
+        return self
+
+    def run(self) -> int:
+        """Turn the loop until :meth:`stop`; returns the exit status."""
+        while not self._stop.is_set():
+            self.pump()
+            self.wait(self._next_wake())
+        return 0
+
+    def close(self) -> None:
+        """Relays off first, then every thread, the outbox last (its file is flushed)."""
+        for name in list(self._timers):
+            self._cancel_timer(name)
+        if self.bank is not None:
+            try:
+                self.bank.all_off()
+            except Exception:
+                logger.exception("event=relays_off_failed")
+        for part in (self.heartbeat, self.camera):
+            if part is None:
+                continue
+            try:
+                (getattr(part, "close", None) or part.stop)()
+            except Exception:
+                logger.exception("event=close_failed part=%s", type(part).__name__)
+        self.worker.close(timeout=3.0)
+        if self.outbox is not None:
+            try:
+                self.outbox.close(timeout=3.0)
+            except Exception:
+                logger.exception("event=outbox_close_failed")
+        log_event(logger, "kiosk_stop")
+
+    def wait(self, timeout: float) -> None:
+        """Block until an event arrives or ``timeout`` real seconds pass."""
+        if self._pygame is not None:
+            if not self.events.empty() or self._held is not None:
+                return
+            pg = self._pygame
+            ev = pg.event.wait(max(1, int(timeout * 1000)))
+            if ev.type != pg.NOEVENT:
+                self._held = ev  # pump() handles it first, before the rest of pygame's queue
+            return
+        self._wake.clear()
+        if not self.events.empty():
+            return
+        self._wake.wait(max(0.0, timeout))
+
+    def _next_wake(self) -> float:
+        wait = IDLE_WAIT
+        if self.view.busy:
+            wait = min(wait, 1.0 / 12)
+        scanning = self.view.screen in ("idle", "scan_package", "arrival")
+        if scanning and self.preview and self.display and getattr(self.camera, "latest_frame", None) is not None:
+            wait = min(wait, 0.1)
+        if self.systemd is not None:
+            interval = self.systemd.watchdog_interval()
+            if interval:
+                wait = min(wait, interval / 2)
+        return wait
+
+    def pump(self, limit: int = 1000) -> int:
+        """One turn: pygame input, queued events, effects, redraw. Returns the events handled."""
+        n = 0
+        if self._pygame is not None:
+            n += self._pygame_events()
+        while n < limit:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if event is None:
+                continue
+            self._handling += 1
+            try:
+                self._dispatch(event)
+            finally:
+                self._handling -= 1
+            n += 1
+        self.redraw()
+        if self.systemd is not None:
+            self.systemd.watchdog()
+        return n
+
+    def quiet(self) -> bool:
+        """Nothing left to do: no queued event, no interactive call in flight, frames decoded."""
+        if not self.events.empty() or self._handling or self.worker.busy():
+            return False
+        if self.camera is not None and hasattr(self.camera, "quiet") and not self.camera.quiet():
+            return False
+        return self.events.empty()
+
+    def call(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run ``fn`` on the loop's thread (from another thread) and return its result."""
+        box: list = []
+        done = threading.Event()
+        self.post(_Call(fn, done, box))
+        if not done.wait(timeout):
+            raise TimeoutError("the loop did not answer")
+        if box and isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0] if box else None
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, _TimerFired):
+            current = self._timers.get(event.name)
+            if current is None or current[0] != event.gen:
+                return  # cancelled or restarted after it fired
+            del self._timers[event.name]
+            self.handle(flow.TimerFired(event.name))
+            return
+        if isinstance(event, _Call):
+            try:
+                event.box.append(event.fn())
+            except BaseException as exc:
+                event.box.append(exc)
+            event.done.set()
+            return
+        if isinstance(event, Focus):
+            self._focus = event.button
+            return
+        if isinstance(event, CameraState) and self.camera is not None:
+            log_event(logger, "camera_state", state=event.state)
+        self.handle(event)
+
+    def handle(self, event: object) -> None:
+        """Feed one event to the flow and carry out what it asks for."""
+        before = self.state.screen
+        try:
+            self.state, effects = flow.step(self.state, event)
+        except Exception:
+            logger.exception("event=flow_failed event_type=%s", type(event).__name__)
+            return
+        for effect in effects:
+            try:
+                self._effect(effect)
+            except Exception:
+                logger.exception("event=effect_failed effect=%s", type(effect).__name__)
+        if self.state.screen is not before and self.camera is not None and hasattr(self.camera, "set_patterns"):
+            try:
+                self.camera.set_patterns(self.state.patterns)
+            except Exception:
+                logger.exception("event=set_patterns_failed")
+        self.view = flow.view(self.state)
+        if self._focus is not None:
+            self.view = _with_focus(self.view, self._focus)
+        self._update_status()
+
+    def _effect(self, effect: flow.Effect) -> None:
+        if isinstance(effect, flow.Call):
+            self._submit(effect)
+        elif isinstance(effect, flow.Enqueue):
+            self._enqueue(effect)
+        elif isinstance(effect, flow.Unlock):
+            if self.bank is None:
+                log_event(logger, "unlock_without_bank", logging.ERROR, door=effect.door)
+            else:
+                log_event(logger, "door_unlock", door=effect.door)
+                self.bank.unlock(effect.door)
+        elif isinstance(effect, flow.Indicate):
+            if self.indicators is not None:
+                self.indicators.show(effect.pattern)
+        elif isinstance(effect, flow.StartTimer):
+            self._start_timer(effect.name, effect.seconds)
+        elif isinstance(effect, flow.CancelTimer):
+            self._cancel_timer(effect.name)
+        elif isinstance(effect, flow.Log):
+            log_event(logger, effect.event, **dict(effect.fields))
+
+    def _start_timer(self, name: str, seconds: float) -> None:
+        self._cancel_timer(name)
+        self._timer_gen += 1
+        gen = self._timer_gen
+        handle = self.clock.call_later(seconds, self.post, _TimerFired(name, gen))
+        self._timers[name] = (gen, handle)
+
+    def _cancel_timer(self, name: str) -> None:
+        current = self._timers.pop(name, None)
+        if current is not None:
+            current[1].cancel()
+
+    def _enqueue(self, effect: flow.Enqueue) -> None:
+        if self.outbox is None:
+            log_event(logger, "outbox_missing", logging.ERROR, kind=effect.kind, order=effect.number or "-")
+            return
+        try:
+            self.outbox.enqueue(effect.kind, effect.order_ref, dict(effect.payload), effect.staff_token)
+        except (KioskError, ValueError) as exc:
+            log_event(logger, "outbox_enqueue_failed", logging.ERROR, kind=effect.kind, why=type(exc).__name__)
+
+    # -- backend calls on the worker --------------------------------------------------------
+
+    def _submit(self, call: flow.Call) -> None:
+        fn = self._api_function(call)
+        if fn is None:
+            log_event(logger, "unknown_request", logging.ERROR, request=call.request)
+            return
+        self.worker.submit(call.request, fn, token=call.token)
+
+    def _api_function(self, call: flow.Call) -> Callable[[], Any] | None:
+        c = self.client
+        a = dict(call.args)
+        tok = call.staff_token
+        r = call.request
+        if r == "settings":
+            return c.settings
+        if r == "lookup":
+            return lambda: c.lookup(**a)
+        if r == "login":
+            return lambda: c.staff_login(a["badge_code"], a["pin"])
+        if r == "staff_list":
+            return c.staff
+        if r == "parcel":
+
+            def parcel() -> ParcelInfo:
+                order = c.parcel(a["package_code"], tok)
+                occupied = None
+                if a.get("occupied"):
+                    held = c.orders(IN_STORE, tok)
+                    occupied = frozenset(o.locker_door for o in held if o.locker_door is not None)
+                return ParcelInfo(order, occupied)
+
+            return parcel
+        if r == "overdue":
+            return lambda: c.orders("overdue", tok)
+        if r == "pickup":
+            return lambda: c.pickup(
+                a["order_id"],
+                a["member_id"],
+                package_code=a.get("package_code"),
+                locker_door=a.get("locker_door"),
+                handed_over_by=a.get("handed_over_by"),
+                staff_token=tok,
+            )
+        if r == "return":
+            return lambda: c.request_return(a["order_id"], a["reason"], tok)
+        return None
+
+    # -- status for systemd and the heartbeat ------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain values for the heartbeat thread (no device or pygame access)."""
+        return {
+            "state": self.state.screen.value,
+            "camera": "ok" if self.state.camera_ok else "lost",
+            "gpio": "ok",
+            "outbox": self.state.outbox_depth,
+        }
+
+    def _update_status(self) -> None:
+        from kiosk.systemd import status_line
+
+        line = status_line(
+            self.state.screen.value,
+            "ok" if self.state.camera_ok else "lost",
+            "up" if self.state.online else "down",
+            self.state.outbox_depth,
+        )
+        if line != self._status:
+            self._status = line
+            if self.systemd is not None and self._ready_sent:
+                self.systemd.status(line)
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def _sim_snapshot(self) -> dict | None:
+        if self.sim is None:
+            return None
+        snap = self.sim.snapshot()
+        return {
+            "leds": snap.get("leds", {}),
+            "buzzer": snap.get("buzzer", False),
+            "doors": {d["number"]: d["state"] for d in snap.get("doors", [])} if self.state.cfg.locker else {},
+        }
+
+    def redraw(self, force: bool = False) -> bool:
+        """Draw the view if it changed (or the progress animation is due); True if drawn."""
+        if self.surface is None or self.renderer is None:
+            if self.drawn_view != self.view:
+                self.drawn_view = self.view
+            return False
+        from kiosk.screens.render import needs_redraw
+
+        now = time.monotonic()
+        sim = self._sim_snapshot()
+        if not force and not needs_redraw(self.drawn_view, self.view, now, self._last_draw) and sim == self._sim_drawn:
+            self._refresh_preview()
+            return False
+        frame = self._preview_frame()
+        self.buttons = self.renderer.draw(self.surface, self.view, now=now, preview=frame, sim=sim)
+        self.drawn_view = self.view
+        self._sim_drawn = sim
+        self._last_draw = now
+        if self.display:
+            self._pygame.display.flip()
+        if not self._ready_sent:
+            self._ready_sent = True
+            if self.systemd is not None:
+                self.systemd.ready(self._status or None)
+            log_event(logger, "first_screen", screen=self.view.screen)
+        if self.on_draw is not None:
+            self.on_draw(self)
+        return True
+
+    def _preview_frame(self) -> Any:
+        if not self.preview or self.camera is None:
+            return None
+        latest = getattr(self.camera, "latest_frame", None)
+        if latest is None:
+            return None
+        try:
+            return latest()
+        except Exception:
+            return None
+
+    def _refresh_preview(self) -> None:
+        if not (self.display and self.preview and self.renderer is not None):
+            return
+        frame = self._preview_frame()
+        if frame is None:
+            return
+        rect = self.renderer.draw_preview(self.surface, frame)
+        if rect is not None:
+            self._pygame.display.update(rect)
+
+    def screenshot(self, path: str | os.PathLike) -> None:
+        """Save what is on screen now as a PNG."""
+        import pygame
+
+        self.redraw(force=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(self.surface, str(path))
+
+    # -- pygame input ---------------------------------------------------------------------------
+
+    def _pygame_events(self) -> int:
+        pg = self._pygame
+        n = 0
+        held, self._held = self._held, None
+        for ev in [held, *pg.event.get()] if held is not None else pg.event.get():
+            if ev.type == self._wake_type:
+                continue
+            if ev.type == pg.QUIT:
+                self.stop()
+                continue
+            if self.key_hook is not None and ev.type == pg.KEYDOWN and self.key_hook(ev):
+                continue
+            for item in self._inputs(ev):
+                self._dispatch(item)
+                n += 1
+        return n
+
+    def _inputs(self, ev: Any) -> list:
+        if self._translate is not None:
+            got = self._translate(ev, self.buttons)
+            if got is None:
+                return []
+            return list(got) if isinstance(got, list | tuple) else [got]
+        return _basic_translate(self._pygame, ev, self.buttons)
+
+
+def _with_focus(view: View, focus: str) -> View:
+    from dataclasses import replace
+
+    return replace(view, focus=focus)
+
+
+def _basic_translate(pg: Any, ev: Any, buttons: list) -> list:
+    """Touch/mouse on a button, digits/letters typed, Enter/Esc/Backspace (until the screens'
+    translator is there)."""
+    if ev.type in (pg.MOUSEBUTTONUP, pg.FINGERUP):
+        if ev.type == pg.FINGERUP:
+            w, h = pg.display.get_surface().get_size()
+            x, y = ev.x * w, ev.y * h
+        else:
+            x, y = ev.pos
+        for b in buttons:
+            if b.enabled and b.contains(x, y):
+                return [Press(b.id)]
+        return []
+    if ev.type == pg.KEYDOWN:
+        if ev.key in (pg.K_RETURN, pg.K_KP_ENTER):
+            return [Press("confirm")]
+        if ev.key == pg.K_ESCAPE:
+            return [Press("back")]
+        if ev.key == pg.K_BACKSPACE:
+            return [Erase()]
+        if ev.unicode and ev.unicode.isprintable():
+            return [Typed(ev.unicode)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# pickup-kiosk run
+
+
+def main_run(args: Any) -> int:
+    """``pickup-kiosk run --config FILE``: the kiosk on real hardware, fullscreen."""
+    from kiosk import config as config_mod
+    from kiosk.journal import setup_logging
+
+    config = config_mod.load(args.config)  # ConfigError -> exit 2 in kiosk.cli
+    setup_logging(config.logging.level)
+    from kiosk.api.client import BackendClient
+    from kiosk.api.outbox import Outbox
+    from kiosk.systemd import Systemd, on_sigterm
+
+    systemd = Systemd()
+    clock = Clock()
+    client = BackendClient.from_config(config)
+    state_dir = Path(config.kiosk.state_dir)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from kiosk.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot create the state directory ({exc})", path=config.path, key="kiosk.state_dir"
+        ) from None
+    parts: dict[str, Any] = {}
+    app: App | None = None
+    try:
+        from kiosk.gpio.indicators import Indicators
+        from kiosk.gpio.pins import make_pin_factory
+
+        factory = make_pin_factory(config.gpio.pin_factory, clock) if config.gpio.pin_factory else None
+        parts["indicators"] = Indicators(config.gpio, clock=clock, pin_factory=factory)
+        if config.kiosk.mode == "locker":
+            from kiosk.gpio.lockers import LockerBank
+
+            parts["bank"] = LockerBank(config.locker, clock=clock, pin_factory=factory)
+        camera = _open_camera(config, clock)
+        surface, renderer = _open_display(config)
+        app = App(
+            config,
+            clock=clock,
+            client=client,
+            bank=parts.get("bank"),
+            indicators=parts["indicators"],
+            camera=camera,
+            surface=surface,
+            renderer=renderer,
+            systemd=systemd,
+            display=True,
+        )
+        if camera is not None and hasattr(camera, "post"):
+            camera.post = app.post
+        if parts.get("bank") is not None:
+            parts["bank"].post = app.post
+        app.outbox = Outbox(
+            state_dir / "outbox.db",
+            client,
+            clock,
+            backoff_max=config.backend.outbox_backoff_max,
+            on_change=app.post,
+        )
+        try:
+            from kiosk.heartbeat import Heartbeat
+
+            app.heartbeat = Heartbeat(
+                client, config.kiosk.id, clock, app.snapshot, interval=config.backend.heartbeat_interval
+            )
+        except ImportError:  # pragma: no cover
+            app.heartbeat = None
+        on_sigterm(systemd, app.stop)
+        app.start()
+        if app.heartbeat is not None:
+            app.heartbeat.start()
+        return app.run()
+    finally:
+        if app is not None:
+            app.close()
+        for part in parts.values():
+            try:
+                part.close()
+            except Exception:
+                logger.exception("event=close_failed part=%s", type(part).__name__)
+        client.close()
+        clock.close()
+        systemd.close()
+
+
+def _open_display(config: Config) -> tuple[Any, Any]:
+    import pygame
+
+    from kiosk.screens.render import Renderer
+
+    pygame.display.init()
+    pygame.font.init()
+    d = config.display
+    flags = pygame.FULLSCREEN if d.fullscreen else 0
+    size = (d.width, d.height) if d.width and d.height else (0, 0)
+    surface = pygame.display.set_mode(size, flags)
+    pygame.display.set_caption("pickup-kiosk")
+    pygame.mouse.set_visible(not d.fullscreen)
+    return surface, Renderer(font_path=d.font)
+
+
+def _open_camera(config: Config, clock: Clock) -> Any:
+    """The configured camera and its scanner thread, or None (a warning) when it cannot start."""
+    try:
+        from kiosk.camera import open_scanner  # type: ignore[attr-defined]
+    except ImportError:
+        log_event(logger, "camera_unavailable", logging.WARNING, why="no scanner module")
+        return None
+    try:
+        return open_scanner(config, clock=clock)
+    except KioskError as exc:
+        log_event(logger, "camera_unavailable", logging.WARNING, why=str(exc))
+        return None
+
+
+__all__ = ["App", "ParcelInfo", "flow_config", "main_run"]
