@@ -124,7 +124,7 @@ def _frame_from_capture(target: Any, camera: cfg.CameraSection, timeout: float) 
 
 
 def read_one_frame(camera: cfg.CameraSection, timeout: float = CAMERA_TIMEOUT) -> Any:
-    """One frame from the configured source, the way the kiosk opens it (None: no camera)."""
+    """One frame from the configured source, opened the way the kiosk opens it (None: no camera)."""
     source = camera.source.strip()
     if source in ("none", ""):
         return None
@@ -132,6 +132,26 @@ def read_one_frame(camera: cfg.CameraSection, timeout: float = CAMERA_TIMEOUT) -
         import numpy as np
 
         return np.full((camera.height, camera.width, 3), 200, dtype=np.uint8)
+    try:
+        from kiosk.camera.sources import open_source
+    except ImportError:  # an older tree without the camera package's sources
+        return _read_one_frame_cv(camera, timeout)
+    src = open_source(camera)
+    if src is None:
+        return None
+    with src:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = src.read()
+            if frame is not None and getattr(frame, "size", 0):
+                return frame
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"camera {source!r}: no frame within {timeout:g} s")
+            time.sleep(0.05)
+
+
+def _read_one_frame_cv(camera: cfg.CameraSection, timeout: float) -> Any:
+    source = camera.source.strip()
     if source == "picamera2":
         from picamera2 import Picamera2  # optional; only on a Pi
 

@@ -140,7 +140,7 @@ def test_a_missing_camera_source_fails_the_camera_check(tmp_path, server):
     code, output = run(write_config(tmp_path, server, source=str(tmp_path / "nope.png")))
     table = rows(output)
     assert table["camera"][0] == "FAIL"
-    assert "does not exist" in table["camera"][1]
+    assert "nope.png" in table["camera"][1]
     assert table["decoder"][0] == "ok"  # the other checks still run
     assert code == 1
 
