@@ -69,6 +69,15 @@ def _bcm(v):
     return None if 0 <= v <= 27 else "must be a BCM pin number from 0 to 27"
 
 
+def _rgb(v):
+    if not v:
+        return None
+    if len(v) != 3:
+        return "must be three BCM pins: red, green, blue"
+    bad = [p for p in v if not 0 <= p <= 27]
+    return f"BCM pin numbers go from 0 to 27, not {bad[0]}" if bad else None
+
+
 @dataclass(frozen=True)
 class KioskSection:
     id: str = "k_1"
@@ -129,7 +138,7 @@ class GpioSection:
     led_red: int | None = field(default=None, metadata={"check": _bcm})
     led_active_high: bool = True
     # a single RGB LED instead of three: red, green, blue pins
-    rgb_led: tuple[int, ...] = ()
+    rgb_led: tuple[int, ...] = field(default=(), metadata={"check": _rgb})
     buzzer: int | None = field(default=None, metadata={"check": _bcm})
     buzzer_active_high: bool = True
 
@@ -137,7 +146,7 @@ class GpioSection:
 @dataclass(frozen=True)
 class DoorSection:
     number: int = field(default=0, metadata={"check": _positive})
-    relay_pin: int = field(default=0, metadata={"check": _bcm})
+    relay_pin: int | None = field(default=None, metadata={"check": _bcm})  # required for every door
     active_high: bool = False  # most relay boards for the Pi are active-low
     sensor_pin: int | None = field(default=None, metadata={"check": _bcm})
     sensor_pull_up: bool = True  # reed switch to ground, closed door = low
@@ -266,6 +275,13 @@ def _check_whole(config: Config) -> None:
     numbers = [d.number for d in config.locker.door]
     if len(numbers) != len(set(numbers)):
         raise ConfigError("door numbers must be unique", path=path, key="locker.door")
+    for i, door in enumerate(config.locker.door):
+        if door.number <= 0:
+            raise ConfigError("every door needs a number greater than 0", path=path, key=f"locker.door[{i}].number")
+        if door.relay_pin is None:
+            raise ConfigError(
+                "every door needs its relay_pin (BCM)", path=path, key=f"locker.door[{door.number}].relay_pin"
+            )
     pins: dict[int, str] = {}
     named = [
         ("gpio.led_green", config.gpio.led_green),

@@ -132,6 +132,9 @@ class LockerBank:
             raise ConfigError("door numbers must be unique", key="locker.door")
         if any(n <= 0 for n in numbers):
             raise ConfigError("door numbers must be greater than 0", key="locker.door")
+        for d in locker.door:
+            if d.relay_pin is None:
+                raise ConfigError("every door needs its relay_pin (BCM)", key=f"locker.door[{d.number}].relay_pin")
         self.clock = clock
         self.pulse = locker.pulse
         self.open_timeout = locker.open_timeout

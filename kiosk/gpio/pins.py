@@ -31,6 +31,8 @@ REVISION_CM3 = "a020a0"
 PINS_40PIN = tuple(range(28))
 PINS_CM3 = tuple(range(46))
 
+AGAINST_PULL = -1  # a switch that pulls against the pin's pull resistor (a shut reed switch)
+
 # (pin, level, kiosk time) -> None
 ChangeListener = Callable[["SimPin", int, float], None]
 
@@ -39,8 +41,9 @@ class SimPin(MockPin):
     """A mock pin timed on the kiosk clock, optionally wired to a switch."""
 
     def __init__(self, factory: ClockedMockFactory, info):
-        self._switch_level: int | None = None  # level a closed switch forces, None: no switch
-        self._switch_closed = False
+        # level a closed switch forces (AGAINST_PULL: the opposite of the pull), None: no switch
+        self._switch_level: int | None = AGAINST_PULL if factory.inputs_shut else None
+        self._switch_closed = self._switch_level is not None
         self.history: list[tuple[float, int]] = []
         super().__init__(factory, info)
 
@@ -108,7 +111,12 @@ class SimPin(MockPin):
         if self._function != "input":
             return
         if self._switch_level is not None and self._switch_closed:
-            level = self._switch_level
+            if self._switch_level != AGAINST_PULL:
+                level = self._switch_level
+            elif self._pull == "floating":
+                return
+            else:
+                level = 0 if self._pull == "up" else 1
         elif self._pull == "up":
             level = 1
         elif self._pull == "down":
@@ -126,11 +134,21 @@ class ClockedMockFactory(MockFactory):
 
     ``on_change(pin, level, time)`` is called for every pin change (the ``gpio.csv`` recorder).
     ``revision`` picks the mock board: the default has BCM 0-27 like a real Pi.
+    ``inputs_shut``: every pin starts with a shut switch against its pull (a bench without
+    wiring, ``pin_factory = "mock"``: doors read shut instead of open).
     """
 
-    def __init__(self, clock: Clock, revision: str = REVISION_40PIN, on_change: ChangeListener | None = None):
+    def __init__(
+        self,
+        clock: Clock,
+        revision: str = REVISION_40PIN,
+        on_change: ChangeListener | None = None,
+        *,
+        inputs_shut: bool = False,
+    ):
         self.clock = clock
         self.on_change = on_change
+        self.inputs_shut = inputs_shut
         super().__init__(revision=revision, pin_class=SimPin)
 
     def ticks(self) -> float:  # gpiozero times events with this
@@ -149,7 +167,7 @@ def make_pin_factory(name: str, clock: Clock | None = None):
     """
     try:
         if name == "mock":
-            return ClockedMockFactory(clock or Clock())
+            return ClockedMockFactory(clock or Clock(), inputs_shut=True)
         if name == "lgpio":
             from gpiozero.pins.lgpio import LGPIOFactory
 

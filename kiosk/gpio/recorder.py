@@ -59,7 +59,8 @@ def pin_roles(gpio, locker) -> dict[int, PinRole]:
     if gpio.buzzer is not None:
         roles[gpio.buzzer] = PinRole("buzzer", 1 if gpio.buzzer_active_high else 0)
     for door in locker.door:
-        roles[door.relay_pin] = PinRole(f"relay:{door.number}", 1 if door.active_high else 0)
+        if door.relay_pin is not None:
+            roles[door.relay_pin] = PinRole(f"relay:{door.number}", 1 if door.active_high else 0)
         if door.sensor_pin is not None and not door.sensorless:
             # pull-up and a reed switch to ground: the open door lets the pin float high
             roles[door.sensor_pin] = PinRole(f"sensor:{door.number}", 1 if door.sensor_pull_up else 0)

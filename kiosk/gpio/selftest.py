@@ -34,22 +34,26 @@ def check_pins(config: Config, *, pin_factory=None, clock: Clock | None = None) 
 
     ``pin_factory``: None makes the one ``[gpio] pin_factory`` names.
     """
+    own_clock = clock is None
     clock = clock or Clock()
     problems: list[str] = []
-    if pin_factory is None:
-        try:
-            pin_factory = make_pin_factory(config.gpio.pin_factory, clock)
-        except KioskError as exc:
-            return [str(exc)]
     try:
-        Indicators(config.gpio, clock=clock, pin_factory=pin_factory).close()
-    except KioskError as exc:
-        problems.append(str(exc))
-    if config.locker.door:
+        if pin_factory is None:
+            pin_factory = make_pin_factory(config.gpio.pin_factory, clock)
         try:
-            LockerBank(config.locker, clock=clock, pin_factory=pin_factory).close()
+            Indicators(config.gpio, clock=clock, pin_factory=pin_factory).close()
         except KioskError as exc:
             problems.append(str(exc))
+        if config.locker.door:
+            try:
+                LockerBank(config.locker, clock=clock, pin_factory=pin_factory).close()
+            except KioskError as exc:
+                problems.append(str(exc))
+    except KioskError as exc:
+        problems.append(str(exc))
+    finally:
+        if own_clock:
+            clock.close()
     return problems
 
 

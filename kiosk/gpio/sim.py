@@ -41,9 +41,7 @@ def _used_pins(gpio: GpioSection, locker: LockerSection) -> set[int]:
     used = {p for p in (gpio.led_green, gpio.led_amber, gpio.led_red, gpio.buzzer) if p is not None}
     used |= set(gpio.rgb_led)
     for door in locker.door:
-        used.add(door.relay_pin)
-        if door.sensor_pin is not None:
-            used.add(door.sensor_pin)
+        used |= {p for p in (door.relay_pin, door.sensor_pin) if p is not None}
     return used
 
 
