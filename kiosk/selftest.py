@@ -41,7 +41,7 @@ from kiosk.journal import log_event
 logger = logging.getLogger(__name__)
 
 CREDENTIAL_FILE = "/etc/pickup-kiosk/kiosk-token"  # LoadCredential= source in pickup-kiosk.service
-OUTBOX_FILE = "outbox.sqlite"
+OUTBOX_FILE = "outbox.db"  # kiosk.app.main_run: state_dir / "outbox.db"
 CAMERA_TIMEOUT = 5.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
 CJK_SAMPLE = "取件櫃門請掃描會員條碼"
