@@ -396,7 +396,7 @@ class Scripted(ThreadingHTTPServer):
         self.script = script
         self.hits: dict[str, int] = {}
         super().__init__(("127.0.0.1", 0), _ScriptedHandler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property
