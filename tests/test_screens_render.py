@@ -130,8 +130,8 @@ def test_door_open_many_doors_and_retry(renderer):
 
 
 def test_door_number_is_drawn_big(renderer):
-    surface, _ = check(renderer, View(screen="door_open", mode="locker", doors=(DoorRow(7),)), (1280, 800))
-    # the door's digit is drawn in the accent colour: its bounding box is a large share of the height
+    surface, _ = check(renderer, View(screen="door_open", mode="locker", doors=(DoorRow(7, "open"),)), (1280, 800))
+    # the door's digit is the only thing in the accent colour here: it is a large share of the height
     arr = pygame.surfarray.pixels3d(surface)
     yellow = (arr[..., 0] > 240) & (arr[..., 1] > 180) & (arr[..., 1] < 220) & (arr[..., 2] < 80)
     ys = np.nonzero(yellow.any(axis=0))[0]

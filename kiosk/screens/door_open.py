@@ -24,7 +24,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     area = pygame.Rect(body.x, body.y + lh + m.gap, body.width, body.height - lh - m.gap)
     if n:
         gap = m.px(16)
-        bw = min((area.width - gap * (n - 1)) // n, int(area.height * 0.9))
+        bw = min((area.width - gap * (n - 1)) // n, int(area.height * 1.3))
         total = bw * n + gap * (n - 1)
         x = area.centerx - total // 2
         for door in view.doors:
@@ -42,9 +42,8 @@ def _door_box(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.
     pygame.draw.rect(surface, color, rect, width=max(3, m.px(6)), border_radius=m.radius)
     cap_h = ctx.fonts.line_height(m.heading, True)
     state_h = ctx.fonts.line_height(m.body, True)
-    num_area = pygame.Rect(rect.x, rect.y + m.px(4), rect.width, rect.height - cap_h - state_h - m.px(12))
-    size = min(int(num_area.height * 1.05), int(rect.width * 0.8))
-    widgets.text(surface, ctx, str(number), num_area, size, color, bold=True, align="center")
+    num_area = pygame.Rect(rect.x, rect.y + m.px(12), rect.width, rect.height - cap_h - state_h - m.px(20))
+    widgets.big_number(surface, ctx, str(number), num_area.inflate(-2 * m.px(10), -2 * m.px(6)), theme.ACCENT)
     cap = pygame.Rect(rect.x, num_area.bottom, rect.width, cap_h)
     widgets.text(
         surface,

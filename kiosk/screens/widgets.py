@@ -92,6 +92,24 @@ def text(
     return pygame.Rect(max(x, rect.x), y, area.width, sh)
 
 
+def big_number(surface: pygame.Surface, ctx: RenderContext, s: str, rect: pygame.Rect, color: theme.Color) -> None:
+    """Digits as large as ``rect`` allows (tight glyph box, not the line box), centred."""
+    ctx.drawn.append(s)
+    face = ctx.fonts.face(True)
+    pad, face.pad = face.pad, False  # measure and draw the glyphs' own box
+    try:
+        size = max(8, int(rect.height * 1.4))
+        while size > 8:
+            box = face.get_rect(s, size=size)
+            if box.height <= rect.height and box.width <= rect.width:
+                break
+            size = int(size * 0.95)
+        surf, _ = face.render(s, color, size=size)
+    finally:
+        face.pad = pad
+    surface.blit(surf, surf.get_rect(center=rect.center))
+
+
 def _tokens(s: str) -> list[str]:
     """Break points for wrapping: each CJK character alone, Latin words with their spaces."""
     out: list[str] = []
