@@ -11,53 +11,44 @@ from kiosk.config import DoorSection, LockerSection, parse
 from kiosk.errors import ConfigError, GPIOError
 from kiosk.gpio import ClockedMockFactory, LockerBank, make_pin_factory
 
-EXAMPLE = """
-[kiosk]
-mode = "locker"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "wiring.md"
 
-[gpio]
-pin_factory = "mock"
-led_green = 17
-led_amber = 27
-led_red = 22
-buzzer = 18
 
-[locker]
-pulse = 0.5
-open_timeout = 20.0
-left_open = 60.0
-
-[[locker.door]]
-number = 1
-relay_pin = 23
-active_high = false
-sensor_pin = 24
-sensor_pull_up = true
-size = "M"
-
-[[locker.door]]
-number = 2
-relay_pin = 25
-sensorless = true
-size = "L"
-"""
+def doc_example() -> str:
+    """The ``toml`` block under "## Example config" in docs/wiring.md."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Example config") :]
+    return section[section.index("```toml") + len("```toml") : section.index("```\n", section.index("```toml") + 7)]
 
 
 def test_the_wiring_doc_example_parses_and_runs():
-    config = parse(EXAMPLE)
-    assert [d.number for d in config.locker.door] == [1, 2]
+    config = parse(doc_example().replace('pin_factory = "lgpio"', 'pin_factory = "mock"'), "wiring.md")
+    assert [(d.number, d.relay_pin, d.sensor_pin, d.size) for d in config.locker.door] == [
+        (1, 23, 24, "M"),
+        (2, 25, 5, "L"),
+        (3, 6, None, "S"),
+    ]
     clock = SimClock()
     factory = make_pin_factory(config.gpio.pin_factory, clock)
     assert isinstance(factory, ClockedMockFactory)
     events = []
     with LockerBank(config.locker, clock=clock, pin_factory=factory, post=events.append) as bank:
         # a bench without wiring: the mock factory reads every door shut, not open
-        assert bank.states() == {1: "locked", 2: "locked"}
+        assert bank.states() == {1: "locked", 2: "locked", 3: "locked"}
         bank.unlock(1)
+        bank.unlock(3)
         clock.advance(0.3)
         factory.pin(24).set_switch(False)
         assert bank.state(1) == "open"
-    assert [e.kind for e in events] == ["unlocked", "opened"]
+        clock.advance(1)
+        assert bank.free_door("S", occupied=set()) == 3
+    assert [(e.door, e.kind) for e in events] == [
+        (1, "unlocked"),
+        (1, "opened"),
+        (3, "unlocked"),
+        (3, "opened"),
+        (3, "closed"),
+    ]
 
 
 @pytest.mark.parametrize(
