@@ -100,3 +100,56 @@ def backend(request: pytest.FixtureRequest):
 def backend_url(backend) -> str:
     """``http://127.0.0.1:PORT`` of the started ``backend`` (without ``/api/v1``)."""
     return backend.base_url
+
+
+class BackendCaller:
+    """Tiny HTTP caller for tests of the reference server (real ``requests`` over loopback).
+
+    ``call(method, path, json=..., staff=True, key="k1")`` adds the kiosk bearer token, the
+    staff token (logging in once as ``STAFF-0001``/``2468`` when ``staff=True``) and an
+    ``Idempotency-Key`` when ``key`` is given (``key=True`` makes a fresh uuid4).
+    """
+
+    def __init__(self, server, badge: str = "STAFF-0001", pin: str = "2468"):
+        import requests
+
+        self.server = server
+        self.session = requests.Session()
+        self.token = server.kiosk_token
+        self.badge, self.pin = badge, pin
+        self._staff_token: str | None = None
+
+    @property
+    def staff_token(self) -> str:
+        if self._staff_token is None:
+            r = self.call("POST", "/staff/login", json={"badge_code": self.badge, "pin": self.pin})
+            assert r.status_code == 200, r.text
+            self._staff_token = r.json()["staff_token"]
+        return self._staff_token
+
+    def call(self, method, path, *, json=None, data=None, staff=False, key=None, token=None, headers=None):
+        import uuid
+
+        h = {"Authorization": f"Bearer {token or self.token}"}
+        if staff:
+            h["X-Staff-Token"] = staff if isinstance(staff, str) else self.staff_token
+        if key is True:
+            key = str(uuid.uuid4())
+        if key:
+            h["Idempotency-Key"] = key
+        h.update(headers or {})
+        return self.session.request(method, self.server.api_url + path, json=json, data=data, headers=h, timeout=10)
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.call("POST", path, **kw)
+
+
+@pytest.fixture
+def api(backend) -> BackendCaller:
+    """A :class:`BackendCaller` bound to ``backend`` (kiosk token of its first kiosk)."""
+    caller = BackendCaller(backend)
+    yield caller
+    caller.session.close()
