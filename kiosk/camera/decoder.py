@@ -514,7 +514,7 @@ class Decoder:
         for d in results:
             sym = d.type
             data = d.data
-            if sym == "UPCA" and "UPCA" not in self.symbologies:
+            if sym == "UPCA" and "EAN13" in self.symbologies:  # as zbar does by default
                 sym, data = "EAN13", b"0" + data
             if sym not in self.symbologies:
                 continue

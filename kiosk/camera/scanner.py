@@ -381,10 +381,10 @@ class Scanner:
             else:
                 self.source.open()
         except Exception as exc:
-            self._set_state("absent", str(exc) if isinstance(exc, CameraError) else type(exc).__name__)
             delay = self._backoff
             self._backoff = min(self._backoff * 2, self.reopen_backoff_max)
-            self._schedule_reopen(delay)
+            self._schedule_reopen(delay)  # before the state is posted: its reader may advance the clock
+            self._set_state("absent", str(exc) if isinstance(exc, CameraError) else type(exc).__name__)
             return
         log_event(logger, "camera_opened", source=getattr(self.source, "name", "?"))
         self._last_good = self.clock.monotonic()

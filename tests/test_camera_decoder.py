@@ -1,0 +1,164 @@
+"""The decoder on real generated images: every symbology, character sets, the hard cases."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.camera import synth
+from kiosk.camera.decoder import Decoder, Detection, code39_full_ascii, locate, to_gray
+
+zxingcpp = pytest.importorskip("zxingcpp")
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    return Decoder()
+
+
+def read(decoder, image, effort=None):
+    return {(d.symbology, d.text) for d in decoder.decode(image, effort=effort)}
+
+
+@pytest.mark.parametrize(
+    ("symbology", "text"),
+    [
+        ("QRCODE", "MEMBER-0000001"),
+        ("CODE128", "PKG-2024-000123"),
+        ("CODE39", "ABC-123"),
+        ("EAN13", "4006381333931"),
+        ("I25", "12345678"),
+    ],
+)
+def test_each_symbology_in_a_camera_frame(decoder, symbology, text):
+    frame = synth.camera_frame(text, symbology, (1280, 720), np.random.default_rng(3))
+    assert frame.shape == (720, 1280, 3)
+    assert read(decoder, frame) == {(symbology, text)}
+
+
+def test_grayscale_and_bgra_frames_are_accepted(decoder):
+    frame = synth.camera_frame("MEMBER-42", "QRCODE", (640, 480), np.random.default_rng(1))
+    assert read(decoder, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == {("QRCODE", "MEMBER-42")}
+    assert read(decoder, cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)) == {("QRCODE", "MEMBER-42")}
+
+
+def test_an_empty_view_has_no_codes(decoder):
+    rng = np.random.default_rng(5)
+    for busy in (False, True):
+        frame = synth.finish(synth.background(1280, 720, rng, busy=busy), rng)
+        assert decoder.decode(frame) == []
+    assert locate(to_gray(synth.background(1280, 720, rng))) == []
+
+
+def test_a_uniform_frame_and_a_tiny_frame(decoder):
+    assert decoder.decode(np.zeros((720, 1280), np.uint8)) == []
+    assert decoder.decode(np.full((8, 8, 3), 255, np.uint8)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [("会員コード テスト", "kanji"), ("Grüße café", "byte"), ("Grüße café 会員", "byte")],
+)
+def test_qr_text_exactly_as_encoded(decoder, text, mode):
+    """Shift_JIS (kanji mode), Latin-1 and UTF-8 byte contents all come back as the same str."""
+    import segno
+
+    qr = segno.make_qr(text, encoding="utf-8" if "会員" in text and mode == "byte" else None)
+    img = synth.render_code(text, "QRCODE", module=5) if qr.mode == mode else None
+    if img is None:  # segno chose another mode: render that QR ourselves
+        img = np.kron(np.where(np.array(qr.matrix, bool), 0, 255).astype(np.uint8), np.ones((5, 5), np.uint8))
+        img = cv2.copyMakeBorder(img, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    assert read(decoder, img, effort="full") == {("QRCODE", text)}
+    # zbar alone too (it guesses Shift_JIS for UTF-8 bytes; the decoder undoes that)
+    assert read(Decoder(engine="zbar"), img, effort="full") == {("QRCODE", text)}
+
+
+def test_code128_latin1_and_code39_full_ascii(decoder):
+    latin = synth.render_code("Café-Zoë 12", "CODE128", module=3)
+    assert read(decoder, latin, effort="full") == {("CODE128", "Café-Zoë 12")}
+    full_ascii = synth.render_code("pkg-ab12", "CODE39", module=3)
+    assert read(decoder, full_ascii, effort="full") == {("CODE39", "pkg-ab12")}
+    assert code39_full_ascii("+P+K+G-+A+B12") == "pkg-ab12"
+    assert code39_full_ascii("AB+") == "AB+"  # an invalid escape leaves the text as it is
+    assert code39_full_ascii("%U$J") == "\x00\n"
+
+
+def test_upca_is_reported_as_ean13_like_pyzbar(decoder):
+    img = synth.render_code("03600029145", "UPCA", module=3)
+    (det,) = decoder.decode(img, effort="full")
+    assert (det.symbology, det.text) == ("EAN13", "0036000291452")
+
+
+def test_data_matrix_with_zxing(decoder):
+    img = synth.render_code("PKG-DM-0001", "DATAMATRIX", module=6)
+    assert read(decoder, img, effort="full") == {("DATAMATRIX", "PKG-DM-0001")}
+
+
+def test_symbologies_restrict_what_is_read():
+    frame = synth.camera_frame("PKG-123456", "CODE128", (1280, 720), np.random.default_rng(2))
+    assert Decoder(symbologies=["QRCODE"]).decode(frame, effort="full") == []
+    assert read(Decoder(symbologies=["CODE128"]), frame) == {("CODE128", "PKG-123456")}
+
+
+@pytest.mark.parametrize("engine", ["zbar", "zxing"])
+def test_each_engine_alone(engine):
+    frame = synth.camera_frame("MEMBER-7", "QRCODE", (1280, 720), np.random.default_rng(4))
+    d = Decoder(engine=engine)
+    assert d.engines == (engine,)
+    assert read(d, frame) == {("QRCODE", "MEMBER-7")}
+
+
+def test_several_codes_in_one_frame(decoder):
+    codes = [("QRCODE", "MEMBER-ABC123"), ("CODE128", "PKG-000777"), ("EAN13", "4006381333931")]
+    frame = synth.CASES["several"](np.random.default_rng(9), codes)
+    assert read(decoder, frame) == set(codes)
+
+
+def test_inverted_codes_dark_mode_screens(decoder):
+    for i, sym in enumerate(("QRCODE", "CODE128")):
+        codes = [(sym, synth.random_text(sym, np.random.default_rng(i)))]
+        frame = synth.CASES["inverted"](np.random.default_rng(i), codes)
+        assert read(decoder, frame, effort="fast") == set(codes)
+
+
+def test_hard_cases_sample(decoder):
+    """Two frames of every hard case (the full table is in benchmarks/decode.py)."""
+    samples = synth.evaluation_set(per_case=2, seed=7)
+    misses = []
+    for s in samples:
+        got = read(decoder, s.image)
+        misses += [(s.case, sym) for sym, _ in set(s.expected) - got]
+        assert got <= set(s.expected), f"{s.case}: read something that is not there"
+    total = sum(len(s.expected) for s in samples)
+    assert len(misses) <= total // 10, misses
+
+
+def test_bad_input_is_refused_clearly(decoder):
+    with pytest.raises(TypeError, match="numpy array"):
+        decoder.decode("photo.jpg")
+    with pytest.raises(ValueError, match="channels"):
+        decoder.decode(np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(ValueError, match="empty"):
+        decoder.decode(np.zeros((0, 0), np.uint8))
+    with pytest.raises(ValueError, match="unknown symbology"):
+        Decoder(symbologies=["QRCODE", "AZTEC"])
+    with pytest.raises(ValueError, match="engine"):
+        Decoder(engine="magic")
+    with pytest.raises(ValueError, match="effort"):
+        decoder.decode(np.zeros((10, 10), np.uint8), effort="max")
+
+
+def test_float_and_bool_images_are_converted(decoder):
+    img = synth.render_code("MEMBER-FLOAT", "QRCODE", module=4)
+    assert read(decoder, img.astype(np.float32) / 255.0, effort="full") == {("QRCODE", "MEMBER-FLOAT")}
+    assert read(decoder, img > 128, effort="full") == {("QRCODE", "MEMBER-FLOAT")}
+
+
+def test_detections_are_frozen_and_keep_the_code_out_of_repr():
+    d = Detection("QRCODE", "MEMBER-SECRET", (1, 2, 3, 4), "zxing")
+    assert d == Detection("QRCODE", "MEMBER-SECRET")
+    assert (d.type, d.data) == ("QRCODE", b"MEMBER-SECRET")
+    assert "SECRET" not in repr(d)
+    with pytest.raises(AttributeError):
+        d.text = "x"
