@@ -12,11 +12,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     n = len(view.doors)
     title = "door.title_many" if n > 1 else "door.title"
-    content = widgets.chrome(surface, ctx, title)
-    if n > 1:  # the title key takes a count: draw it over the plain one
-        bar = pygame.Rect(0, 0, surface.get_width() // 2, m.top_bar)
-        pygame.draw.rect(surface, theme.BAR, bar)
-        widgets.text(surface, ctx, t(title, n=n), bar.inflate(-2 * m.pad, 0), m.title, bold=True)
+    content = widgets.chrome(surface, ctx, title, n=n)
     body = content.inflate(-2 * m.pad, -2 * m.pad)
     lh = ctx.fonts.line_height(m.body)
     hint = t("door.not_opened") if view.retry_allowed else t("door.hint")
@@ -43,7 +39,7 @@ def _door_box(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.
     cap_h = ctx.fonts.line_height(m.heading, True)
     state_h = ctx.fonts.line_height(m.body, True)
     num_area = pygame.Rect(rect.x, rect.y + m.px(12), rect.width, rect.height - cap_h - state_h - m.px(20))
-    widgets.big_number(surface, ctx, str(number), num_area.inflate(-2 * m.px(10), -2 * m.px(6)), theme.ACCENT)
+    widgets.big_number(surface, ctx, str(number), num_area.inflate(-2 * m.px(16), -2 * m.px(6)), theme.ACCENT)
     cap = pygame.Rect(rect.x, num_area.bottom, rect.width, cap_h)
     widgets.text(
         surface,

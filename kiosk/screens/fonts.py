@@ -148,6 +148,7 @@ class Fonts:
         if missing:
             raise FontError(f"{files.regular.path}: the font has no Chinese glyphs")
         self._cache: OrderedDict[tuple, object] = OrderedDict()
+        self._sizes: dict[tuple, tuple[int, int]] = {}
 
     @classmethod
     def find(cls, configured: str = "") -> Fonts:
@@ -158,10 +159,18 @@ class Fonts:
 
     def size(self, text: str, size: int, bold: bool = False) -> tuple[int, int]:
         """Width and height of ``text`` drawn at ``size`` pixels."""
-        if not text:
-            return (0, self.line_height(size, bold))
-        rect = self.face(bold).get_rect(text, size=size)
-        return (rect.width, max(rect.height, self.line_height(size, bold)))
+        key = (text, size, bool(bold))
+        got = self._sizes.get(key)
+        if got is None:
+            if not text:
+                got = (0, self.line_height(size, bold))
+            else:
+                rect = self.face(bold).get_rect(text, size=size)
+                got = (rect.width, max(rect.height, self.line_height(size, bold)))
+            if len(self._sizes) > 4 * self.CACHE_SIZE:
+                self._sizes.clear()
+            self._sizes[key] = got
+        return got
 
     def line_height(self, size: int, bold: bool = False) -> int:
         return self.face(bold).get_sized_height(size)

@@ -7,6 +7,7 @@ Every size scales with the surface: :class:`Metrics` takes the drawing area and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 Color = tuple[int, int, int]
 
@@ -68,7 +69,7 @@ class Metrics:
     w: int
     h: int
 
-    @property
+    @cached_property
     def u(self) -> float:
         return min(self.w / BASE_W, self.h / BASE_H)
 

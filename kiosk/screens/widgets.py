@@ -252,7 +252,9 @@ def bottom_bar(
 # ---- chrome: background, top bar, banner --------------------------------------------------------
 
 
-def chrome(surface: pygame.Surface, ctx: RenderContext, title_key: str, *, bottom: bool = True) -> pygame.Rect:
+def chrome(
+    surface: pygame.Surface, ctx: RenderContext, title_key: str, *, bottom: bool = True, **title_params: Any
+) -> pygame.Rect:
     """Background, top bar (title, indicators, ``lang`` or ``logout``), banner (message or busy).
 
     Returns the content rectangle (between banner and bottom bar; the bottom bar's area is
@@ -283,7 +285,14 @@ def chrome(surface: pygame.Surface, ctx: RenderContext, title_key: str, *, botto
         pygame.draw.rect(surface, bg, pill, border_radius=pill.height // 2)
         text(surface, ctx, label, pill, m.small, fg, bold=True, align="center")
         right -= iw + m.gap
-    text(surface, ctx, t(title_key), pygame.Rect(m.pad, 0, right - 2 * m.pad, m.top_bar), m.title, bold=True)
+    text(
+        surface,
+        ctx,
+        t(title_key, **title_params),
+        pygame.Rect(m.pad, 0, right - 2 * m.pad, m.top_bar),
+        m.title,
+        bold=True,
+    )
     y = m.top_bar
     # banner: busy indicator, else the message
     if v.busy or v.message is not None:
@@ -599,7 +608,7 @@ def frame_to_surface(frame: Any, size: tuple[int, int]) -> pygame.Surface | None
     try:
         import cv2
 
-        small = cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(arr, (w, h), interpolation=cv2.INTER_LINEAR)
         rgb = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB)
     except ImportError:  # pragma: no cover - opencv is a dependency
         ys = np.linspace(0, arr.shape[0] - 1, h).astype(int)
@@ -608,4 +617,4 @@ def frame_to_surface(frame: Any, size: tuple[int, int]) -> pygame.Surface | None
         rgb = np.repeat(small[..., None], 3, axis=2) if small.ndim == 2 else small[..., ::-1]
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         return None
-    return pygame.image.frombuffer(np.ascontiguousarray(rgb).tobytes(), (w, h), "RGB")
+    return pygame.image.frombuffer(np.ascontiguousarray(rgb), (w, h), "RGB")  # keeps a reference
