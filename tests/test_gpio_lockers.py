@@ -521,3 +521,28 @@ def test_concurrent_unlocks_and_sensor_changes_keep_one_relay_at_a_time(rig):
     assert overlaps == []
     assert on == set()
     assert not r.bank.busy
+
+
+def test_a_relay_that_cannot_be_driven_reports_not_opened_and_the_queue_goes_on(rig, caplog):
+    from kiosk.gpio.pins import SimPin
+
+    class BrokenPin(SimPin):
+        def _set_state(self, value):
+            if not value:  # energising an active-low relay fails (driver error, pin lost)
+                raise OSError("gpiochip write failed")
+            super()._set_state(value)
+
+    clock = SimClock()
+    factory = ClockedMockFactory(clock)
+    factory.pin(5, pin_class=BrokenPin)
+    events = []
+    locker = LockerSection(door=(DoorSection(number=1, relay_pin=5), DoorSection(number=2, relay_pin=6)))
+    with LockerBank(locker, clock=clock, post=events.append, pin_factory=factory) as bank:
+        bank.unlock(1)
+        bank.unlock(2)
+        clock.advance(5)
+        assert [(e.door, e.kind) for e in events] == [(1, "not_opened"), (2, "unlocked"), (2, "opened"), (2, "closed")]
+        assert hist(factory.pin(6))[-2:] == [(0.0, 0), (0.5, 1)]
+        assert factory.pin(5).state == 1
+        assert not bank.busy
+    assert "event=relay_failed door=1 error=OSError" in caplog.text

@@ -374,17 +374,32 @@ class LockerBank:
     def _start_next(self, events: list[DoorEvent]) -> None:
         if self._active is not None or self._halted or self._gap_timer is not None:
             return
-        if not self._queue:
+        while self._queue and self._active is None and not self._halted:
+            door = self._doors[self._queue.popleft()]
+            door.queued = False
+            self._energise(door, events)
+        if self._active is None and not self._queue:
             self._idle.set()
-            return
-        door = self._doors[self._queue.popleft()]
-        door.queued = False
-        self._energise(door, events)
 
     def _energise(self, door: _Door, events: list[DoorEvent]) -> None:
         self._active = door.number
         door.energised = True
-        door.relay.on()
+        try:
+            door.relay.on()
+        except Exception as exc:
+            # a relay that cannot be driven: make sure it is off, tell the app the door did not
+            # open (it offers the retry), and go on with the next door in the queue
+            self._active = None
+            door.energised = False
+            try:
+                door.relay.off()
+            except Exception:
+                logger.exception("event=relay_off_failed door=%s", door.number)
+            log_event(logger, "relay_failed", logging.ERROR, door=door.number, error=type(exc).__name__)
+            if door.awaiting:
+                door.awaiting = False
+                self._event(events, door, "not_opened")
+            return
         if self._halted:  # all_off() ran meanwhile (signal handler): never leave it on
             door.relay.off()
             door.energised = False
