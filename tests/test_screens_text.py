@@ -94,6 +94,7 @@ def test_missing_key_and_parameter_do_not_crash():
     assert cat("no.such.key") == "no.such.key"
     assert "no.such.key" in cat.missing
     assert cat("msg.parcel_mismatch") == "This parcel is not order "  # parameter not given: blank
+    assert cat("err.some_new_code") == cat("err.unknown")  # another platform's refusal code
 
 
 def test_po_parser_handles_multiline_escapes_and_fuzzy():

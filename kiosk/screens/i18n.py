@@ -108,6 +108,8 @@ class Catalogue:
 
     def __call__(self, key: str, **params: Any) -> str:
         text = self.messages.get(key)
+        if text is None and key.startswith("err."):
+            text = self.messages.get("err.unknown")  # a refusal code this catalogue does not know
         if text is None:
             if key not in self.missing:
                 logger.warning("event=catalogue_missing lang=%s key=%s", self.lang, key)
