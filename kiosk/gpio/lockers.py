@@ -8,8 +8,11 @@ Rules (issue 4; DESIGN.md "Flow rules" for lockers):
   few milliseconds to open; the gap keeps two lock solenoids from ever drawing current together).
 * Every relay is driven off when the bank starts and on :meth:`LockerBank.close`, at interpreter
   exit (``atexit``), and by :meth:`LockerBank.all_off`, which the app calls from its SIGTERM
-  handler (it takes no lock, so it is safe in a signal handler).
-* Door states, the kiosk's view: ``unlocked`` from the unlock request (queued or pulsing) until
+  handler (it drives the relays off before it touches any lock, and waits for the lock at most
+  0.5 s, so it is safe in a signal handler).
+* Door states, the kiosk's view: ``unlocked`` from the unlock request (queued or pulsing: the
+  scenario clock stands still between steps, so every door of a ``pickup_all`` reads unlocked
+  at once, though their pulses follow one another) until
   the door opens or ``locker.open_timeout`` after its pulse started (also after the relay is
   released); ``open`` while the sensor reports open; ``locked`` otherwise (closed, latched).
 * The relay is released as soon as the door opens. Not opened in time: ``not_opened`` (the app
@@ -158,14 +161,14 @@ class LockerBank:
         except BaseException:
             self.close()
             raise
-        events: list[DoorEvent] = []
         with self._lock:
             for door in self._doors.values():
-                if door.sensor is not None and not door.sensor.is_active:
+                # a door open at start is "open" (no alarm: nobody saw it happen); left open
+                # for long it raises attention like any other
+                if door.sensor is not None and not door.sensor_open and not door.sensor.is_active:
                     door.sensor_open = True
                     log_event(logger, "door_open_at_start", logging.WARNING, door=door.number)
                     self._start_left_open(door)
-        self._send(events)
 
     def _claim(self, door: _Door, pin_factory, bounce_time) -> None:
         cfg = door.cfg
@@ -292,7 +295,11 @@ class LockerBank:
         return True
 
     def all_off(self) -> None:
-        """Every relay off now and no more pulses; for signal handlers and exit (takes no lock)."""
+        """Every relay off now and no more pulses; for signal handlers and exit.
+
+        The relays go off before any lock is taken; the bookkeeping after waits at most 0.5 s.
+        Afterwards :meth:`unlock` raises GPIOError.
+        """
         self._halted = True
         for door in list(self._doors.values()):
             relay = door.relay
