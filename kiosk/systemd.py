@@ -194,3 +194,38 @@ def on_sigterm(systemd: Systemd, stop: Callable[[], None]) -> Callable | int | N
         stop()
 
     return signal.signal(signal.SIGTERM, handler)
+
+
+def notifying_uvicorn_server(config: object, systemd: Systemd | None = None) -> object:
+    """A ``uvicorn.Server`` for ``config`` that speaks to systemd (``pickup-kiosk-server.service``).
+
+    ``READY=1`` once uvicorn listens; ``WATCHDOG=1`` from uvicorn's own main-loop tick (every
+    0.1 s, rate-limited to half of ``WATCHDOG_USEC``), so a blocked event loop stops the pings and
+    systemd restarts the server; ``STOPPING=1`` when it shuts down. Without ``NOTIFY_SOCKET`` it
+    is a plain ``uvicorn.Server``.
+    """
+    import uvicorn
+
+    sd = systemd if systemd is not None else Systemd()
+
+    class NotifyingServer(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                sd.ready()
+                log_event(logger, "server_ready", notify=sd.enabled, watchdog=sd.watchdog_interval())
+
+        async def on_tick(self, counter: int) -> bool:
+            sd.watchdog()
+            return await super().on_tick(counter)
+
+        async def shutdown(self, sockets: list | None = None) -> None:
+            sd.stopping()
+            await super().shutdown(sockets=sockets)
+            # uvicorn re-raises a captured SIGTERM after shutdown (the process then dies of it);
+            # a service asked to stop that stopped cleanly exits 0 instead
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured[:] = [s for s in captured if s != signal.SIGTERM]
+
+    return NotifyingServer(config)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ def serve(store: Store, host: str, port: int, log_level: str = "info") -> None:
     import uvicorn
 
     from kiosk.server.app import create_app
+    from kiosk.systemd import notifying_uvicorn_server
 
     config = uvicorn.Config(
         create_app(store),
@@ -30,7 +31,8 @@ def serve(store: Store, host: str, port: int, log_level: str = "info") -> None:
         timeout_graceful_shutdown=3,
     )
     log_event(logger, "server_start", host=host, port=port, db=store.engine.dialect.name)
-    uvicorn.Server(config).run()
+    # READY=1 / WATCHDOG=1 / STOPPING=1 for pickup-kiosk-server.service (Type=notify)
+    notifying_uvicorn_server(config).run()
     log_event(logger, "server_stop")
 
 
