@@ -507,24 +507,30 @@ def order_row(
 def order_list(
     surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, rows: tuple[OrderRow, ...], *, staff: bool = False
 ) -> None:
-    """As many rows as fit (rows shrink to 44 u before the list is cut, with a "+N" note)."""
+    """Every row if possible: rows shrink to 44 u, then the list goes to two columns; only past
+    that is it cut, with a "+N" note (``pickup_all`` still takes them all)."""
     m = ctx.m
     if not rows:
         return
     gap = m.px(8)
-    row_h = min(m.px(68), (rect.height - gap * (len(rows) - 1)) // len(rows))
+    min_h = m.px(44)
+    per_col = max(1, (rect.height + gap) // (min_h + gap))
+    cols = 1 if len(rows) <= per_col else 2
     shown = list(rows)
-    if row_h < m.px(44):
-        row_h = m.px(50)
-        fit = max(1, (rect.height + gap) // (row_h + gap))
-        if fit < len(rows):
-            fit = max(1, (rect.height - m.px(30) + gap) // (row_h + gap))
-            shown = list(rows[:fit])
-    y = rect.y
-    for row in shown:
-        order_row(surface, ctx, pygame.Rect(rect.x, y, rect.width, row_h), row, staff=staff)
-        y += row_h + gap
+    if len(rows) > per_col * cols:
+        per_col = max(1, (rect.height - m.px(30) + gap) // (min_h + gap))
+        shown = list(rows[: per_col * cols])
+    in_col = -(-len(shown) // cols)
+    row_h = min(m.px(68), (rect.height - gap * (in_col - 1)) // in_col)
     if len(shown) < len(rows):
+        row_h = min_h
+    col_w = (rect.width - gap * (cols - 1)) // cols
+    for i, row in enumerate(shown):
+        c, r = divmod(i, in_col)
+        box = pygame.Rect(rect.x + c * (col_w + gap), rect.y + r * (row_h + gap), col_w, row_h)
+        order_row(surface, ctx, box, row, staff=staff)
+    if len(shown) < len(rows):
+        y = rect.y + in_col * (row_h + gap)
         more = f"+{len(rows) - len(shown)}"
         text(surface, ctx, more, pygame.Rect(rect.x, y, rect.width, m.px(28)), m.small, theme.MUTED, align="center")
 
