@@ -165,6 +165,9 @@ def test_arrival_confirm_offline_without_details_or_picker(renderer):
         assert {"confirm", "cancel", "logout"} <= set(buttons)
         assert not any(b.startswith("staff:") for b in buttons)
         assert catalogue(lang)("confirm.no_details") in renderer.last_drawn
+    # locker mode offline: the door the kiosk opened is still shown
+    check(renderer, dataclasses.replace(view, mode="locker", doors=(DoorRow(4),)))
+    assert catalogue("zh-TW")("confirm.door", door=4) in renderer.last_drawn
 
 
 def test_overdue_marked_and_only_masked_values_drawn(renderer):

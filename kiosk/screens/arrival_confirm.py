@@ -32,6 +32,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             items.append((t("field.status"), t(f"status.{d.status}")))
         y += widgets.fields(surface, ctx, pygame.Rect(left.x, y, left.width, left.height * 6 // 10), items)
     door = d.locker_door if d is not None else None
+    if door is None and view.doors:  # offline: no order details, but the kiosk chose a door
+        door = view.doors[0].number
     if door is not None:
         rest = pygame.Rect(left.x, y + m.gap, left.width, left.bottom - y - m.gap)
         pygame.draw.rect(surface, theme.PANEL, rest, border_radius=m.radius)
