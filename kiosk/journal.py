@@ -11,6 +11,21 @@ import logging
 import sys
 from typing import Any, TextIO
 
+# Libraries whose own log lines would carry request paths, and so the codes in them
+# (``/api/v1/parcels/<package code>``): urllib3 logs "Retrying ... /api/v1/parcels/PKG1001" as a
+# warning and every request line at debug. The kiosk logs each backend call itself
+# (``event=backend_call``, codes hashed), so these stay quiet below ERROR wherever the kiosk's
+# modules are imported, whatever handler the root logger has.
+QUIET_LOGGERS = ("urllib3",)
+
+
+def quiet_third_party_loggers(level: int = logging.ERROR) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+quiet_third_party_loggers()
+
 # syslog priorities as journald's SyslogLevelPrefix reads them
 _PRIORITY = {
     logging.CRITICAL: 2,
@@ -67,6 +82,7 @@ def setup_logging(
     handler._kiosk_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_third_party_loggers()
     return handler
 
 
