@@ -557,6 +557,21 @@ def test_gets_and_keyed_calls_are_retried_on_502_others_are_not():
         srv.stop()
 
 
+def test_retries_are_not_logged_with_their_paths(caplog):
+    caplog.set_level(logging.DEBUG)
+    busy = (502, "text/html", b"<html>bad gateway</html>")
+    srv = Scripted({"/parcels/PKG-SECRET-1": [busy, (200, "application/json", _j(GOOD_ORDER))]})
+    try:
+        with BackendClient(srv.url, "t", retries=2) as c:
+            assert c.parcel("PKG-SECRET-1", "staff-secret").id == "o_1"
+        assert srv.hits["/parcels/PKG-SECRET-1"] == 2
+    finally:
+        srv.stop()
+    assert "event=backend_call" in caplog.text
+    for secret in ("PKG-SECRET-1", "staff-secret"):
+        assert secret not in caplog.text
+
+
 def test_retries_give_up_and_the_last_5xx_is_unavailable():
     srv = Scripted({"/settings": [(504, "text/plain", b"gateway timeout")]})
     try:

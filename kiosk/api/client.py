@@ -57,7 +57,7 @@ from kiosk.privacy import code_ref
 logger = logging.getLogger(__name__)
 # urllib3 logs every request line at DEBUG and "Retrying ... <path>" at WARNING, and our paths
 # hold package codes: never those (each call is logged as event=backend_call, codes hashed)
-logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 API_PREFIX = "/api/v1"
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a backend that sends more is answering garbage
