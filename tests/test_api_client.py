@@ -370,6 +370,28 @@ def test_backend_stopped_and_started_again(server, client):
     assert client.settings().overdue_days == 7  # the pooled connection to the old server is not reused
 
 
+def test_on_state_reports_down_and_up_once_each(server):
+    states = []
+    with BackendClient(server.base_url, server.kiosk_token, on_state=states.append) as c:
+        assert c.state is None
+        c.health()
+        c.settings()
+        with pytest.raises(Rejected):
+            c.lookup(member_code="MEMBER-9999999")  # a refusal is an answer: the backend is up
+        with pytest.raises(Rejected):
+            c.parcel("PKG\ud800", "t")  # refused before sending: says nothing about the backend
+        server.stop()
+        try:
+            for _ in range(2):
+                with pytest.raises(BackendUnavailable):
+                    c.settings()
+            assert c.state == "down"
+        finally:
+            server.start()
+        c.settings()
+    assert states == ["up", "down", "up"]
+
+
 def test_slow_backend_times_out_as_unavailable(server):
     with BackendClient(server.base_url, server.kiosk_token, read_timeout=0.3) as c:
         server.delay = 1.0

@@ -15,6 +15,9 @@
   a 4xx with the contract's error shape raises :class:`Rejected` ``(code, message, status)``.
   No ``requests`` or ``urllib3`` exception reaches a caller.
 * Codes, PINs, phones, emails and tokens never go into a log line: :func:`kiosk.privacy.code_ref`.
+* ``state`` is ``"up"``/``"down"`` after the last call (a refusal is an answer: up);
+  ``on_state(state)`` is called when it changes, from whichever thread made the call, so the app
+  can post a :class:`~kiosk.events.BackendState` and kick the outbox when the backend is back.
 
 The session is shared by the api worker and the outbox thread: urllib3's pool is thread-safe,
 the retry policy is chosen per request without touching shared state, and cookies are refused,
@@ -29,7 +32,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -160,6 +163,7 @@ class BackendClient:
         read_timeout: float = 5.0,
         retries: int = 2,
         user_agent: str = DEFAULT_USER_AGENT,
+        on_state: Callable[[str], None] | None = None,
     ):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
@@ -177,6 +181,9 @@ class BackendClient:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._session = session
+        self.on_state = on_state
+        self._state_lock = threading.Lock()
+        self.state: str | None = None  # "up" | "down" | None (not asked yet)
 
     @classmethod
     def from_config(cls, config: Any, environ: Any = None) -> BackendClient:
@@ -213,20 +220,20 @@ class BackendClient:
     # -- the contract ---------------------------------------------------------------------
 
     def health(self) -> Health:
-        return Health.from_json(self._call("GET", "/health", "health", auth=False))
+        return self._parse(Health.from_json, self._call("GET", "/health", "health", auth=False))
 
     def settings(self) -> Settings:
-        return Settings.from_json(self._call("GET", "/settings", "settings"))
+        return self._parse(Settings.from_json, self._call("GET", "/settings", "settings"))
 
     def staff(self) -> tuple[Staff, ...]:
         """Active staff, for the commission picker."""
-        return staff_list_from_json(self._call("GET", "/staff", "staff"))
+        return self._parse(staff_list_from_json, self._call("GET", "/staff", "staff"))
 
     def staff_login(self, badge_code: str, pin: str) -> StaffSession:
         data = self._call(
             "POST", "/staff/login", "staff_login", body={"badge_code": badge_code, "pin": pin}, ref=badge_code
         )
-        return StaffSession.from_json(data)
+        return self._parse(StaffSession.from_json, data)
 
     def lookup(self, *, member_code: str | None = None, phone: str | None = None, email: str | None = None) -> Lookup:
         """The member and their waiting orders; exactly one of the three keys."""
@@ -235,11 +242,13 @@ class BackendClient:
             raise ValueError("lookup() takes exactly one of member_code, phone, email")
         ((kind, value),) = given.items()
         data = self._call("POST", "/members/lookup", "lookup", body=given, ref=value, fields={"by": kind})
-        return Lookup.from_json(data)
+        return self._parse(Lookup.from_json, data)
 
     def parcel(self, package_code: str, staff_token: str) -> Order:
         path = "/parcels/" + _segment(package_code)
-        return Order.from_json(self._call("GET", path, "parcel", staff_token=staff_token, ref=package_code))
+        return self._parse(
+            Order.from_json, self._call("GET", path, "parcel", staff_token=staff_token, ref=package_code)
+        )
 
     def arrive(
         self,
@@ -266,7 +275,7 @@ class BackendClient:
             ref=package_code,
             fields={"door": locker_door},
         )
-        return Order.from_json(data)
+        return self._parse(Order.from_json, data)
 
     def pickup(
         self,
@@ -299,13 +308,13 @@ class BackendClient:
             key=_key(idempotency_key),
             fields={"order": order_id, "door": locker_door},
         )
-        return Order.from_json(data)
+        return self._parse(Order.from_json, data)
 
     def orders(self, statuses: str | Iterable[str], staff_token: str) -> tuple[Order, ...]:
         """Orders in one or more statuses, oldest arrival first (``"arrived,overdue"`` or a list)."""
         query = _statuses(statuses)
         data = self._call("GET", "/orders", "orders", params={"status": query}, staff_token=staff_token)
-        return orders_from_json(data)
+        return self._parse(orders_from_json, data)
 
     def request_return(self, order_id: str, reason: str, staff_token: str, idempotency_key: str | None = None) -> Order:
         return self._order_call(order_id, "/return", "return", {"reason": reason}, staff_token, idempotency_key)
@@ -329,6 +338,26 @@ class BackendClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _parse(self, parse: Callable[[Any], Any], data: Any) -> Any:
+        try:
+            return parse(data)
+        except BackendUnavailable:
+            self._set_state("down")
+            raise
+
+    def _set_state(self, state: str) -> None:
+        """Remember whether the backend answers; tell ``on_state`` when that changes."""
+        with self._state_lock:
+            changed = state != self.state
+            self.state = state
+        if changed:
+            log_event(logger, "backend_state", logging.INFO if state == "up" else logging.WARNING, state=state)
+            if self.on_state is not None:
+                try:
+                    self.on_state(state)
+                except Exception:
+                    logger.exception("event=backend_on_state_failed")
+
     def _order_call(
         self, order_id: str, suffix: str, name: str, body: dict, staff_token: str, key: str | None
     ) -> Order:
@@ -336,9 +365,22 @@ class BackendClient:
         data = self._call(
             "POST", path, name, body=body, staff_token=staff_token, key=_key(key), fields={"order": order_id}
         )
-        return Order.from_json(data)
+        return self._parse(Order.from_json, data)
 
-    def _call(
+    def _call(self, method: str, path: str, name: str, **kwargs: Any) -> Any:
+        try:
+            data = self._exchange(method, path, name, **kwargs)
+        except BackendUnavailable:
+            self._set_state("down")
+            raise
+        except Rejected as exc:
+            if not getattr(exc, "local", False):  # the backend's answer, not a value refused here
+                self._set_state("up")
+            raise
+        self._set_state("up")
+        return data
+
+    def _exchange(
         self,
         method: str,
         path: str,
@@ -398,7 +440,7 @@ class BackendClient:
         except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeError) as exc:
             # a value that cannot even be put on the wire (e.g. a newline in a token)
             self._log(name, started, "bad_input", extra)
-            raise Rejected("bad_input", f"{name}: cannot be sent ({type(exc).__name__})", 400) from None
+            raise _local_reject(f"{name}: cannot be sent ({type(exc).__name__})") from None
         except (requests.exceptions.RequestException, OSError) as exc:
             if _timed_out(exc):  # a time-out while reading the body comes wrapped in a ConnectionError
                 self._log(name, started, "timeout", extra)
@@ -433,7 +475,14 @@ def _segment(value: str) -> str:
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:  # a lone surrogate: cannot be sent, the server would refuse it
-        raise Rejected("bad_input", "the code cannot be sent", 400) from None
+        raise _local_reject("the code cannot be sent") from None
+
+
+def _local_reject(message: str) -> Rejected:
+    """``bad_input`` for a value that cannot be put on the wire; the backend was not asked."""
+    exc = Rejected("bad_input", message, 400)
+    exc.local = True  # type: ignore[attr-defined]
+    return exc
 
 
 def _read_capped(response: requests.Response) -> bytes:
