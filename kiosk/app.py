@@ -33,7 +33,7 @@ from kiosk.config import Config
 from kiosk.errors import KioskError
 from kiosk.events import CameraState
 from kiosk.journal import log_event
-from kiosk.screens.view import Erase, Focus, Press, Typed, View
+from kiosk.screens.view import Focus, View
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,7 @@ class App:
         self._wake_type: int | None = None
         self._pygame: Any = None
         self._translate: Callable | None = None
+        self._translator: Any = None  # with the USB keyboard wedge
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
         self.heartbeat: Any = None
@@ -181,12 +182,12 @@ class App:
 
             self._pygame = pygame
             self._wake_type = pygame.USEREVENT + 7
-            try:
-                from kiosk.screens import inputs
+            from kiosk.screens.inputs import EventTranslator
 
-                self._translate = inputs.translate
-            except ImportError:  # pragma: no cover - the screens' translator not there yet
-                self._translate = None
+            self._translator = EventTranslator() if config.scanner.usb_scanner else None
+            from kiosk.screens.inputs import translate
+
+            self._translate = translate
 
     # -- threads' side --------------------------------------------------------------------------
 
@@ -274,6 +275,8 @@ class App:
         scanning = self.view.screen in ("idle", "scan_package", "arrival")
         if scanning and self.preview and self.display and getattr(self.camera, "latest_frame", None) is not None:
             wait = min(wait, 0.1)
+        if self._translator is not None and self._translator.deadline() is not None:
+            wait = min(wait, max(0.0, self._translator.deadline() - time.monotonic()) + 0.001)
         if self.systemd is not None:
             interval = self.systemd.watchdog_interval()
             if interval:
@@ -349,6 +352,7 @@ class App:
     def handle(self, event: object) -> None:
         """Feed one event to the flow and carry out what it asks for."""
         before = self.state.screen
+        was_online = self.state.online
         try:
             self.state, effects = flow.step(self.state, event)
         except Exception:
@@ -364,6 +368,8 @@ class App:
                 self.camera.set_patterns(self.state.patterns)
             except Exception:
                 logger.exception("event=set_patterns_failed")
+        if self.state.online and not was_online and self.outbox is not None:
+            self.outbox.kick()  # the backend answers again: what waits in the outbox goes now
         self.view = flow.view(self.state)
         if self._focus is not None:
             self.view = _with_focus(self.view, self._focus)
@@ -444,6 +450,13 @@ class App:
                 return ParcelInfo(order, occupied)
 
             return parcel
+        if r == "occupied":
+
+            def occupied() -> frozenset[int]:
+                held = c.orders(IN_STORE, tok)
+                return frozenset(o.locker_door for o in held if o.locker_door is not None)
+
+            return occupied
         if r == "overdue":
             return lambda: c.orders("overdue", tok)
         if r == "pickup":
@@ -559,6 +572,10 @@ class App:
     def _pygame_events(self) -> int:
         pg = self._pygame
         n = 0
+        if self._translator is not None:
+            for item in self._translator.poll():
+                self._dispatch(item)
+                n += 1
         held, self._held = self._held, None
         for ev in [held, *pg.event.get()] if held is not None else pg.event.get():
             if ev.type == self._wake_type:
@@ -574,43 +591,16 @@ class App:
         return n
 
     def _inputs(self, ev: Any) -> list:
-        if self._translate is not None:
-            got = self._translate(ev, self.buttons)
-            if got is None:
-                return []
-            return list(got) if isinstance(got, list | tuple) else [got]
-        return _basic_translate(self._pygame, ev, self.buttons)
+        if self._translator is not None:
+            return list(self._translator.handle(ev, self.buttons, self._focus))
+        got = self._translate(ev, self.buttons, self._focus)
+        return [] if got is None else [got]
 
 
 def _with_focus(view: View, focus: str) -> View:
     from dataclasses import replace
 
     return replace(view, focus=focus)
-
-
-def _basic_translate(pg: Any, ev: Any, buttons: list) -> list:
-    """Touch/mouse on a button, digits/letters typed, Enter/Esc/Backspace (until the screens'
-    translator is there)."""
-    if ev.type in (pg.MOUSEBUTTONUP, pg.FINGERUP):
-        if ev.type == pg.FINGERUP:
-            w, h = pg.display.get_surface().get_size()
-            x, y = ev.x * w, ev.y * h
-        else:
-            x, y = ev.pos
-        for b in buttons:
-            if b.enabled and b.contains(x, y):
-                return [Press(b.id)]
-        return []
-    if ev.type == pg.KEYDOWN:
-        if ev.key in (pg.K_RETURN, pg.K_KP_ENTER):
-            return [Press("confirm")]
-        if ev.key == pg.K_ESCAPE:
-            return [Press("back")]
-        if ev.key == pg.K_BACKSPACE:
-            return [Erase()]
-        if ev.unicode and ev.unicode.isprintable():
-            return [Typed(ev.unicode)]
-    return []
 
 
 # --------------------------------------------------------------------------------------------

@@ -274,6 +274,7 @@ class State:
     arrival_count: int = 0
     occupied: frozenset[int] = frozenset()
     assigned: frozenset[int] = frozenset()  # doors given to arrivals in this staff session
+    occupancy_known: bool = False  # `occupied` came from the backend (else no door is given offline)
     overdue: tuple = ()
     detail: Any = None
     return_reason: str | None = None
@@ -333,6 +334,8 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
     if state.pending is not None and before.pending is None:
         fx.append(Indicate("busy"))
     elif state.pending is None and before.pending is not None and not any(isinstance(f, Indicate) for f in fx):
+        fx.append(Indicate("ready"))
+    if changed and state.screen is Screen.IDLE and not any(isinstance(f, Indicate) for f in fx):
         fx.append(Indicate("ready"))
     if changed:
         fx.append(Log("screen", (("screen", state.screen.value),)))
@@ -628,7 +631,7 @@ def _take(state: State, chosen: tuple, fx: list[Effect]) -> State:
             continue
         slots.append(DoorSlot(number=door, order=order))
     if not slots:
-        return _error(state, fx, "no_locker_door")
+        return _error(state, fx, "unknown")
     for slot in slots:
         fx.append(Unlock(slot.number))
     return replace(state, screen=Screen.DOOR_OPEN, doors=tuple(slots), picked=(), message=None)
@@ -693,7 +696,13 @@ def _press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
 
 def _press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     if b == "arrival":
-        return replace(state, screen=Screen.ARRIVAL, arrival=None, message=None)
+        state = replace(state, screen=Screen.ARRIVAL, arrival=None, message=None)
+        if state.cfg.locker:
+            # which doors hold parcels, known ahead: an arrival made offline still gets a free door
+            token = state.seq + 1
+            fx.append(Call("occupied", token, {}, state.staff.token))
+            state = replace(state, seq=token)
+        return state
     if b == "overdue":
         return _call(replace(state, message=None), fx, "overdue", state.staff.token)
     if b in ("back", "cancel"):
@@ -717,7 +726,10 @@ def _press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
             return replace(state, selected_staff=sid)
         return state
     if b == "confirm" and arrival is not None and state.staff is not None:
-        payload: dict[str, Any] = {"received_by": state.selected_staff or state.staff.id}
+        payload: dict[str, Any] = {
+            "package_code": arrival.package_code,
+            "received_by": state.selected_staff or state.staff.id,
+        }
         if arrival.door is not None:
             payload["locker_door"] = arrival.door
         number = getattr(arrival.order, "number", "") if arrival.order is not None else ""
@@ -754,8 +766,6 @@ def _press_overdue(state: State, b: str, fx: list[Effect]) -> State:
 def _press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
     order = state.detail
     if b in ("back", "cancel"):
-        if state.return_reason is not None:
-            return replace(state, return_reason=None)
         return replace(state, screen=Screen.OVERDUE, detail=None, return_reason=None, message=None)
     if order is None or state.staff is None:
         return state
@@ -763,11 +773,16 @@ def _press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
         return _take(replace(state, purpose=Purpose.HANDOVER, member_id=order.member_id), (order,), fx)
     if b.startswith("reason:") and b[7:] in RETURN_REASONS:
         return replace(state, return_reason=b[7:])
-    if b == "return" and state.return_reason is None:
-        return replace(state, return_reason=RETURN_REASONS[0])
-    if b in ("return", "confirm") and state.return_reason is not None:
+    if b in ("return", "confirm"):
+        # the reason picked (reason:<key> buttons), or the first one offered ("overdue")
+        reason = state.return_reason or RETURN_REASONS[0]
         return _call(
-            replace(state, message=None), fx, "return", state.staff.token, order_id=order.id, reason=state.return_reason
+            replace(state, message=None, return_reason=reason),
+            fx,
+            "return",
+            state.staff.token,
+            order_id=order.id,
+            reason=reason,
         )
     return state
 
@@ -870,7 +885,7 @@ def _unreachable(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if event.request == "parcel" and state.staff is not None and state.arrival is not None:
         # the arrival goes on without details, into the outbox
         arrival = replace(state.arrival, offline=True)
-        if state.cfg.locker:
+        if state.cfg.locker and state.occupancy_known:
             door = free_door(state.cfg, state.occupied, None)
             arrival = replace(arrival, door=door)
             if door is not None:
@@ -984,7 +999,7 @@ def _res_parcel(state: State, event: ApiResult, fx: list[Effect]) -> State:
     occupied = getattr(value, "occupied", None)
     if occupied is not None:
         # the backend's view, plus doors loaded here whose arrival may still wait in the outbox
-        state = replace(state, occupied=frozenset(occupied) | state.assigned)
+        state = replace(state, occupied=frozenset(occupied) | state.assigned, occupancy_known=True)
     if getattr(order, "status", "shipped") != "shipped":
         fx.append(Log("parcel_refused", (("code", "wrong_status"), ("order", order.number))))
         return _refuse(replace(state, arrival=None), fx, "msg.already_arrived", number=order.number)
@@ -1059,6 +1074,10 @@ _RESULT = {
 def _on_result_any(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if event.request == "staff_list":
         return _res_staff_list(state, event, fx)
+    if event.request == "occupied":
+        if event.ok and state.staff is not None:
+            return replace(state, occupied=frozenset(event.value) | state.assigned, occupancy_known=True)
+        return state
     return _on_result(state, event, fx)
 
 
@@ -1096,7 +1115,7 @@ def _on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
         slot = replace(slot, state=DoorSlotState.OPEN)
         if state.purpose in (Purpose.PICKUP, Purpose.HANDOVER) and not slot.written:
             order = slot.order
-            payload: dict[str, Any] = {"member_id": order.member_id, "locker_door": slot.number}
+            payload: dict[str, Any] = {"order_id": order.id, "member_id": order.member_id, "locker_door": slot.number}
             staff_token = None
             if state.purpose is Purpose.HANDOVER and state.staff is not None:
                 payload["handed_over_by"] = state.staff.id

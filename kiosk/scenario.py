@@ -75,6 +75,7 @@ ORDER_FIELDS = (
 WAIT_LIMIT = 5.0  # real seconds for quiet-waiting and expectations (rule 2)
 START_LIMIT = 20.0  # real seconds for the kiosk to reach `idle` with settings loaded
 MAX_WAIT = 24 * 3600.0
+READ_TIMEOUT = 3.0  # the kiosk's read time-out under the runner (a slow backend answers in 5 s)
 
 
 class ScenarioError(KioskError, ValueError):
@@ -295,7 +296,11 @@ class World:
             self.source = SyntheticSource(640, 480)
             config = Config(kiosk=KioskSection(id=kiosk_id, mode=scenario.mode, state_dir=str(self._tmp)))
             config = config.replace(locker=self.gpio.locker_config, gpio=self.gpio.gpio_config)
-            self.client = BackendClient(self.server.base_url, token, connect_timeout=2.0, read_timeout=5.0, retries=1)
+            # 3 s to read an answer: a `backend = "slow"` answer (5 s) is beyond the kiosk's patience
+            # and an expectation (5 s) sees the outcome; refused connections give up at once
+            self.client = BackendClient(
+                self.server.base_url, token, connect_timeout=2.0, read_timeout=READ_TIMEOUT, retries=1
+            )
             self._closers.append(self.client.close)
             pygame.font.init()
             self.surface = pygame.Surface(size)

@@ -263,7 +263,7 @@ def test_locker_one_door_opened_written_closed_done():
     (enq,) = d.of(flow.Enqueue)
     assert enq.kind == "pickup"
     assert enq.order_ref == "o_A1002"
-    assert enq.payload == {"member_id": "m_1", "locker_door": 2}
+    assert enq.payload == {"order_id": "o_A1002", "member_id": "m_1", "locker_door": 2}
     assert d.screen == "door_open"
     d.door(2, "closed")
     assert d.screen == "done"

@@ -6,6 +6,7 @@ from test_flow_support import Driver, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Settings
+from kiosk.events import ApiResult
 
 
 def test_badge_starts_login_pin_keypad():
@@ -107,7 +108,7 @@ def test_counter_arrival_with_commission_picker():
     (enq,) = d.of(flow.Enqueue)
     assert enq.kind == "arrive"
     assert enq.order_ref == "PKG1001"
-    assert enq.payload == {"received_by": "s_2"}
+    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
     assert enq.staff_token == "tok-s_1"
     assert d.screen == "arrival"
     assert d.state.arrival_count == 1
@@ -123,7 +124,7 @@ def test_commission_off_no_picker():
     assert flow.view(d.state).staff_choices == ()
     d.press("staff:s_2")
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"received_by": "s_1"}
+    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1"}
 
 
 def test_arrival_refuses_member_badge_and_junk_on_the_spot():
@@ -176,7 +177,7 @@ def test_locker_arrival_takes_lowest_free_door():
     assert d.of(flow.Unlock) == [flow.Unlock(3)]
     assert flow.view(d.state).detail.locker_door == 3
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"received_by": "s_1", "locker_door": 3}
+    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1", "locker_door": 3}
     assert d.screen == "arrival"
     # the next parcel does not get the same door
     d.scan("PKG1005")
@@ -228,10 +229,34 @@ def test_offline_arrival_goes_on_into_outbox():
     assert v.offline
     d.press("confirm")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"received_by": "s_2"}
+    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
     assert enq.staff_token == "tok-s_2"
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.arrival_saved_offline"
+
+
+def test_offline_arrival_at_locker_unknown_occupancy_gives_no_door():
+    d = Driver("locker")
+    d.login()
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", error=down())
+    assert d.screen == "arrival_confirm"
+    assert not d.of(flow.Unlock)
+    d.press("confirm")
+    assert "locker_door" not in d.of(flow.Enqueue)[0].payload
+
+
+def test_locker_arrival_screen_loads_occupancy_ahead():
+    d = Driver("locker")
+    d.login()
+    d.press("arrival")
+    call = d.calls("occupied")[-1]
+    assert call.staff_token == "tok-s_1"
+    d.send(ApiResult("occupied", True, frozenset({1, 2}), None, call.token))
+    d.scan("PKG1001")
+    d.answer("parcel", error=down())
+    assert d.of(flow.Unlock) == [flow.Unlock(3)]
 
 
 def test_offline_arrival_at_locker_uses_known_occupancy():
@@ -293,7 +318,7 @@ def test_handover_locker_through_outbox():
     assert d.of(flow.Unlock) == [flow.Unlock(4)]
     d.door(4, "opened")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"member_id": "m_1", "locker_door": 4, "handed_over_by": "s_1"}
+    assert enq.payload == {"order_id": "o_A1003", "member_id": "m_1", "locker_door": 4, "handed_over_by": "s_1"}
     d.door(4, "closed")
     assert d.screen == "done"
 
@@ -304,10 +329,9 @@ def test_return_counter_with_reason():
     d.press("overdue")
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
-    d.press("return")
-    assert flow.view(d.state).return_reason == "overdue"
     d.press("reason:damaged")
-    d.press("confirm")
+    assert flow.view(d.state).return_reason == "damaged"
+    d.press("return")
     call = d.last_call()
     assert call.request == "return"
     assert call.args == {"order_id": "o_A1003", "reason": "damaged"}
@@ -342,7 +366,7 @@ def test_return_refused_is_error_back_to_detail():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("return")
-    d.press("confirm")
+    assert d.last_call().args["reason"] == "overdue"
     d.answer("return", error=rejected("wrong_status"))
     assert d.screen == "error"
     d.press("back")
