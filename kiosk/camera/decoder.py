@@ -214,11 +214,12 @@ def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
         return [Region(0, 0, w, h, 0.0, 1.0)]
     gx = cv2.absdiff(work[: bh * BLOCK, 1 : bw * BLOCK + 1], work[: bh * BLOCK, : bw * BLOCK])
     gy = cv2.absdiff(work[1 : bh * BLOCK + 1, : bw * BLOCK], work[: bh * BLOCK, : bw * BLOCK])
-    ex = cv2.resize(gx, (bw, bh), interpolation=cv2.INTER_AREA)
-    ey = cv2.resize(gy, (bw, bh), interpolation=cv2.INTER_AREA)
-    energy = cv2.add(ex, ey)
-    floor = float(np.percentile(energy, 50))
-    thr = max(9.0, 3.0 * floor + 3.0)
+    # |dx| + |dy| halved (no saturation), averaged per block: one area resize
+    energy = cv2.resize(cv2.addWeighted(gx, 0.5, gy, 0.5, 0), (bw, bh), interpolation=cv2.INTER_AREA)
+    energy = cv2.add(energy, energy)
+    flat = energy.ravel()
+    floor = float(np.partition(flat, flat.size // 2)[flat.size // 2])
+    thr = max(9.0, 2.0 * floor + 4.0)
     mask = (energy >= thr).astype(np.uint8)
     # coarse level: large modules leave gaps inside a code; 4x4 blocks bridge them
     coarse = cv2.resize(energy, (max(1, bw // 4), max(1, bh // 4)), interpolation=cv2.INTER_AREA)
@@ -256,6 +257,46 @@ def _orientation(pts: np.ndarray) -> tuple[float, float]:
     long_ = e1 if l1 >= l2 else e2
     angle = float(np.degrees(np.arctan2(long_[1], long_[0]))) % 180.0
     return angle, max(l1, l2) / min(l1, l2)
+
+
+def _luminance(frame: object) -> np.ndarray:
+    """The image to localise on: BGR's green channel (no colour conversion), else :func:`to_gray`."""
+    if (
+        isinstance(frame, np.ndarray)
+        and frame.dtype == np.uint8
+        and frame.ndim == 3
+        and frame.shape[2] in (3, 4)
+        and frame.size
+    ):
+        return cv2.extractChannel(frame, 1)
+    return to_gray(frame)
+
+
+def _kind(crop: np.ndarray, r: Region, ox: int, oy: int) -> tuple[str, float]:
+    """What a patch looks like: ``1d`` (parallel bars), ``2d`` (squarish), ``text`` (a long line).
+
+    The structure tensor of the patch (gradients over its own box) gives how much the edges
+    share one direction (coherence) and that direction, which is across a 1D code's bars.
+    """
+    x0, y0 = r.x - ox, r.y - oy
+    box = crop[max(0, y0) : y0 + r.h, max(0, x0) : x0 + r.w]
+    if box.size < 16:
+        return "2d", 0.0
+    step = 2 if box.size > 250_000 else 1
+    box = np.ascontiguousarray(box[::step, ::step]) if step > 1 else box
+    dx = cv2.Sobel(box, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(box, cv2.CV_32F, 0, 1, ksize=3)
+    jxx, jyy, jxy = float(cv2.sumElems(dx * dx)[0]), float(cv2.sumElems(dy * dy)[0]), float(cv2.sumElems(dx * dy)[0])
+    total = jxx + jyy
+    if total <= 0:
+        return "2d", 0.0
+    coherence = ((jxx - jyy) ** 2 + 4 * jxy * jxy) ** 0.5 / total
+    angle = float(np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))) % 180.0
+    if coherence >= 0.5:
+        return "1d", angle
+    if r.elong >= 3.0:
+        return "text", angle
+    return "2d", angle
 
 
 def _merge(regions: list[Region]) -> list[Region]:
@@ -411,52 +452,62 @@ class Decoder:
         effort = effort or self.effort
         if effort not in EFFORTS:
             raise ValueError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
-        gray = to_gray(frame)
-        h, w = gray.shape
+        lum = _luminance(frame)
+        h, w = lum.shape
         found: list[Detection] = []
-        regions = locate(gray, self.max_candidates + 2)[: self.max_candidates]
+        regions = locate(lum, self.max_candidates + 2)[: self.max_candidates]
+        colour = lum is not frame and frame.ndim == 3
         pending = []
         for r in regions:
             if any(_inside(d, r) for d in found):
                 continue
             x0, y0, x1, y1 = _expand(r, w, h)
-            got = self._quick(gray[y0:y1, x0:x1], r, x0, y0)
+            crop = lum[y0:y1, x0:x1]  # green is luminance enough for a first read
+            kind, angle = _kind(crop, r, x0, y0)
+            if kind == "text" and effort != "full":
+                continue  # a line of print: not worth a decoder call on a live frame
+            got = self._quick(crop, kind, angle, x0, y0, effort)
             if got:
                 found = _merge_detections(found, got)
             else:
-                pending.append((r, (x0, y0, x1, y1)))
+                pending.append((r, angle, (x0, y0, x1, y1)))
         if effort != "fast":
+            gray = to_gray(frame) if colour else lum
             top = regions[0].score if regions else 0.0
-            for r, (x0, y0, x1, y1) in pending[:2]:
+            for r, angle, (x0, y0, x1, y1) in pending[:2]:
                 # with a code read, small patches beside it are print, not codes
                 if any(_inside(d, r) for d in found) or (found and r.score < 0.25 * top):
                     continue
-                got = self._fallbacks(gray[y0:y1, x0:x1], r.angle, x0, y0)
+                got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0)
                 found = _merge_detections(found, got)
             if effort == "full" or (pending and not found):
                 found = _merge_detections(found, self._read(gray, 0, 0, both=effort == "full"))
             if effort == "full" and not found:
-                found = self._fallbacks(gray, regions[0].angle if regions else 0.0, 0, 0, whole=True)
+                found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
         return _drop_partials(found)
 
-    def _quick(self, crop: np.ndarray, r: Region, ox: int, oy: int) -> list[Detection]:
-        """The first read of a candidate: turned so a 1D code's bars stand upright, light options."""
+    def _quick(self, crop: np.ndarray, kind: str, angle: float, ox: int, oy: int, effort: str) -> list[Detection]:
+        """The first read of a candidate: a 1D code turned so its bars stand upright, light options."""
         img, turned = crop, False
-        elongated = r.elong >= 1.6
-        if elongated:
-            off = min(r.angle, 180.0 - r.angle)  # degrees from horizontal
-            if abs(r.angle - 90.0) < 8.0:
+        if kind == "1d":
+            if abs(angle - 90.0) < 6.0:
                 img, turned = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), True
-            elif off > 8.0:
-                img, turned = _rotate(crop, r.angle), True
+            elif min(angle, 180.0 - angle) > 6.0:
+                img, turned = _rotate(crop, angle), True
         img = np.ascontiguousarray(img)
         got: list[Detection] = []
         if self.use_zxing:
-            got = self._zxing(img, 0, 0, quick=True, rotate=not elongated)
-            if not got:
-                got = self._zxing(255 - img, 0, 0, quick=True, rotate=not elongated)
+            got = self._zxing(img, 0, 0, quick=True, rotate=kind != "1d", invert=kind == "2d")
+            if not got and kind == "1d":
+                got = self._zxing(255 - img, 0, 0, quick=True, rotate=False)
         if not got and self.use_zbar:
             got = self._zbar(img, 0, 0)
+        if any(d.symbology == "I25" for d in got):
+            # ITF is often read in part (a valid shorter code inside): ask every engine, keep the longest
+            if self.use_zbar:
+                got = _merge_detections(got, self._zbar(img, 0, 0))
+            if self.use_zxing:
+                got = _merge_detections(got, self._zxing(img, 0, 0, rotate=kind != "1d"))
         h, w = crop.shape
         if turned:
             return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
@@ -475,7 +526,14 @@ class Decoder:
         return out
 
     def _zxing(
-        self, img: np.ndarray, ox: int, oy: int, scale: float = 1.0, quick: bool = False, rotate: bool = True
+        self,
+        img: np.ndarray,
+        ox: int,
+        oy: int,
+        scale: float = 1.0,
+        quick: bool = False,
+        rotate: bool = True,
+        invert: bool | None = None,
     ) -> list[Detection]:
         try:
             results = zxingcpp.read_barcodes(
@@ -484,7 +542,7 @@ class Decoder:
                 text_mode=zxingcpp.TextMode.Plain,
                 try_rotate=rotate,
                 try_downscale=not quick,
-                try_invert=not quick,
+                try_invert=(not quick) if invert is None else invert,
             )
         except Exception:  # a broken image must not stop the scanner
             logger.exception("event=zxing_failed")
@@ -596,9 +654,16 @@ def _merge_detections(found: list[Detection], new: list[Detection]) -> list[Dete
             continue
         # the same code read by both engines with different text: zxing-cpp's reading wins
         same_place = [o for o in out if o.symbology == d.symbology and _overlap(o.rect, d.rect)]
+        if d.symbology not in ("QRCODE", "DATAMATRIX"):
+            if any(d.text in o.text for o in same_place):
+                continue  # a part of a code already read
+            partial = [o for o in same_place if o.text in d.text]
+            if partial:  # the longer reading of a code read in part
+                out = [o for o in out if not any(o is p for p in partial)]
+                same_place = [o for o in same_place if not any(o is p for p in partial)]
         if same_place:
             if d.engine == "zxing" and all(o.engine == "zbar" for o in same_place):
-                out = [o for o in out if o not in same_place or o.engine == "zxing"]
+                out = [o for o in out if not any(o is p for p in same_place)]
                 out.append(d)
             continue
         out.append(d)

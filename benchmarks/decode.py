@@ -1,0 +1,173 @@
+"""Decode benchmark: ``Decoder.decode`` beside plain pyzbar (and plain zxing-cpp) on the same frames.
+
+    .venv/bin/python benchmarks/decode.py [--frames 40] [--per-case 20] [--seconds 3]
+
+Part 1, speed on 1280x720 BGR frames: frames with a QR and a Code128 in view (placed,
+perspective, noise like a camera frame) and empty frames (a counter, objects, some with printed
+text). Goals on the 2-core dev machine: >= 60 fps with codes, >= 300 fps empty, >= 8x plain
+pyzbar.
+
+Part 2, decode rate on the generated evaluation set (kiosk.camera.synth.evaluation_set): the
+hard cases one by one, for the kiosk decoder at live effort (the default, ``normal``), at
+still-image effort (``full``, what ``pickup-kiosk decode`` uses), and plain pyzbar / zxing-cpp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kiosk.camera import synth
+from kiosk.camera.decoder import Decoder
+
+try:
+    import zxingcpp
+except ImportError:  # pragma: no cover
+    zxingcpp = None
+from pyzbar import pyzbar
+
+
+def code_frames(n: int, seed: int = 11) -> list[tuple[np.ndarray, set]]:
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        codes = [("QRCODE", synth.random_text("QRCODE", rng)), ("CODE128", synth.random_text("CODE128", rng))]
+        frame = synth.background(1280, 720, rng, busy=i % 3 == 0)
+        for (sym, text), cx in zip(codes, (0.25, 0.68), strict=True):
+            module = 4 if sym == "QRCODE" else 2
+            code = synth.render_code(text, sym, module=module)
+            p = synth.Placement(
+                center=(cx + rng.uniform(-0.05, 0.05), rng.uniform(0.4, 0.6)),
+                scale=rng.uniform(0.9, 1.2),
+                angle=rng.uniform(-10, 10),
+                perspective=0.04,
+                paper=int(rng.uniform(215, 245)),
+                ink=int(rng.uniform(15, 45)),
+            )
+            frame = synth.place(frame, code, p, rng)
+        out.append((synth.finish(frame, rng, noise=2.0, blur=0.5), set(codes)))
+    return out
+
+
+def empty_frames(n: int, seed: int = 12) -> list[tuple[np.ndarray, set]]:
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        out.append((synth.finish(synth.background(1280, 720, rng, busy=i % 2 == 0), rng, noise=2.0), set()))
+    return out
+
+
+def plain_pyzbar(frame: np.ndarray) -> set:
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return {(d.type, d.data.decode("utf-8", "replace")) for d in pyzbar.decode(gray)}
+
+
+def plain_zxing(frame: np.ndarray) -> set:
+    names = {"QRCode": "QRCODE", "Code128": "CODE128", "Code39": "CODE39", "EAN13": "EAN13", "ITF": "I25"}
+    return {(names.get(b.format.name, b.format.name), b.text) for b in zxingcpp.read_barcodes(frame)}
+
+
+def timed(fn, frames, seconds: float) -> tuple[float, float]:
+    """(frames per second, share of expected codes read) over at least ``seconds``."""
+    hits = total = 0
+    for frame, expected in frames:  # one pass for the rate (and to warm up)
+        got = fn(frame)
+        hits += len(expected & got)
+        total += len(expected)
+    n = 0
+    start = time.perf_counter()
+    while True:
+        for frame, _ in frames:
+            fn(frame)
+            n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return n / elapsed, (hits / total if total else float("nan"))
+
+
+def speed_table(n: int, seconds: float) -> None:
+    dec = Decoder()
+    sets = {"QR + Code128": code_frames(n), "empty": empty_frames(n)}
+    engines = [
+        ("Decoder.decode", lambda f: {(d.symbology, d.text) for d in dec.decode(f)}),
+        ("pyzbar.decode", plain_pyzbar),
+    ]
+    if zxingcpp is not None:
+        engines.append(("zxingcpp.read_barcodes", plain_zxing))
+    print(f"## Speed, 1280x720 BGR frames ({n} distinct frames per set, >= {seconds:g} s each)\n")
+    print("| frames | engine | fps | ms/frame | codes read | x pyzbar |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label, frames in sets.items():
+        results = {name: timed(fn, frames, seconds) for name, fn in engines}
+        base = results["pyzbar.decode"][0]
+        for name, (fps, rate) in results.items():
+            read = "-" if rate != rate else f"{rate:.0%}"
+            print(f"| {label} | {name} | {fps:.0f} | {1000 / fps:.1f} | {read} | {fps / base:.1f}x |")
+    print()
+
+
+def rate_table(per_case: int) -> None:
+    samples = synth.evaluation_set(per_case=per_case, seed=2024)
+    normal, full = Decoder(), Decoder(effort="full")
+    engines = {
+        "kiosk (normal)": lambda f: {(d.symbology, d.text) for d in normal.decode(f)},
+        "kiosk (full)": lambda f: {(d.symbology, d.text) for d in full.decode(f)},
+        "pyzbar": plain_pyzbar,
+    }
+    if zxingcpp is not None:
+        engines["zxing-cpp"] = plain_zxing
+    cases = list(dict.fromkeys(s.case for s in samples))
+    table = {c: {e: [0, 0, 0.0, 0] for e in engines} for c in cases}
+    for s in samples:
+        exp = set(s.expected)
+        for name, fn in engines.items():
+            t = time.perf_counter()
+            got = fn(s.image)
+            row = table[s.case][name]
+            row[0] += len(exp & got)
+            row[1] += len(exp)
+            row[2] += time.perf_counter() - t
+            row[3] += len(got - exp)
+    print(f"## Decode rate, generated evaluation set ({per_case} frames per case, 1280x720)\n")
+    print("| case | " + " | ".join(engines) + " | kiosk normal ms |")
+    print("|---|" + "---:|" * (len(engines) + 1))
+    totals = {e: [0, 0] for e in engines}
+    for c in cases:
+        cells = []
+        for e in engines:
+            hit, tot, _, _ = table[c][e]
+            totals[e][0] += hit
+            totals[e][1] += tot
+            cells.append(f"{hit / tot:.0%}")
+        ms = table[c]["kiosk (normal)"][2] / per_case * 1000
+        print(f"| {c} | " + " | ".join(cells) + f" | {ms:.1f} |")
+    print("| **all** | " + " | ".join(f"**{h / t:.1%}**" for h, t in totals.values()) + " | |")
+    wrong = {e: sum(table[c][e][3] for c in cases) for e in engines}
+    print("\nwrong or partial reads (codes not in the frame): " + ", ".join(f"{e} {n}" for e, n in wrong.items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=40, help="distinct frames per speed set")
+    parser.add_argument("--seconds", type=float, default=3.0, help="minimum timing per engine and set")
+    parser.add_argument("--per-case", type=int, default=20, help="evaluation frames per hard case")
+    parser.add_argument("--skip-rate", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    if not args.skip_speed:
+        speed_table(args.frames, args.seconds)
+    if not args.skip_rate:
+        rate_table(args.per_case)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
