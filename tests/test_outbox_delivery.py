@@ -311,6 +311,17 @@ def test_a_corrupt_file_is_kept_aside_and_a_new_one_started(make_outbox, tmp_pat
     assert aside[0].read_bytes().startswith(b"this is not a database")
 
 
+def test_from_config_uses_the_state_dir_and_backoff_cap(tmp_path, client, clock):
+    from kiosk import config as kconfig
+
+    cfg = kconfig.parse(f'[kiosk]\nstate_dir = "{tmp_path}/state"\n[backend]\noutbox_backoff_max = 5.0\n')
+    with Outbox.from_config(cfg, client, clock) as box:
+        assert box.path == tmp_path / "state" / "outbox.db"
+        assert box.backoff_max == 5.0
+        assert box.path.exists()
+        assert oct(box.path.stat().st_mode & 0o777) == "0o600"  # staff tokens live here
+
+
 def test_an_unusable_folder_is_an_outbox_error(tmp_path, client, clock):
     blocker = tmp_path / "file"
     blocker.write_text("x")

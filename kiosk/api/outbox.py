@@ -155,6 +155,14 @@ class Outbox:
         self._thread: threading.Thread | None = None
         self._db = self._open()
 
+    @classmethod
+    def from_config(
+        cls, config: Any, client: Any, clock: Any, *, on_change: Callable[[OutboxChanged], None] | None = None
+    ) -> Outbox:
+        """``<kiosk.state_dir>/outbox.db`` with ``backend.outbox_backoff_max`` from a Config."""
+        path = Path(config.kiosk.state_dir) / "outbox.db"
+        return cls(path, client, clock, backoff_max=config.backend.outbox_backoff_max, on_change=on_change)
+
     # -- storage ----------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
