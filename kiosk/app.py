@@ -31,7 +31,7 @@ from kiosk import flow
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.errors import KioskError
-from kiosk.events import CameraState
+from kiosk.events import BackendState, CameraState
 from kiosk.journal import log_event
 from kiosk.screens.view import Focus, View
 
@@ -151,6 +151,9 @@ class App:
         self.preview = preview
         self.events: queue.Queue = queue.Queue()
         self.worker = ApiWorker(self.post)
+        if client is not None and hasattr(client, "on_state") and client.on_state is None:
+            # every call (interactive, outbox, heartbeat) tells the flow whether the backend answers
+            client.on_state = lambda state: self.post(BackendState(state))
         cfg = flow_config(config, bank)
         if lang:
             cfg = flow.FlowConfig(**{**cfg.__dict__, "language": lang})

@@ -1,0 +1,164 @@
+"""Every shipped scenario plays headless and holds; the runner keeps to DESIGN.md's rules.
+
+The scenarios run in this process (``kiosk.scenario.run_file``), each on its own reference server,
+simulated clock, camera and GPIO. Besides passing, each leaves ``log.txt`` and a ``gpio.csv``
+that keeps the locker rules (one relay at a time, pulses no longer than configured, none left
+energised), and the runner's output never holds a scanned code or a typed PIN.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kiosk import scenario as scenario_mod
+from kiosk.gpio.recorder import check_gpio_csv
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+ALL = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+LINE = re.compile(r"^step (\d+) ([a-z_]+) (ok|FAIL .*) (\d+\.\d\d) s$")
+
+
+def _play(path: Path, out: Path) -> tuple[int, str]:
+    stream = io.StringIO()
+    rc = scenario_mod.run_file(path, out, stream)
+    return rc, stream.getvalue()
+
+
+def _secrets(path: Path) -> list[str]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [s[k] for s in data["step"] for k in ("scan", "type") if k in s and len(s[k]) >= 3]
+
+
+def test_every_flow_has_a_scenario_in_both_modes():
+    flows = {name.split("_", 1)[1] for name in ALL}
+    for flow in ("pickup_one", "phone_lookup", "email_lookup", "member_code_only", "wrong_pin", "lockout"):
+        assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
+    for flow in ("offline_customer", "offline_arrival", "idle_timeout", "slow_backend", "camera_unplug"):
+        assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
+    for flow in ("staff_arrival", "overdue_handover", "return", "pickup_all"):
+        assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
+    assert {"counter_mismatch", "locker_not_opened"} <= set(ALL)
+    assert flows
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_scenario_plays(tmp_path, name):
+    path = SCENARIOS / f"{name}.toml"
+    rc, output = _play(path, tmp_path)
+    assert rc == 0, output
+    lines = output.strip().splitlines()
+    steps = scenario_mod.load(path).steps
+    assert len(lines) == len(steps)
+    for step, line in zip(steps, lines, strict=True):
+        m = LINE.match(line)
+        assert m, line
+        assert int(m[1]) == step.number
+        assert m[2] == step.action
+        assert m[3] == "ok"
+    for secret in _secrets(path):
+        assert secret not in output
+    assert (tmp_path / "log.txt").stat().st_size > 0
+    gpio = tmp_path / "gpio.csv"
+    assert gpio.read_text().startswith("time,pin,name,level,active\n")
+    assert check_gpio_csv(gpio) == []
+    for step in steps:
+        if step.action == "screenshot":
+            assert (tmp_path / step.value).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _write(tmp_path: Path, text: str, seed: bool = True) -> Path:
+    if seed:
+        (tmp_path / "seed.json").write_text((SCENARIOS / "seed.json").read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_press_of_a_button_not_on_screen_fails_and_stops(tmp_path):
+    path = _write(
+        tmp_path,
+        '[setup]\nmode = "counter"\nseed = "seed.json"\n'
+        '[[step]]\npress = "pickup_all"\n[[step]]\nexpect_screen = "idle"\n',
+    )
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("step 1 press FAIL ")
+    assert "pickup_all" not in lines[0]
+
+
+def test_member_code_only_has_no_phone_button(tmp_path):
+    path = _write(tmp_path, '[setup]\nmode = "counter"\nseed = "seed.json"\n[[step]]\npress = "lookup_phone"\n')
+    assert _play(path, tmp_path / "a")[0] == 0
+    seed = (SCENARIOS / "seed_code_only.json").read_text(encoding="utf-8")
+    (tmp_path / "seed.json").write_text(seed, encoding="utf-8")
+    rc, output = _play(path, tmp_path / "b")
+    assert rc == 1, output
+
+
+def test_failed_expectation_names_what_is_there_not_the_value(tmp_path):
+    path = _write(
+        tmp_path,
+        '[setup]\nseed = "seed.json"\n[[step]]\nscan = "MEMBER-0000001"\n'
+        '[[step]]\nexpect_screen = "done"\n[[step]]\nwait = 1\n',
+    )
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 1
+    lines = output.strip().splitlines()
+    assert lines[0].startswith("step 1 scan ok ")
+    assert re.match(r"^step 2 expect_screen FAIL screen is orders \d+\.\d\d s$", lines[1])
+    assert len(lines) == 2
+    assert "MEMBER" not in output
+
+
+def test_control_character_code_is_dropped(tmp_path):
+    path = _write(
+        tmp_path,
+        '[setup]\nseed = "seed.json"\n[[step]]\nscan = "MEMBER-0000001\\u0007"\n'
+        '[[step]]\nexpect_screen = "idle"\n[[step]]\nscan = "MEMBER-0000001"\n[[step]]\nexpect_screen = "orders"\n',
+    )
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 0, output
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('[[step]]\nscan = "X"\npress = "confirm"\n', "two actions"),
+        ('[[step]]\nscann = "X"\n', "unknown key 'scann'"),
+        ('[setup]\ncolour = "red"\n[[step]]\nwait = 1\n', "unknown key 'colour'"),
+        ('[[step]]\npress = "confirm"\nsymbology = "CODE128"\n', "symbology only goes with scan"),
+        ('[[step]]\nwait = "soon"\n', "number of seconds"),
+        ('[[step]]\nexpect_door = {door = 2, state = "ajar"}\n', "state must be one of"),
+        ('[[step]]\nexpect_screen = "lobby"\n', "must be one of"),
+        ('[[step]]\nbackend = "sideways"\n', "'down', 'up' or 'slow'"),
+        ('[[step]]\nscreenshot = "../x.png"\n', "inside --out"),
+        ('[[step]]\nexpect_order = {status = "received"}\n', "needs number"),
+        ('[setup]\nseed = "missing.json"\n[[step]]\nwait = 1\n', "file not found"),
+        ("[[step]]\n", "no action"),
+        ("", "no [[step]]"),
+        ("[[step\n", "not valid TOML"),
+    ],
+)
+def test_bad_scenario_files_are_refused_clearly(tmp_path, capsys, text, reason):
+    path = _write(tmp_path, text, seed=False)
+    with pytest.raises(scenario_mod.ScenarioError) as err:
+        scenario_mod.load(path)
+    assert reason in str(err.value)
+    assert str(path) in str(err.value)
+    rc = scenario_mod.run_file(path, tmp_path / "out", io.StringIO())
+    assert rc == 2
+    assert reason in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_step_numbers_in_errors(tmp_path):
+    path = _write(tmp_path, '[[step]]\nwait = 1\n[[step]]\nopen_door = "first"\n', seed=False)
+    with pytest.raises(scenario_mod.ScenarioError, match="step 2: open_door"):
+        scenario_mod.load(path)
