@@ -149,7 +149,9 @@ class Outbox:
         self._streak = 0  # consecutive BackendUnavailable answers
         self._hold_until = 0.0  # clock.monotonic() before which only fresh events are sent
         self._timer = None
-        self._fresh: set[str] = set()  # order_refs with an event that has not had its first try
+        # order_refs with an event that has not had its first try: their head goes now, backoff
+        # or not ("sent at once"); a ref leaves the set when its head is tried
+        self._fresh: set[str] = set()
         self._last_try: dict[str, float] = {}
         self.last_error: str | None = None
         self._thread: threading.Thread | None = None
@@ -272,18 +274,21 @@ class Outbox:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (key, kind, order_ref, body, staff_token, self.clock.time()),
                 )
-                if cur.rowcount == 0:
+                pending = cur.rowcount == 1
+                if not pending:
                     row = self._db.execute(
-                        "SELECT kind, order_ref, payload FROM events WHERE key = ?", (key,)
+                        "SELECT kind, order_ref, payload, state FROM events WHERE key = ?", (key,)
                     ).fetchone()
-                    if row is not None and tuple(row) != (kind, order_ref, body):
+                    if row is not None and tuple(row[:3]) != (kind, order_ref, body):
                         raise ValueError("this idempotency key already belongs to another event")
+                    pending = row is not None and row[3] == PENDING
         except sqlite3.Error as exc:
             log_event(logger, "outbox_store_failed", logging.ERROR, kind=kind, why=str(exc))
             raise OutboxError(f"the event could not be stored ({exc})") from None
         log_event(logger, "outbox_enqueued", kind=kind, key=key, ref=code_ref(order_ref), **_order_field(payload))
-        with self._state:
-            self._fresh.add(order_ref)
+        if pending:
+            with self._state:
+                self._fresh.add(order_ref)
         self._changed(order_ref=order_ref)
         self._wake.set()
         return key
@@ -389,17 +394,19 @@ class Outbox:
             self._pass()
             return self.depth() == 0
         deadline = time.monotonic() + timeout
-        with self._state:
-            while True:
-                if self._closed:
-                    return self.depth() == 0
-                if self.depth() == 0:
-                    return True
-                if not self._sending and self.clock.monotonic() < self._hold_until and not self._fresh:
-                    return False
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
+        while True:
+            if self.depth() == 0:
+                return True
+            if self._closed:
+                return False
+            with self._state:
+                sending = self._sending
+            if not sending and self.holding() and self._next_due() is None:
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._state:
                 self._state.wait(min(left, 0.05))
 
     # -- delivery ---------------------------------------------------------------------------
@@ -429,7 +436,6 @@ class Outbox:
         except (sqlite3.Error, ValueError):
             return None
         with self._state:
-            self._fresh &= {e.order_ref for e in heads}
             holding = self.clock.monotonic() < self._hold_until
             due = [e for e in heads if not holding or e.order_ref in self._fresh]
             if not due:
