@@ -72,7 +72,9 @@ class Systemd:
             address = env.get("NOTIFY_SOCKET") or None
         self.address = address
         self._monotonic = monotonic
-        self._lock = threading.Lock()
+        # re-entrant: the SIGTERM handler (on_sigterm) sends STOPPING=1 on the main thread, which
+        # may be interrupted in the middle of a watchdog ping holding this lock
+        self._lock = threading.RLock()
         self._socket: socket.socket | None = None
         self._failed = False
         self._last_status: str | None = None
@@ -184,14 +186,16 @@ def on_sigterm(systemd: Systemd, stop: Callable[[], None]) -> Callable | int | N
     """Install a SIGTERM handler that sends ``STOPPING=1`` and calls ``stop()``.
 
     ``stop`` should only ask the main loop to end (set a flag, post an event): the loop then
-    releases the relays, closes the outbox and returns 0. Returns the previous handler.
-    Must be called from the main thread.
+    releases the relays, closes the outbox and returns 0. It is called on a short-lived thread,
+    not inside the signal handler: the handler runs on the main thread wherever it was
+    interrupted, possibly holding the very lock ``stop`` needs (a ``queue.Queue``'s, say), which
+    would deadlock. Returns the previous handler. Must be called from the main thread.
     """
 
     def handler(signum: int, frame: object) -> None:
         log_event(logger, "sigterm")
         systemd.stopping()
-        stop()
+        threading.Thread(target=stop, name="sigterm", daemon=True).start()
 
     return signal.signal(signal.SIGTERM, handler)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import uuid
 
 import pytest
@@ -156,12 +157,30 @@ def test_status_line_is_one_line_of_key_values():
 
 def test_sigterm_sends_stopping_and_asks_the_loop_to_stop(notify_socket):
     path, sock = notify_socket
-    stopped = []
+    stopped = threading.Event()
     with Systemd(environ={"NOTIFY_SOCKET": path}) as sd:
-        previous = on_sigterm(sd, lambda: stopped.append(True))
+        previous = on_sigterm(sd, stopped.set)
         try:
             os.kill(os.getpid(), signal.SIGTERM)
+            assert stopped.wait(5)
         finally:
             signal.signal(signal.SIGTERM, previous)
-    assert stopped == [True]
+    assert received(sock) == ["STOPPING=1"]
+
+
+def test_sigterm_in_the_middle_of_a_ping_does_not_deadlock(notify_socket):
+    """The handler runs on the main thread wherever it was interrupted, even inside notify()."""
+    path, sock = notify_socket
+    stopped = threading.Event()
+    with Systemd(environ={"NOTIFY_SOCKET": path}) as sd:
+        previous = on_sigterm(sd, stopped.set)
+        try:
+            with sd._lock:  # as if interrupted while sending WATCHDOG=1
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):  # bytecodes run: Python calls the handler here
+                    if stopped.is_set():
+                        break
+            assert stopped.wait(5)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     assert received(sock) == ["STOPPING=1"]
