@@ -64,6 +64,96 @@ class _Call:
     box: list
 
 
+class PreviewTap:
+    """A frame source that keeps the last frame the scanner read, for the camera preview.
+
+    Everything else goes to the wrapped source; only the scanner's thread reads from it.
+    """
+
+    def __init__(self, source: Any):
+        self._source = source
+        self.last: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._source.pending)
+
+    @property
+    def frame_id(self) -> Any:
+        return self._source.frame_id
+
+    def grab(self) -> tuple[Any, Any]:
+        frame, fid = self._source.grab()
+        if frame is not None:
+            self.last = frame
+        return frame, fid
+
+    def read(self) -> Any:
+        return self.grab()[0]
+
+
+class Camera:
+    """The scanner thread and its source, as the app sees them (start, close, quiet, preview)."""
+
+    def __init__(self, scanner: Any, tap: PreviewTap | None = None):
+        self.scanner = scanner
+        self.tap = tap
+        self._holder: list[PreviewTap] = []  # the tap of a source opened later by the scanner
+
+    @classmethod
+    def build(cls, config: Config, post: Callable[[object], None], clock: Clock, source: Any = None) -> Camera:
+        """A scanner on ``source`` (or on the ``[camera]`` source, opened now or when it appears)."""
+        from kiosk.camera.decoder import Decoder
+        from kiosk.camera.scanner import Scanner
+        from kiosk.camera.sources import open_source
+
+        cam, sc = config.camera, config.scanner
+        holder: list[PreviewTap] = []
+
+        def factory() -> Any:
+            opened = open_source(cam)
+            if opened is None:
+                return None
+            tap = PreviewTap(opened)
+            holder[:] = [tap]
+            return tap
+
+        tap = PreviewTap(source) if source is not None else None
+        scanner = Scanner(
+            tap,
+            post,
+            clock=clock,
+            decoder=Decoder(engine=sc.engine, symbologies=sc.symbologies, effort="normal"),
+            hold_off=sc.hold_off,
+            fps=cam.fps,
+            stall_timeout=cam.stall_timeout,
+            reopen_backoff_max=cam.reopen_backoff_max,
+            source_factory=None if tap is not None else factory,
+        )
+        camera = cls(scanner, tap)
+        camera._holder = holder
+        return camera
+
+    def start(self) -> None:
+        self.scanner.start()
+
+    def close(self) -> None:
+        self.scanner.stop(timeout=3.0)
+
+    def quiet(self) -> bool:
+        return self.scanner.quiet()
+
+    def set_patterns(self, patterns: Any) -> None:
+        self.scanner.set_patterns(patterns)
+
+    def latest_frame(self) -> Any:
+        tap = self.tap or (self._holder[0] if self._holder else None)
+        return tap.last if tap is not None else None
+
+
 def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
     """The flow's settings from the kiosk config (doors from the locker bank when there is one)."""
     doors: tuple[flow.DoorInfo, ...] = ()
@@ -167,6 +257,7 @@ class App:
         self._timer_gen = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._preview_drawn: Any = None
         self._held: Any = None  # a pygame event taken by wait(), handled by the next pump()
         self.key_hook: Callable[[Any], bool] | None = None  # the demo's F-keys and door keys
         self._handling = 0
@@ -526,6 +617,7 @@ class App:
             self._refresh_preview()
             return False
         frame = self._preview_frame()
+        self._preview_drawn = frame
         self.buttons = self.renderer.draw(self.surface, self.view, now=now, preview=frame, sim=sim)
         self.drawn_view = self.view
         self._sim_drawn = sim
@@ -556,8 +648,9 @@ class App:
         if not (self.display and self.preview and self.renderer is not None):
             return
         frame = self._preview_frame()
-        if frame is None:
+        if frame is None or frame is self._preview_drawn:
             return
+        self._preview_drawn = frame
         rect = self.renderer.draw_preview(self.surface, frame)
         if rect is not None:
             self._pygame.display.update(rect)
@@ -645,7 +738,6 @@ def main_run(args: Any) -> int:
             from kiosk.gpio.lockers import LockerBank
 
             parts["bank"] = LockerBank(config.locker, clock=clock, pin_factory=factory)
-        camera = _open_camera(config, clock)
         surface, renderer = _open_display(config)
         app = App(
             config,
@@ -653,14 +745,12 @@ def main_run(args: Any) -> int:
             client=client,
             bank=parts.get("bank"),
             indicators=parts["indicators"],
-            camera=camera,
             surface=surface,
             renderer=renderer,
             systemd=systemd,
             display=True,
         )
-        if camera is not None and hasattr(camera, "post"):
-            camera.post = app.post
+        app.camera = _open_camera(config, app.post, clock)
         if parts.get("bank") is not None:
             parts["bank"].post = app.post
         app.outbox = Outbox(
@@ -712,18 +802,13 @@ def _open_display(config: Config) -> tuple[Any, Any]:
     return surface, Renderer(font_path=d.font)
 
 
-def _open_camera(config: Config, clock: Clock) -> Any:
-    """The configured camera and its scanner thread, or None (a warning) when it cannot start."""
-    try:
-        from kiosk.camera import open_scanner  # type: ignore[attr-defined]
-    except ImportError:
-        log_event(logger, "camera_unavailable", logging.WARNING, why="no scanner module")
+def _open_camera(config: Config, post: Callable[[object], None], clock: Clock) -> Camera | None:
+    """The configured camera and its scanner thread (a camera absent at start is opened when it
+    appears); None when the config says there is none."""
+    if config.camera.source.strip() in ("", "none"):
+        log_event(logger, "camera_none", logging.WARNING)
         return None
-    try:
-        return open_scanner(config, clock=clock)
-    except KioskError as exc:
-        log_event(logger, "camera_unavailable", logging.WARNING, why=str(exc))
-        return None
+    return Camera.build(config, post, clock)
 
 
 __all__ = ["App", "ParcelInfo", "flow_config", "main_run"]

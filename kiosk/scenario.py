@@ -25,7 +25,6 @@ import logging
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -267,7 +266,7 @@ class World:
 
         from kiosk.api.client import BackendClient
         from kiosk.api.outbox import Outbox
-        from kiosk.app import App
+        from kiosk.app import App, Camera
         from kiosk.camera.sources import SyntheticSource
         from kiosk.clock import SimClock
         from kiosk.config import Config, KioskSection
@@ -319,7 +318,7 @@ class World:
             )
             self._closers.append(self.app.close)
             self.gpio.bank.post = self.app.post
-            self.camera = make_scanner(self.source, self.app.post, self.clock, config)
+            self.camera = Camera.build(config, self.app.post, self.clock, source=self.source)
             self.app.camera = self.camera
             self.app.outbox = Outbox(self._tmp / "outbox.db", self.client, self.clock, on_change=self.app.post)
             try:
@@ -398,73 +397,6 @@ class World:
         self.settle()
 
 
-def make_scanner(source: Any, post: Callable[[object], None], clock: Any, config: Any) -> Any:
-    """The camera's scanner thread on ``source`` (kiosk.camera's when there, else a small one)."""
-    try:
-        from kiosk.camera.scanner import Scanner  # type: ignore[import-not-found]
-    except ImportError:
-        return _MiniScanner(source, post)
-    try:
-        return Scanner.for_app(source, post, clock, config)  # type: ignore[attr-defined]
-    except AttributeError:
-        return _MiniScanner(source, post)
-
-
-class _MiniScanner:
-    """Decodes each new frame of a synthetic source once and posts what it read (fallback)."""
-
-    def __init__(self, source: Any, post: Callable[[object], None]):
-        from kiosk.camera.decoder import Decoder
-
-        self.source = source
-        self.post = post
-        self.decoder = Decoder()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._busy = False
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
-        self._thread.start()
-
-    def quiet(self) -> bool:
-        return not self._busy and not self.source.pending
-
-    def latest_frame(self) -> Any:
-        return self.source.read()
-
-    def _run(self) -> None:
-        from kiosk.codes import clean
-        from kiosk.events import Scan
-
-        last = None
-        while not self._stop.is_set():
-            fid = self.source.frame_id
-            if not self.source.pending or fid == last:
-                self._stop.wait(0.01)
-                continue
-            self._busy = True
-            try:
-                frame = self.source.read()
-                if frame is None:
-                    continue
-                found = self.decoder.decode(frame)
-                last = fid
-                for d in found:
-                    if clean(d.text) is None or d.text != d.text.strip(" "):
-                        log_event(logger, "scan_dropped", symbology=d.symbology)
-                        continue
-                    self.post(Scan(d.symbology, d.text, 0.0))
-                self.source.decoded(found, fid)
-            finally:
-                self._busy = False
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-
-
 # ---------------------------------------------------------------------------------------------
 # playing
 
@@ -476,10 +408,12 @@ def _do(world: World, step: Step) -> None:
         world.settle()
     if a == "scan":
         world.source.show(v, step.symbology)
+        world.camera.scanner.wake()
         if not world.until(lambda: not world.source.pending):
             raise _StepFailed("the code was not decoded")
     elif a == "scan_image":
         world.source.show_image(v)
+        world.camera.scanner.wake()
         if not world.until(lambda: not world.source.pending):
             raise _StepFailed("the image was not decoded")
     elif a == "press":
