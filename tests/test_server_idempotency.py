@@ -102,7 +102,8 @@ def test_replay_survives_a_restart(backend, api):
 
 
 def test_bad_key_is_bad_input(api):
-    for key in ("x" * 129, "tab\tkey", "bell\x07key"):  # requests itself refuses newlines
+    # other control characters are not valid in an HTTP header: the HTTP parser refuses them
+    for key in ("x" * 129, "tab\tkey"):
         r = api.post(
             "/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, headers={"Idempotency-Key": key}
         )

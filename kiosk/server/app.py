@@ -2,8 +2,13 @@
 
 Routes are thin: parse (pydantic models, strict types, unknown fields refused), check tokens,
 call :class:`kiosk.server.store.Store`, answer. Every refusal, FastAPI's own included, uses the
-contract's shape ``{"error": {"code", "message"}}``. Handlers are plain ``def`` functions: they
-run in the threadpool, so a database call never blocks the event loop.
+contract's shape ``{"error": {"code", "message"}}``.
+
+Threads vs event loop (measured with benchmarks/server_bench.py): reads that take well under a
+millisecond (token checks, settings, look-ups, parcel and order lists) are ``async def`` and run
+on the event loop one after another, which keeps their tail latency low under concurrency;
+writes (which wait for an fsync) and staff login (which runs the PIN KDF) are plain ``def`` and
+run in the threadpool, so they never stall the loop.
 
 Uvicorn's access log is off: its request lines would hold package codes from the path. The
 store logs ``event=...`` lines without personal data instead.
@@ -160,6 +165,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _answer(status: int, body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
@@ -219,7 +228,7 @@ class BodyLimitAndDelay:
         if body.strip():
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
             try:
-                json.loads(body)
+                json.loads(body, parse_constant=_no_constants)
             except ValueError:
                 await _error(400, "bad_input", "the body is not valid JSON")(scope, receive, send)
                 return
@@ -258,13 +267,13 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     bearer = HTTPBearer(auto_error=False, description="the kiosk token")
     staff_header = APIKeyHeader(name="X-Staff-Token", auto_error=False, description="from /staff/login")
 
-    def kiosk_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    async def kiosk_auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
         kiosk_id = store.kiosk_for_token(creds.credentials) if creds else None
         if kiosk_id is None:
             raise ApiError(401, "unauthorized", "missing or wrong kiosk token")
         return kiosk_id
 
-    def staff_auth(
+    async def staff_auth(
         kiosk_id: Annotated[str, Depends(kiosk_auth)], token: Annotated[str | None, Depends(staff_header)]
     ) -> tuple[str, str]:
         """(kiosk id, staff id) of a kiosk token plus a valid staff token."""
@@ -273,7 +282,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             raise ApiError(401, "unauthorized", "missing, wrong or expired staff token")
         return kiosk_id, staff_id
 
-    def idem_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
+    async def idem_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
         if not key:
             raise ApiError(400, "idempotency_key_required", "this call needs an Idempotency-Key header")
         return check_code(key, "Idempotency-Key")
@@ -307,15 +316,15 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     # --- routes
 
     @app.get(f"{API}/health", response_model=HealthOut, tags=["kiosk"])
-    def get_health() -> JSONResponse:
+    async def get_health() -> JSONResponse:
         return _answer(200, health())
 
     @app.get(f"{API}/settings", response_model=SettingsOut, responses=ERRORS, tags=["kiosk"])
-    def get_settings(_kiosk: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
+    async def get_settings(_kiosk: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
         return _answer(200, store.settings_view())
 
     @app.get(f"{API}/staff", response_model=list[StaffOut], responses=ERRORS, tags=["kiosk"])
-    def get_staff(_kiosk: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
+    async def get_staff(_kiosk: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
         return _answer(200, store.list_staff())
 
     @app.post(
@@ -338,7 +347,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         },
         tags=["kiosk"],
     )
-    def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
+    async def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
         given = body.model_dump(exclude_unset=True)
         return _answer(
             200,
@@ -353,7 +362,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         responses={**ERRORS, 404: {**_ERR, "description": "parcel_not_found"}},
         tags=["staff"],
     )
-    def get_parcel(package_code: str, _staff: Annotated[tuple[str, str], Depends(staff_auth)]) -> JSONResponse:
+    async def get_parcel(package_code: str, _staff: Annotated[tuple[str, str], Depends(staff_auth)]) -> JSONResponse:
         return _answer(200, store.parcel(package_code))
 
     @app.post(
@@ -403,7 +412,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         return _answer(status, answer)
 
     @app.get(f"{API}/orders", response_model=list[OrderOut], responses=ERRORS, tags=["staff"])
-    def list_orders(
+    async def list_orders(
         status: Annotated[str, Query(description="one status or a comma-separated list")],
         _staff: Annotated[tuple[str, str], Depends(staff_auth)],
     ) -> JSONResponse:

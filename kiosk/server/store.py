@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -207,6 +207,20 @@ class Store:
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
         self.lockout = Lockout()
         db.metadata.create_all(self.engine)
+        # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
+        self._q_member = {
+            col.name: select(members.c.id, members.c.name).where(col == bindparam("v")).limit(1)
+            for col in (members.c.member_code, members.c.phone_digits, members.c.email_lower)
+        }
+        self._q_waiting = (
+            self._order_select()
+            .where(orders.c.member_id == bindparam("member_id"), orders.c.status == "arrived")
+            .order_by(orders.c.arrived_at, orders.c.number)
+        )
+        self._q_order = {
+            col.name: self._order_select().where(col == bindparam("v"))
+            for col in (orders.c.id, orders.c.number, orders.c.package_code)
+        }
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self._kiosk_tokens: dict[str, str] = {}
         self.kiosk_ids: list[str] = []
@@ -396,7 +410,7 @@ class Store:
         }
 
     def _order_by(self, conn: Connection, column: Any, value: str) -> Row | None:
-        return conn.execute(self._order_select().where(column == value)).first()
+        return conn.execute(self._q_order[column.name], {"v": value}).first()
 
     def order_by_id(self, order_id: str) -> dict[str, Any] | None:
         with self.read() as conn:
@@ -453,24 +467,20 @@ class Store:
             raise ApiError(403, "member_code_only", "this store looks members up by member code only")
         self._check_lockout("lookup", kiosk_id)
         if field == "member_code":
-            cond = members.c.member_code == value
+            query, key = self._q_member["member_code"], value
         elif field == "phone":
-            digits = phone_digits(value)
-            if not digits:
+            key = phone_digits(value)
+            if not key:
                 raise ApiError(400, "bad_input", "phone holds no digits")
-            cond = members.c.phone_digits == digits
+            query = self._q_member["phone_digits"]
         else:
-            cond = members.c.email_lower == value.strip().lower()
+            query, key = self._q_member["email_lower"], value.strip().lower()
         now = self.now()
         with self.read() as conn:
-            member = conn.execute(select(members.c.id, members.c.name).where(cond).limit(1)).first()
+            member = conn.execute(query, {"v": key}).first()
             rows = []
             if member is not None:
-                rows = conn.execute(
-                    self._order_select()
-                    .where(orders.c.member_id == member.id, orders.c.status == "arrived")
-                    .order_by(orders.c.arrived_at, orders.c.number)
-                ).all()
+                rows = conn.execute(self._q_waiting, {"member_id": member.id}).all()
         if member is None:
             self._fail("lookup", kiosk_id)
             log_event(logger, "lookup_unknown", kiosk=kiosk_id, by=field, ref=code_ref(value))
