@@ -84,6 +84,8 @@ def test_kiosk_unit_runs_as_its_user_with_only_the_device_groups():
     assert one(unit, "Service", "Group") == "pickup-kiosk"
     assert set(one(unit, "Service", "SupplementaryGroups").split()) == {"video", "input", "gpio", "render"}
     assert one(unit, "Service", "ExecStart").endswith(" run --config /etc/pickup-kiosk/kiosk.toml")
+    # kiosk.cli exits 2 on a ConfigError: not worth restarting
+    assert one(unit, "Service", "RestartPreventExitStatus") == "2"
 
 
 def test_kiosk_unit_takes_the_display_from_tty1_on_kms():
