@@ -145,3 +145,39 @@ def test_an_empty_token_is_refused(tmp_path):
     assert result.returncode == 2
     assert "empty" in result.stderr
     assert not (tmp_path / "root/etc/pickup-kiosk/kiosk-token").exists()
+
+
+def test_server_with_a_seed_loads_it_once(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from kiosk.server.store import Store
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"kiosks": [{"id": "k_1", "token": "seeded-token"}]}))
+    dest = tmp_path / "root"
+    monkeypatch.setenv("PYTHON", sys.executable)  # no venv under DESTDIR: the seed is loaded with this
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    first = install("--no-apt", "--no-venv", "--server", "--seed", str(seed), destdir=dest)
+    second = install("--no-apt", "--no-venv", "--server", "--seed", str(seed), destdir=dest)
+    assert first.returncode == 0, first.stderr
+    assert "seed loaded" in first.stdout
+    assert "systemctl enable --now pickup-kiosk-server.service" in first.stdout
+    db = dest / "var/lib/private/pickup-kiosk-server/server.db"
+    assert mode(db.parent) == 0o700
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert store.count_rows("kiosks") == 1
+    finally:
+        store.close()
+    assert second.returncode == 0, second.stderr
+    assert "seed not loaded" in second.stdout
+    assert (dest / "etc/systemd/system/pickup-kiosk-server.service").is_file()
+
+
+def test_seed_without_server_is_refused(tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text("{}")
+    result = install("--no-apt", "--no-venv", "--seed", str(seed), destdir=tmp_path / "root")
+    assert result.returncode == 2
+    assert "--seed needs --server" in result.stderr
