@@ -96,3 +96,46 @@ def test_server_logs_hold_no_personal_data(seed_data, tmp_path, caplog):
         "test-kiosk-token",
     ):
         assert secret not in text, secret
+
+
+def test_cli_server_with_seed_answers_and_stops_on_sigterm(tmp_path, seed_data):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kiosk.server.harness import free_port
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(seed_data), encoding="utf-8")
+    port = free_port()
+    log = open(tmp_path / "log.txt", "wb")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "kiosk", "server", "--db", f"sqlite:///{tmp_path}/cli.db", "--seed", str(seed)]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None, (tmp_path / "log.txt").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        r = requests.post(url + "/members/lookup", json={"member_code": "MEMBER-0000001"}, headers=KIOSK, timeout=5)
+        assert r.status_code == 200
+        assert [o["number"] for o in r.json()["orders"]] == ["A1003", "A1002"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    text = (tmp_path / "log.txt").read_text()
+    assert "event=seed_loaded" in text
+    assert "event=server_start" in text
+    assert "MEMBER-0000001" not in text

@@ -430,14 +430,14 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def request_return(
         order_id: str,
         request: Request,
-        body: ReturnIn,
         who: Annotated[tuple[str, str], Depends(staff_auth)],
         key: Annotated[str, Depends(idem_key)],
+        body: ReturnIn | None = None,
     ) -> JSONResponse:
         status, answer = store.request_return(
             key,
             request.url.path,
-            body.model_dump(exclude_unset=True),
+            body.model_dump(exclude_unset=True) if body is not None else {},
             kiosk_id=who[0],
             staff_id=who[1],
             order_id=order_id,

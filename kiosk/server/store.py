@@ -158,6 +158,18 @@ def verify_pin(pin: str, stored: str) -> bool:
 
 _DUMMY_PIN_HASH = hash_pin("not-a-pin")
 
+# Seeds are loaded again and again by tests and demos in one process; the KDF (tens of ms per
+# PIN) would dominate. One staff member's badge + PIN gets one salted hash per process; two
+# staff members with the same PIN still get different salts.
+_seed_pin_hashes: dict[str, str] = {}
+
+
+def _seed_pin_hash(badge_code: str, pin: str) -> str:
+    key = hashlib.sha256(f"{badge_code}\0{pin}".encode("utf-8", "surrogatepass")).hexdigest()
+    if key not in _seed_pin_hashes:
+        _seed_pin_hashes[key] = hash_pin(pin)
+    return _seed_pin_hashes[key]
+
 
 def body_hash(method: str, path: str, body: Any) -> str:
     canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -883,7 +895,7 @@ def _validate_seed(seed: dict[str, Any], now: float) -> list[tuple[Any, list[dic
                 "id": s["id"],
                 "name": str(s["name"]),
                 "badge_code": s["badge_code"],
-                "pin_hash": hash_pin(s["pin"]),
+                "pin_hash": _seed_pin_hash(s["badge_code"], s["pin"]),
                 "active": bool(s.get("active", True)),
                 "position": i,
             }
