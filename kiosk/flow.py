@@ -682,7 +682,7 @@ def _press_offline(state: State, b: str, fx: list[Effect]) -> State:
 
 
 def _press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
-    if b in ("cancel", "back"):
+    if b in ("cancel", "back", "logout"):
         return _to_idle(state, fx)
     if b == "confirm":
         if not state.badge:
@@ -829,9 +829,15 @@ def _erase(state: State, everything: bool) -> State:
 
 
 def _on_typed(state: State, event: Typed, fx: list[Effect]) -> State:
-    if event.text in ("\r", "\n"):
-        return _on_press(state, Press("confirm"), fx)
-    return _type(state, event.text)
+    """Characters; an Enter (CR or LF) among them confirms what was typed before it."""
+    text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+    parts = text.split("\n")
+    for i, part in enumerate(parts):
+        if part:
+            state = _type(state, part)
+        if i < len(parts) - 1:
+            state = _on_press(state, Press("confirm"), fx)
+    return state
 
 
 def _on_erase(state: State, event: Erase, fx: list[Effect]) -> State:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from test_flow_support import Driver, down, order, rejected
 
 from kiosk import flow
@@ -55,10 +56,12 @@ def test_lockout_visible_without_saying_which_part():
     assert d.state.pin == ""
 
 
-def test_login_cancel_back_to_idle():
+@pytest.mark.parametrize("button", ["cancel", "back", "logout"])
+def test_login_cancel_back_to_idle(button):
     d = Driver()
     d.scan("STAFF-0001")
-    d.press("cancel")
+    d.type("24")
+    d.press(button)
     assert d.screen == "idle"
     assert d.state.badge == ""
 
@@ -395,3 +398,11 @@ def test_back_navigation():
     assert d.screen == "overdue"
     d.press("back")
     assert d.screen == "staff_menu"
+
+
+def test_enter_in_typed_text_confirms():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("2468\n")
+    assert d.last_call().request == "login"
+    assert d.last_call().args["pin"] == "2468"
