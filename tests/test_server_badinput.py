@@ -241,3 +241,21 @@ def test_generated_package_codes_in_the_path(server, http, staff_headers, code):
     r = http.get(server.api_url + "/parcels/" + urllib.parse.quote(code, safe=""), headers=staff_headers, timeout=10)
     assert r.status_code in (200, 400, 404), (code, r.status_code)
     assert r.status_code == 200 or error_code(r) in ("bad_input", "parcel_not_found", "not_found")
+
+
+def test_out_of_range_numbers_and_lone_surrogates_are_bad_input(server, http, staff_headers):
+    cases = [
+        ("/orders/o_2/pickup", '{"member_id": "m_1", "locker_door": 100000000000000000000000}', KIOSK),
+        ("/orders/o_2/pickup", '{"member_id": "m_1", "locker_door": -1}', KIOSK),
+        ("/parcels/PKG1/arrive", '{"locker_door": 99999999999999999999}', staff_headers),
+        ("/kiosks/k_1/heartbeat", '{"outbox": 99999999999999999999}', KIOSK),
+        ("/kiosks/k_1/heartbeat", '{"outbox": -5}', KIOSK),
+        ("/members/lookup", '{"member_code": "MEMBER-\\ud800"}', KIOSK),
+        ("/orders/o_2/return", '{"reason": "\\udfff"}', staff_headers),
+    ]
+    for path, raw, headers in cases:
+        r = post(http, server, path, data=raw.encode(), headers=headers)
+        assert (r.status_code, error_code(r)) == (400, "bad_input"), (path, raw)
+    r = post(http, server, "/members/lookup", data=b'{"member_code": "MEMBER-\\ud83d\\ude00"}', key=False)
+    assert (r.status_code, error_code(r)) == (404, "member_not_found")  # a valid pair is just a character
+    assert_untouched(server)

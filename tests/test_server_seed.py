@@ -133,3 +133,19 @@ def test_demo_seed_loads_with_overdue_and_doors(backend):
     assert backend.order_by_number("A1010")["status"] == "return_requested"
     doors = [backend.order_by_number(n)["locker_door"] for n in ("A1002", "A1004", "A1008", "A1012")]
     assert doors == [2, 5, 7, 9]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["staff"][0].update(active="false"), "active is true or false"),
+        (lambda s: s["members"][0].update(phone=912345678), "phone is a string"),
+        (lambda s: s["orders"][1].update(locker_door=10**12), "door number"),
+        (lambda s: s["kiosks"][0].update(token=5), "token is a string"),
+    ],
+)
+def test_seed_types_are_checked(store, seed_data, change, message):
+    change(seed_data)
+    with pytest.raises(SeedError, match=message):
+        store.load_seed(seed_data)
+    assert store.is_empty()

@@ -17,6 +17,7 @@ store logs ``event=...`` lines without personal data instead.
 import asyncio
 import json
 import logging
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 API = "/api/v1"
 MAX_BODY = 64 * 1024
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
@@ -228,8 +230,10 @@ class BodyLimitAndDelay:
         if body.strip():
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
             try:
-                json.loads(body, parse_constant=_no_constants)
-            except ValueError:
+                parsed = json.loads(body, parse_constant=_no_constants)
+                if _SURROGATE_ESCAPE.search(body):  # a lone surrogate cannot be stored or compared
+                    json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+            except (ValueError, UnicodeEncodeError):
                 await _error(400, "bad_input", "the body is not valid JSON")(scope, receive, send)
                 return
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
@@ -491,6 +495,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         tags=["kiosk"],
     )
     def heartbeat(kiosk_id: str, body: HeartbeatIn, me: Annotated[str, Depends(kiosk_auth)]) -> Response:
+        check_code(kiosk_id, "kiosk id")
         if kiosk_id != me:
             raise ApiError(403, "forbidden", "a kiosk sends only its own heartbeat")
         store.heartbeat(me, body.model_dump(exclude_unset=True))

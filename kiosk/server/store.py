@@ -53,6 +53,8 @@ from kiosk.server.db import (
 logger = logging.getLogger(__name__)
 
 MAX_CODE = 128
+MAX_DOOR = 100_000
+MAX_COUNT = 1_000_000_000
 STAFF_TOKEN_SECONDS = 43200
 DAY = 86400.0
 
@@ -601,8 +603,8 @@ class Store:
         check_code(package_code, "package_code")
         received_by = body.get("received_by") or staff_id
         door = body.get("locker_door")
-        if door is not None and door < 1:
-            raise ApiError(400, "bad_input", "locker_door is a door number from 1")
+        if door is not None and not 1 <= door <= MAX_DOOR:
+            raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             self._active_staff(conn, received_by, "received_by")
@@ -647,6 +649,8 @@ class Store:
         door = body.get("locker_door")
         if (package_code is None) == (door is None):
             raise ApiError(422, "validation_error", "give exactly one of package_code and locker_door")
+        if door is not None and not 1 <= door <= MAX_DOOR:
+            raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
         if package_code is not None:
             check_code(package_code, "package_code")
         handed_over_by = body.get("handed_over_by")
@@ -751,6 +755,9 @@ class Store:
             value = body.get(name)
             if value is not None and is_bad_text(value):
                 raise ApiError(400, "bad_input", f"{name} is too long or holds a control character")
+        outbox = body.get("outbox")
+        if outbox is not None and not 0 <= outbox <= MAX_COUNT:
+            raise ApiError(400, "bad_input", "outbox is a count of queued events")
         values = {name: body.get(name) for name in ("state", "camera", "gpio", "outbox", "version")}
         with self.write() as conn:
             now = self.now()
@@ -847,10 +854,15 @@ def _entries(seed: dict[str, Any], name: str, keys: dict[str, bool]) -> list[dic
             if required and item.get(key) in (None, ""):
                 raise SeedError(f"{where}: {key} is required")
         for key, value in item.items():
-            if isinstance(value, str) and is_bad_text(value, 500):
+            if key == "active":
+                if not isinstance(value, bool):
+                    raise SeedError(f"{where}: active is true or false")
+            elif key == "locker_door":
+                continue  # checked with the order
+            elif value is not None and not isinstance(value, str):
+                raise SeedError(f"{where}: {key} is a string")
+            elif isinstance(value, str) and is_bad_text(value, 500):
                 raise SeedError(f"{where}: {key} is too long or holds a control character")
-        if not isinstance(item["id"], str):
-            raise SeedError(f"{where}: id is a string")
         if item["id"] in seen:
             raise SeedError(f"{where}: duplicate id {item['id']!r}")
         seen.add(item["id"])
@@ -949,8 +961,8 @@ def _validate_seed(seed: dict[str, Any], now: float) -> list[tuple[Any, list[dic
         if status == "shipped":
             arrived_at = None
         door = o.get("locker_door")
-        if door is not None and (not isinstance(door, int) or isinstance(door, bool) or door < 1):
-            raise SeedError(f"{where}: locker_door is a door number from 1")
+        if door is not None and (not isinstance(door, int) or isinstance(door, bool) or not 1 <= door <= MAX_DOOR):
+            raise SeedError(f"{where}: locker_door is a door number from 1 to {MAX_DOOR}")
         stored = "arrived" if status == "overdue" else status
         if door is not None and stored in DOOR_HOLDING:
             if door in doors_in_use:
