@@ -144,7 +144,9 @@ class Camera:
         self.scanner.stop(timeout=3.0)
 
     def quiet(self) -> bool:
-        return self.scanner.quiet()
+        # a camera that is away cannot decode what is shown: that waits for the kiosk clock
+        # (reopen backoff), so it does not keep the kiosk from being quiet
+        return self.scanner.quiet() or self.scanner.state in ("lost", "absent", "reopening")
 
     def set_patterns(self, patterns: Any) -> None:
         self.scanner.set_patterns(patterns)

@@ -431,8 +431,9 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
     if name == "message":
         return replace(state, message=None)
     if name == "idle":
-        if state.screen is Screen.DONE and state.staff is not None:
-            return replace(_customer_reset(state), screen=Screen.STAFF_MENU)
+        if state.staff is not None and state.screen in CUSTOMER and state.screen is not Screen.ERROR:
+            # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
+            return replace(_customer_reset(state), screen=Screen.STAFF_MENU, pending=None, queue=(), detail=None)
         if state.screen in CUSTOMER and state.screen not in (Screen.IDLE, Screen.OFFLINE):
             if state.screen is Screen.ERROR and state.error_back in STAFF and state.staff is not None:
                 return replace(state, screen=state.error_back, message=None)

@@ -406,3 +406,16 @@ def test_enter_in_typed_text_confirms():
     d.type("2468\n")
     assert d.last_call().request == "login"
     assert d.last_call().args["pin"] == "2468"
+
+
+def test_handover_left_alone_returns_to_staff_menu_logged_in():
+    d = Driver()
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("pickup")
+    assert d.screen == "scan_package"
+    d.timer("idle")
+    assert d.screen == "staff_menu"
+    assert d.state.staff is not None
