@@ -496,3 +496,13 @@ def test_unknown_route_and_method_use_error_shape(api):
     assert (r.status_code, err(r)) == (404, "not_found")
     r = api.call("DELETE", "/settings")
     assert (r.status_code, err(r)) == (405, "method_not_allowed")
+
+
+def test_an_unexpected_failure_is_a_500_in_the_error_shape(backend, api, monkeypatch):
+    def broken():
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(backend.store, "settings_view", broken)
+    r = api.get("/settings")
+    assert (r.status_code, err(r)) == (500, "internal_error")
+    assert "simulated" not in r.text

@@ -304,8 +304,8 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             return _error(400, "bad_input", "the body is not valid JSON")
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        kind = first.get("type", "invalid")
-        return _error(422, "validation_error", f"{where}: {kind}")
+        what = first.get("msg") or first.get("type", "invalid")  # pydantic's text, never the input
+        return _error(422, "validation_error", f"{where}: {what}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -313,7 +313,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _crash(_request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
+    async def _crash(_request: Request, exc: Exception) -> JSONResponse:
         log_event(logger, "server_error", logging.ERROR, error=type(exc).__name__)
         return _error(500, "internal_error", "the server failed; nothing was changed")
 
