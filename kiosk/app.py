@@ -770,7 +770,7 @@ def main_run(args: Any) -> int:
             )
         except ImportError:  # pragma: no cover
             app.heartbeat = None
-        on_sigterm(systemd, app.stop)
+        on_sigterm(systemd, _stopper(app))
         app.start()
         if app.heartbeat is not None:
             app.heartbeat.start()
@@ -786,6 +786,17 @@ def main_run(args: Any) -> int:
         client.close()
         clock.close()
         systemd.close()
+
+
+def _stopper(app: App) -> Callable[[], None]:
+    """For the SIGTERM handler: every relay off at once (no lock taken), then end the loop."""
+
+    def stop() -> None:
+        if app.bank is not None:
+            app.bank.all_off()
+        app.stop()
+
+    return stop
 
 
 def _open_display(config: Config) -> tuple[Any, Any]:

@@ -82,7 +82,7 @@ def run_demo(args: Any) -> int:
     from kiosk import config as config_mod
     from kiosk.api.client import BackendClient
     from kiosk.api.outbox import Outbox
-    from kiosk.app import App, Camera
+    from kiosk.app import App, Camera, _stopper
     from kiosk.camera.sources import SyntheticSource
     from kiosk.clock import Clock
     from kiosk.config import Config
@@ -150,8 +150,9 @@ def run_demo(args: Any) -> int:
         except ImportError:  # pragma: no cover
             app.heartbeat = None
         app.key_hook = _keys(app, source, gpio)
-        on_sigterm(systemd, app.stop)
-        signal.signal(signal.SIGINT, lambda *_: app.stop())
+        stop = _stopper(app)
+        on_sigterm(systemd, stop)
+        signal.signal(signal.SIGINT, lambda *_: stop())
         if not headless:
             print(key_help(), flush=True)
         log_event(logger, "demo_start", mode=mode, size=f"{size[0]}x{size[1]}", headless=headless)

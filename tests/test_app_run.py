@@ -95,3 +95,69 @@ def test_headless_demo_ready_then_sigterm_exits_0(tmp_path):
             proc.wait()
         proc.stderr.close()
         sock.close()
+
+
+def test_run_on_mock_pins_against_a_backend_then_sigterm(tmp_path, backend):
+    token = tmp_path / "token"
+    token.write_text(backend.kiosk_token, encoding="utf-8")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+id = "{backend.kiosk_id}"
+mode = "locker"
+state_dir = "{tmp_path / "state"}"
+[backend]
+url = "{backend.base_url}"
+token_file = "{token}"
+[camera]
+source = "synthetic"
+[gpio]
+pin_factory = "mock"
+led_green = 17
+buzzer = 18
+[[locker.door]]
+number = 1
+relay_pin = 5
+sensor_pin = 6
+[display]
+width = 800
+height = 480
+fullscreen = false
+""",
+        encoding="utf-8",
+    )
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.5)
+    env = dict(os.environ, NOTIFY_SOCKET=path, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    got: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while "READY=1" not in got and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                got += sock.recv(4096).decode().split("\n")
+            except TimeoutError:
+                continue
+        assert "READY=1" in got
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        err = proc.stderr.read()
+        assert "event=first_screen screen=idle" in err
+        assert (tmp_path / "state" / "outbox.db").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+        sock.close()
