@@ -27,6 +27,12 @@ ENTRY_POINTS = {
 }
 
 
+def _demo_keys() -> str:
+    from kiosk.demo import key_help  # light: the demo imports pygame only when it runs
+
+    return key_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pickup-kiosk", description="Self-service parcel pickup kiosk and its reference backend."
@@ -37,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the kiosk, fullscreen, real hardware as configured")
     run.add_argument("--config", default="/etc/pickup-kiosk/kiosk.toml", help="TOML config file")
 
-    demo = sub.add_parser("demo", help="everything on one machine: server, simulated camera and GPIO")
+    demo = sub.add_parser(
+        "demo",
+        help="everything on one machine: server, simulated camera and GPIO",
+        epilog=_demo_keys(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_argument("--headless", action="store_true", help="no window (SDL dummy video driver)")
     demo.add_argument("--scenario", metavar="FILE", help="play a scenario file and exit")
     demo.add_argument("--out", metavar="DIR", help="where a scenario writes log.txt, gpio.csv, screenshots")
