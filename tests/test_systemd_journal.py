@@ -26,6 +26,18 @@ SEED = {
     "orders": [{"id": "o_1", "number": "A1001", "member_id": "m_1", "package_code": "PKG1001", "status": "shipped"}],
 }
 
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger():
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+
+
 # journald's event grep: every line the kiosk logs on purpose looks like this
 EVENT_LINE = re.compile(r"^<[0-7]>[\w.]+: event=[a-z][a-z0-9_]*( [a-z][a-z0-9_]*=(\"(\\.|[^\"\\])*\"|[^\s\"=]+))*$")
 
@@ -105,3 +117,96 @@ def test_a_value_cannot_forge_another_field_or_line():
     assert "\n" not in line
     assert line.count(" event=") == 0 or line.index(" event=") > line.index('"')
     assert re.findall(r"(?:^| )event=(\w+)", line.split('"')[0]) == ["scan"]
+
+
+# -- the journal's native protocol (opt-in: PICKUP_KIOSK_JOURNAL=native) --------------------------
+
+
+@pytest.fixture
+def journal_socket(tmp_path):
+    import socket
+
+    path = tmp_path / "journal"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(2.0)
+    yield str(path), sock
+    sock.close()
+
+
+def test_native_handler_sends_event_fields(journal_socket):
+    from kiosk.journal import JournalHandler, decode_fields
+
+    path, sock = journal_socket
+    handler = JournalHandler(address=path)
+    log = logging.getLogger("kiosk.test_native")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        log_event(log, "door_forced", logging.WARNING, door=3, order="A1002", note="two words", ok=True)
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        handler.close()
+    fields = dict(decode_fields(sock.recv(65536)))
+    assert fields["MESSAGE"] == 'kiosk.test_native: event=door_forced door=3 order=A1002 note="two words" ok=1'
+    assert fields["PRIORITY"] == "4"
+    assert fields["SYSLOG_IDENTIFIER"] == "pickup-kiosk"
+    assert fields["EVENT"] == "door_forced"
+    assert (fields["KIOSK_DOOR"], fields["KIOSK_ORDER"], fields["KIOSK_NOTE"], fields["KIOSK_OK"]) == (
+        "3",
+        "A1002",
+        "two words",
+        "1",
+    )
+    # the caller, not journal.py, is where the line came from
+    assert fields["CODE_FILE"].endswith("test_systemd_journal.py")
+
+
+def test_native_handler_multiline_and_fallback(journal_socket, tmp_path):
+    from kiosk.journal import JournalHandler, decode_fields, encode_fields
+
+    raw = [("MESSAGE", "line one\nline two"), ("PRIORITY", "3")]
+    assert decode_fields(encode_fields(raw)) == raw
+
+    path, sock = journal_socket
+    stream = io.StringIO()
+    fallback = logging.StreamHandler(stream)
+    handler = JournalHandler(address=path, fallback=fallback)
+    log = logging.getLogger("kiosk.test_native2")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("event=crash")
+        fields = dict(decode_fields(sock.recv(65536)))
+        assert "Traceback" in fields["MESSAGE"]
+        assert "ValueError: boom" in fields["MESSAGE"]
+        # no journal there: the record goes to stderr, with its priority prefix
+        handler.address = str(tmp_path / "no-journal")
+        log_event(log, "backend_down", logging.ERROR, reason="refused")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        handler.close()
+    assert stream.getvalue() == "<3>kiosk.test_native2: event=backend_down reason=refused\n"
+
+
+def test_setup_logging_native_only_when_asked(monkeypatch):
+    from kiosk.journal import JournalHandler
+
+    monkeypatch.delenv("PICKUP_KIOSK_JOURNAL", raising=False)
+    handler = setup_logging(logging.INFO)
+    try:
+        assert not isinstance(handler, JournalHandler)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    handler = setup_logging(logging.INFO, native=True)
+    try:
+        assert isinstance(handler, JournalHandler)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
