@@ -377,11 +377,12 @@ def _customer_reset(state: State) -> State:
 
 
 def _to_idle(state: State, fx: list[Effect]) -> State:
+    """The session is over: forget it, and greet the next person in the kiosk's own language."""
     state = _customer_reset(state)
     screen = Screen.IDLE if state.online else Screen.OFFLINE
     if state.staff is not None:
         state = _staff_reset(state)
-    return replace(state, screen=screen, pending=None)
+    return replace(state, screen=screen, pending=None, lang=state.cfg.language)
 
 
 def _staff_reset(state: State) -> State:

@@ -410,3 +410,12 @@ def test_view_never_holds_codes_or_pin():
     assert "2468" not in repr(v)
     assert "STAFF-0001" not in repr(v)
     assert "2468" not in repr(d.state)
+
+
+def test_language_chosen_by_a_customer_resets_on_idle_return():
+    d = Driver()
+    d.press("lang")
+    d.member([order()])
+    assert flow.view(d.state).lang == "en"
+    d.timer("idle")
+    assert flow.view(d.state).lang == "zh-TW"
