@@ -440,6 +440,7 @@ class App:
             return
         if isinstance(event, Focus):
             self._focus = event.button
+            self.view = _with_focus(flow.view(self.state), event.button)
             return
         if isinstance(event, CameraState) and self.camera is not None:
             log_event(logger, "camera_state", state=event.state)
@@ -467,6 +468,8 @@ class App:
         if self.state.online and not was_online and self.outbox is not None:
             self.outbox.kick()  # the backend answers again: what waits in the outbox goes now
         self.view = flow.view(self.state)
+        if self.state.screen is not before:
+            self._focus = None  # the focused button belonged to the screen that is gone
         if self._focus is not None:
             self.view = _with_focus(self.view, self._focus)
         self._update_status()

@@ -206,3 +206,12 @@ def test_flow_effect_failure_does_not_stop_the_loop(kiosk):
     app.handle(flow.StartTimer("x", 1))  # not an event the flow knows: ignored
     app.post(Scan("QRCODE", "MEMBER-0000001", 0.0))
     assert _until(app, lambda: app.view.screen == "orders")
+
+
+def test_arrow_keys_move_a_visible_focus_and_enter_presses_it(kiosk):
+    app, _gpio, _clock = kiosk(display=True)
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_TAB, unicode="", mod=0))
+    assert _until(app, lambda: app.view.focus is not None)
+    focused = app.view.focus
+    assert focused in {b.id for b in app.buttons}
+    assert app.drawn_view.focus == focused
