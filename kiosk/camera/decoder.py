@@ -101,6 +101,7 @@ class Region:
     angle: float = 0.0  # direction of the long side, degrees in [0, 180), y down
     score: float = 0.0
     elong: float = 1.0  # long side / short side of the patch's rotated rectangle
+    fill: float = 1.0  # share of its bounding box the patch fills (an object's corner fills little)
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -233,17 +234,22 @@ def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    regions = []
+    comps = []
     for i in range(1, n):
-        x, y, bw_, bh_, area = stats[i]
+        x, y, bw_, bh_, area = (int(v) for v in stats[i])
         if area < 5 or bw_ < 2 or bh_ < 2:
             continue
+        comps.append((float(area) * float(energy[y : y + bh_, x : x + bw_].mean()), i, x, y, bw_, bh_, area))
+    comps.sort(reverse=True)
+    regions = []
+    f = BLOCK * scale
+    for score, i, x, y, bw_, bh_, area in comps[: 2 * max_regions]:  # the strongest patches only
         pts = np.column_stack(np.nonzero(labels[y : y + bh_, x : x + bw_] == i)[::-1]).astype(np.float32)
         ang, elong = _orientation(pts)
-        f = BLOCK * scale
-        score = float(area) * float(energy[y : y + bh_, x : x + bw_].mean())
-        regions.append(Region(int(x * f), int(y * f), int(bw_ * f) + BLOCK, int(bh_ * f) + BLOCK, ang, score, elong))
-    regions.sort(key=lambda r: -r.score)
+        fill = area / (bw_ * bh_)
+        regions.append(
+            Region(int(x * f), int(y * f), int(bw_ * f) + BLOCK, int(bh_ * f) + BLOCK, ang, score, elong, fill)
+        )
     return _merge(regions)[:max_regions]
 
 
@@ -272,14 +278,13 @@ def _luminance(frame: object) -> np.ndarray:
     return to_gray(frame)
 
 
-def _kind(crop: np.ndarray, r: Region, ox: int, oy: int) -> tuple[str, float]:
+def _kind(lum: np.ndarray, r: Region) -> tuple[str, float]:
     """What a patch looks like: ``1d`` (parallel bars), ``2d`` (squarish), ``text`` (a long line).
 
     The structure tensor of the patch (gradients over its own box) gives how much the edges
     share one direction (coherence) and that direction, which is across a 1D code's bars.
     """
-    x0, y0 = r.x - ox, r.y - oy
-    box = crop[max(0, y0) : y0 + r.h, max(0, x0) : x0 + r.w]
+    box = lum[r.y : r.y + r.h, r.x : r.x + r.w]
     if box.size < 16:
         return "2d", 0.0
     step = 2 if box.size > 250_000 else 1
@@ -292,10 +297,10 @@ def _kind(crop: np.ndarray, r: Region, ox: int, oy: int) -> tuple[str, float]:
         return "2d", 0.0
     coherence = ((jxx - jyy) ** 2 + 4 * jxy * jxy) ** 0.5 / total
     angle = float(np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))) % 180.0
-    if coherence >= 0.5:
+    if coherence >= 0.5 and r.elong <= 8.0:  # longer and thinner: a rule or an edge
         return "1d", angle
-    if r.elong >= 3.0:
-        return "text", angle
+    if r.elong >= 1.8 or r.fill < 0.55:
+        return "text", angle  # print, or an object's corner: not a matrix code
     return "2d", angle
 
 
@@ -308,17 +313,27 @@ def _merge(regions: list[Region]) -> list[Region]:
             if r.x <= o.x + o.w + gap and o.x <= r.x + r.w + gap and r.y <= o.y + o.h + gap and o.y <= r.y + r.h + gap:
                 x0, y0 = min(r.x, o.x), min(r.y, o.y)
                 x1, y1 = max(r.x + r.w, o.x + o.w), max(r.y + r.h, o.y + o.h)
-                out[i] = Region(x0, y0, x1 - x0, y1 - y0, o.angle, o.score + r.score, o.elong)
+                fill = max(o.fill, r.fill)
+                out[i] = Region(x0, y0, x1 - x0, y1 - y0, o.angle, o.score + r.score, o.elong, fill)
                 break
         else:
             out.append(r)
     return out
 
 
-def _expand(r: Region, w: int, h: int) -> tuple[int, int, int, int]:
-    """The crop for a region: a margin for the quiet zone (10 modules of a 1D code)."""
+def _expand(r: Region, w: int, h: int, kind: str = "2d", angle: float = 45.0) -> tuple[int, int, int, int]:
+    """The crop for a region: a margin for the quiet zone (10 modules of a 1D code).
+
+    A 1D code lying level (or upright) needs its margin only along the scan direction.
+    """
     m = int(0.2 * max(r.w, r.h)) + 2 * BLOCK
-    return max(0, r.x - m), max(0, r.y - m), min(w, r.x + r.w + m), min(h, r.y + r.h + m)
+    mx = my = m
+    if kind == "1d":
+        if min(angle, 180.0 - angle) <= 12.0:
+            my = BLOCK
+        elif abs(angle - 90.0) <= 6.0:
+            mx = BLOCK
+    return max(0, r.x - mx), max(0, r.y - my), min(w, r.x + r.w + mx), min(h, r.y + r.h + my)
 
 
 def _variants(img: np.ndarray, angle: float) -> Iterator[tuple[str, np.ndarray, float]]:
@@ -397,11 +412,22 @@ class Decoder:
         self.use_zbar = engine in ("auto", "zbar")
         self.engine = engine
         self._zx_formats = None
+        self._zx_matrix = None
+        self._zx_linear = None
         self._zx_names: dict = {}
         if self.use_zxing:
             self._zx_formats = zxingcpp.BarcodeFormats(
                 [getattr(zxingcpp.BarcodeFormat, name) for s in syms for name in _ZX_FORMATS[s]]
             )
+            matrix = [getattr(zxingcpp.BarcodeFormat, _ZX_FORMATS[s][0]) for s in syms if s in ("QRCODE", "DATAMATRIX")]
+            self._zx_matrix = zxingcpp.BarcodeFormats(matrix) if matrix else None
+            linear = [
+                getattr(zxingcpp.BarcodeFormat, n)
+                for s in syms
+                if s not in ("QRCODE", "DATAMATRIX", "PDF417")
+                for n in _ZX_FORMATS[s]
+            ]
+            self._zx_linear = zxingcpp.BarcodeFormats(linear) if linear else None
             for name in dir(zxingcpp.BarcodeFormat):
                 member = getattr(zxingcpp.BarcodeFormat, name)
                 if isinstance(member, zxingcpp.BarcodeFormat):
@@ -458,30 +484,39 @@ class Decoder:
         regions = locate(lum, self.max_candidates + 2)[: self.max_candidates]
         colour = lum is not frame and frame.ndim == 3
         pending = []
+        texts = 0
         for r in regions:
             if any(_inside(d, r) for d in found):
                 continue
-            x0, y0, x1, y1 = _expand(r, w, h)
+            kind, angle = _kind(lum, r)
+            x0, y0, x1, y1 = _expand(r, w, h, kind, angle)
             crop = lum[y0:y1, x0:x1]  # green is luminance enough for a first read
-            kind, angle = _kind(crop, r, x0, y0)
             if kind == "text" and effort != "full":
-                continue  # a line of print: not worth a decoder call on a live frame
+                # print, or a matrix code merged with print: one cheap look for a matrix code
+                texts += 1
+                if self._zx_matrix is not None and not found and texts <= 2:
+                    got = self._zxing(crop, x0, y0, quick=True, rotate=False, invert=True, formats=self._zx_matrix)
+                    found = _merge_detections(found, got)
+                continue
             got = self._quick(crop, kind, angle, x0, y0, effort)
+            # a patch much larger than the 1D code read in it may hold a matrix code beside it
+            if got and kind == "1d" and self._zx_matrix is not None and _width(got) < 0.6 * r.w:
+                got += self._zxing(crop, x0, y0, quick=True, invert=True, formats=self._zx_matrix)
             if got:
                 found = _merge_detections(found, got)
             else:
                 pending.append((r, angle, (x0, y0, x1, y1)))
-        if effort != "fast":
+        if effort == "full" or (effort == "normal" and pending):
             gray = to_gray(frame) if colour else lum
             top = regions[0].score if regions else 0.0
             for r, angle, (x0, y0, x1, y1) in pending[:2]:
                 # with a code read, small patches beside it are print, not codes
                 if any(_inside(d, r) for d in found) or (found and r.score < 0.25 * top):
                     continue
-                got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0)
+                got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0, limit=None if effort == "full" else 5)
                 found = _merge_detections(found, got)
-            if effort == "full" or (pending and not found):
-                found = _merge_detections(found, self._read(gray, 0, 0, both=effort == "full"))
+            if effort == "full":
+                found = _merge_detections(found, self._read(gray, 0, 0, both=True))
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
         return _drop_partials(found)
@@ -492,14 +527,16 @@ class Decoder:
         if kind == "1d":
             if abs(angle - 90.0) < 6.0:
                 img, turned = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), True
-            elif min(angle, 180.0 - angle) > 6.0:
+            elif min(angle, 180.0 - angle) > 12.0:  # less skew: horizontal scans still cross every bar
                 img, turned = _rotate(crop, angle), True
         img = np.ascontiguousarray(img)
         got: list[Detection] = []
         if self.use_zxing:
-            got = self._zxing(img, 0, 0, quick=True, rotate=kind != "1d", invert=kind == "2d")
+            # told what to look for, zxing-cpp is several times faster
+            fmts = (self._zx_linear if kind == "1d" else self._zx_matrix) or self._zx_formats
+            got = self._zxing(img, 0, 0, quick=True, rotate=kind != "1d", invert=kind == "2d", formats=fmts)
             if not got and kind == "1d":
-                got = self._zxing(255 - img, 0, 0, quick=True, rotate=False)
+                got = self._zxing(255 - img, 0, 0, quick=True, rotate=False, formats=fmts)
         if not got and self.use_zbar:
             got = self._zbar(img, 0, 0)
         if any(d.symbology == "I25" for d in got):
@@ -534,11 +571,12 @@ class Decoder:
         quick: bool = False,
         rotate: bool = True,
         invert: bool | None = None,
+        formats: object = None,
     ) -> list[Detection]:
         try:
             results = zxingcpp.read_barcodes(
                 img,
-                formats=self._zx_formats,
+                formats=formats or self._zx_formats,
                 text_mode=zxingcpp.TextMode.Plain,
                 try_rotate=rotate,
                 try_downscale=not quick,
@@ -582,9 +620,13 @@ class Decoder:
             out.append(Detection(sym, text, rect, "zbar"))
         return out
 
-    def _fallbacks(self, img: np.ndarray, angle: float, ox: int, oy: int, whole: bool = False) -> list[Detection]:
+    def _fallbacks(
+        self, img: np.ndarray, angle: float, ox: int, oy: int, whole: bool = False, limit: int | None = None
+    ) -> list[Detection]:
         h, w = img.shape
-        for name, variant, scale in _variants(img, angle):
+        for i, (name, variant, scale) in enumerate(_variants(img, angle)):
+            if limit is not None and i >= limit:
+                break
             got = self._read(variant, 0, 0)
             if got:
                 logger.debug("event=decoded_by_fallback variant=%s", name)
@@ -611,6 +653,10 @@ def _rect(xs: Sequence[float], ys: Sequence[float], ox: int, oy: int, scale: flo
     x0, x1 = min(xs) / scale, max(xs) / scale
     y0, y1 = min(ys) / scale, max(ys) / scale
     return (int(x0) + ox, int(y0) + oy, max(1, int(x1 - x0)), max(1, int(y1 - y0)))
+
+
+def _width(found: list[Detection]) -> int:
+    return max(d.rect[2] for d in found)
 
 
 def _shift(d: Detection, ox: int, oy: int) -> Detection:
