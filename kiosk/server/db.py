@@ -162,7 +162,7 @@ def make_engine(url: str) -> Engine:
 
     A connection started with ``execution_options(sqlite_immediate=True)`` begins its
     transaction with ``BEGIN IMMEDIATE`` (takes the write lock up front, so two writers never
-    deadlock on a lock upgrade); all others with a plain deferred ``BEGIN``.
+    deadlock on a lock upgrade); all others read in autocommit mode (one snapshot per statement).
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -186,10 +186,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn) -> None:
+            # Writers take the write lock up front. Readers issue no BEGIN: each SELECT then runs
+            # in its own implicit transaction on a committed snapshot (WAL: never blocked by a
+            # writer), which saves two round trips on every read.
             if conn.get_execution_options().get("sqlite_immediate"):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_size=8, max_overflow=24, pool_pre_ping=True)

@@ -222,15 +222,22 @@ class Store:
         self.lockout = Lockout()
         db.metadata.create_all(self.engine)
         # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
+        # a member and their waiting orders in one statement (rows of one member only: see lookup)
         self._q_member = {
-            col.name: select(members.c.id, members.c.name).where(col == bindparam("v")).limit(1)
+            col.name: select(
+                members.c.id.label("m_id"),
+                members.c.name.label("m_name"),
+                *self._order_cols[:-2],  # the order's own columns (the last two are the member's)
+                members.c.name.label("member_name"),
+                members.c.phone.label("member_phone"),
+            )
+            .select_from(
+                members.outerjoin(orders, (orders.c.member_id == members.c.id) & (orders.c.status == "arrived"))
+            )
+            .where(col == bindparam("v"))
+            .order_by(members.c.id, orders.c.arrived_at, orders.c.number)
             for col in (members.c.member_code, members.c.phone_digits, members.c.email_lower)
         }
-        self._q_waiting = (
-            self._order_select()
-            .where(orders.c.member_id == bindparam("member_id"), orders.c.status == "arrived")
-            .order_by(orders.c.arrived_at, orders.c.number)
-        )
         self._q_order = {
             col.name: self._order_select().where(col == bindparam("v"))
             for col in (orders.c.id, orders.c.number, orders.c.package_code)
@@ -491,17 +498,16 @@ class Store:
             query, key = self._q_member["email_lower"], value.strip().lower()
         now = self.now()
         with self.read() as conn:
-            member = conn.execute(query, {"v": key}).first()
-            rows = []
-            if member is not None:
-                rows = conn.execute(self._q_waiting, {"member_id": member.id}).all()
+            found = conn.execute(query, {"v": key}).all()
+        member = found[0] if found else None
+        rows = [r for r in found if r.m_id == member.m_id and r.id is not None] if member else []
         if member is None:
             self._fail("lookup", kiosk_id)
             log_event(logger, "lookup_unknown", kiosk=kiosk_id, by=field, ref=code_ref(value))
             raise ApiError(404, "member_not_found", "no member has this code")
-        log_event(logger, "lookup", logging.DEBUG, kiosk=kiosk_id, member=member.id, orders=len(rows))
+        log_event(logger, "lookup", logging.DEBUG, kiosk=kiosk_id, member=member.m_id, orders=len(rows))
         return {
-            "member": {"id": member.id, "display_name_masked": mask_name(member.name)},
+            "member": {"id": member.m_id, "display_name_masked": mask_name(member.m_name)},
             "orders": [self.order_view(r, now) for r in rows],
         }
 
