@@ -318,7 +318,7 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
             fx.append(CancelTimer("idle"))
         elif state.screen is Screen.DONE:
             fx.append(StartTimer("idle", cfg.done_timeout))
-        elif state.screen in CUSTOMER:
+        elif state.screen in CUSTOMER or (state.screen is Screen.STAFF_LOGIN and state.staff is None):
             fx.append(StartTimer("idle", cfg.idle_timeout))
         else:
             fx.append(CancelTimer("idle"))
@@ -435,6 +435,9 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
         if state.staff is not None and state.screen in CUSTOMER and state.screen is not Screen.ERROR:
             # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
             return replace(_customer_reset(state), screen=Screen.STAFF_MENU, pending=None, queue=(), detail=None)
+        if state.screen is Screen.STAFF_LOGIN and state.staff is None:
+            fx.append(Log("idle_return", (("from", state.screen.value),)))
+            return _to_idle(state, fx)
         if state.screen in CUSTOMER and state.screen not in (Screen.IDLE, Screen.OFFLINE):
             if state.screen is Screen.ERROR and state.error_back in STAFF and state.staff is not None:
                 return replace(state, screen=state.error_back, message=None)

@@ -419,3 +419,14 @@ def test_handover_left_alone_returns_to_staff_menu_logged_in():
     d.timer("idle")
     assert d.screen == "staff_menu"
     assert d.state.staff is not None
+
+
+def test_abandoned_login_returns_to_idle_and_forgets_the_badge():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("24")
+    assert flow.StartTimer("idle", 60.0) in d.effects
+    d.timer("idle")
+    assert d.screen == "idle"
+    assert d.state.badge == ""
+    assert d.state.pin == ""
