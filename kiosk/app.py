@@ -17,7 +17,9 @@ relay off, closes the outbox and exits 0.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import queue
 import threading
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 IN_STORE = "arrived,overdue,return_requested"
 IDLE_WAIT = 1.0  # seconds the loop may sleep when nothing is due (real time)
+COUNTDOWN_FROM = 10.0  # the last seconds before a customer screen returns to idle are counted down
 
 
 @dataclass(frozen=True)
@@ -364,8 +367,30 @@ class App:
             return
         self._wake.wait(max(0.0, timeout))
 
+    def _refresh_view(self) -> None:
+        """The flow's view plus what only the loop knows: keyboard focus, the idle countdown."""
+        view = flow.view(self.state)
+        changes: dict[str, Any] = {}
+        if self._focus is not None:
+            changes["focus"] = self._focus
+        left = self._idle_left()
+        if left is not None and (view.screen == "done" or left <= COUNTDOWN_FROM):
+            changes["countdown"] = max(0, math.ceil(left))
+        self.view = dataclasses.replace(view, **changes) if changes else view
+
+    def _idle_left(self) -> float | None:
+        """Seconds of kiosk time until this customer screen returns to idle (None: no such timer)."""
+        timer = self._timers.get("idle")
+        if timer is None or self.state.screen in (flow.Screen.IDLE, flow.Screen.OFFLINE):
+            return None
+        return timer[1].due - self.clock.monotonic()
+
     def _next_wake(self) -> float:
         wait = IDLE_WAIT
+        if self.view.countdown is not None:
+            left = self._idle_left()
+            if left is not None:
+                wait = min(wait, max(0.02, left - math.floor(left) + 0.01))
         if self.view.busy:
             wait = min(wait, 1.0 / 12)
         scanning = self.view.screen in ("idle", "scan_package", "arrival")
@@ -397,6 +422,8 @@ class App:
             finally:
                 self._handling -= 1
             n += 1
+        if self.view.countdown is not None or self._idle_left() is not None:
+            self._refresh_view()
         self.redraw()
         if self.systemd is not None:
             self.systemd.watchdog()
@@ -440,7 +467,7 @@ class App:
             return
         if isinstance(event, Focus):
             self._focus = event.button
-            self.view = _with_focus(flow.view(self.state), event.button)
+            self._refresh_view()
             return
         if isinstance(event, CameraState) and self.camera is not None:
             log_event(logger, "camera_state", state=event.state)
@@ -467,11 +494,9 @@ class App:
                 logger.exception("event=set_patterns_failed")
         if self.state.online and not was_online and self.outbox is not None:
             self.outbox.kick()  # the backend answers again: what waits in the outbox goes now
-        self.view = flow.view(self.state)
         if self.state.screen is not before:
             self._focus = None  # the focused button belonged to the screen that is gone
-        if self._focus is not None:
-            self.view = _with_focus(self.view, self._focus)
+        self._refresh_view()
         self._update_status()
 
     def _effect(self, effect: flow.Effect) -> None:
@@ -696,12 +721,6 @@ class App:
             return list(self._translator.handle(ev, self.buttons, self._focus))
         got = self._translate(ev, self.buttons, self._focus)
         return [] if got is None else [got]
-
-
-def _with_focus(view: View, focus: str) -> View:
-    from dataclasses import replace
-
-    return replace(view, focus=focus)
 
 
 # --------------------------------------------------------------------------------------------

@@ -215,3 +215,24 @@ def test_arrow_keys_move_a_visible_focus_and_enter_presses_it(kiosk):
     focused = app.view.focus
     assert focused in {b.id for b in app.buttons}
     assert app.drawn_view.focus == focused
+
+
+def test_countdown_on_done_and_in_the_last_seconds(kiosk):
+    app, _gpio, clock = kiosk()
+    app.post(Scan("QRCODE", "MEMBER-0000001", 0.0))
+    assert _until(app, lambda: app.view.screen == "orders")
+    assert app.view.countdown is None
+    clock.advance(52)
+    _settle(app)
+    assert app.view.countdown == 8
+    assert app.drawn_view.countdown == 8
+    app.post(Press("order:A1003"))
+    assert _until(app, lambda: app.view.screen == "scan_package")
+    assert app.view.countdown is None  # a touch restarted the 60 s
+    app.post(Scan("CODE128", "PKG1003", 0.0))
+    assert _until(app, lambda: app.view.screen == "done")
+    assert app.view.countdown == 8
+    clock.advance(3)
+    _settle(app)
+    assert app.view.countdown == 5
+    assert app.drawn_view.countdown == 5
