@@ -419,3 +419,85 @@ def test_language_chosen_by_a_customer_resets_on_idle_return():
     assert flow.view(d.state).lang == "en"
     d.timer("idle")
     assert flow.view(d.state).lang == "zh-TW"
+
+
+def test_no_orders_still_shows_orders_with_a_message():
+    d = Driver()
+    d.member([])
+    assert d.screen == "orders"
+    assert d.state.message.key == "msg.no_orders"
+
+
+def test_help_shows_a_message_and_stays():
+    d = Driver()
+    d.press("help")
+    assert d.screen == "idle"
+    assert d.state.message.key == "msg.help"
+
+
+def test_unknown_button_changes_nothing():
+    d = Driver()
+    d.member([order()])
+    before = d.state
+    d.press("order:Z9999")
+    d.press("retry")
+    d.press("staff:s_1")
+    assert d.state.screen is before.screen
+    assert not d.calls("pickup")
+
+
+def test_locker_order_without_door_is_an_error_and_opens_nothing():
+    d = Driver("locker")
+    d.member([order("A1003", door=None)])
+    d.press("order:A1003")
+    assert d.screen == "error"
+    assert not d.of(flow.Unlock)
+
+
+def test_door_left_open_and_outbox_attention_call_for_attention():
+    d = Driver("locker")
+    d.door(4, "left_open")
+    assert flow.Indicate("attention") in d.effects
+    d.effects.clear()
+    d.send(flow.OutboxChanged(depth=0, attention=1))
+    assert flow.Indicate("attention") in d.effects
+    assert flow.view(d.state).attention_count == 1
+
+
+def test_camera_state_shown():
+    d = Driver()
+    d.send(flow.CameraState("lost"))
+    assert not flow.view(d.state).camera_ok
+    d.send(flow.CameraState("ok"))
+    assert flow.view(d.state).camera_ok
+
+
+def test_offline_screen_cancel_stays_offline():
+    d = Driver()
+    d.scan("MEMBER-0000001")
+    d.answer("lookup", error=down())
+    d.press("cancel")
+    assert d.screen == "offline"
+
+
+def test_settings_refused_keeps_defaults_and_probes_again():
+    d = Driver.__new__(Driver)
+    d.state = flow.initial()
+    d.effects = []
+    d.send(flow.Start())
+    d.answer("settings", error=rejected("unauthorized", 401), token=d.state.probing)
+    assert not d.state.settings_loaded
+    assert any(isinstance(e, flow.StartTimer) and e.name == "probe" for e in d.effects)
+
+
+def test_unreachable_at_start_is_offline_until_the_probe_answers():
+    d = Driver.__new__(Driver)
+    d.state = flow.initial()
+    d.effects = []
+    d.send(flow.Start())
+    d.answer("settings", error=down(), token=d.state.probing)
+    assert d.screen == "offline"
+    d.timer("probe")
+    d.answer("settings", Settings(), token=d.state.probing)
+    assert d.screen == "idle"
+    assert d.state.settings_loaded
