@@ -215,9 +215,8 @@ def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
         return [Region(0, 0, w, h, 0.0, 1.0)]
     gx = cv2.absdiff(work[: bh * BLOCK, 1 : bw * BLOCK + 1], work[: bh * BLOCK, : bw * BLOCK])
     gy = cv2.absdiff(work[1 : bh * BLOCK + 1, : bw * BLOCK], work[: bh * BLOCK, : bw * BLOCK])
-    # |dx| + |dy| halved (no saturation), averaged per block: one area resize
-    energy = cv2.resize(cv2.addWeighted(gx, 0.5, gy, 0.5, 0), (bw, bh), interpolation=cv2.INTER_AREA)
-    energy = cv2.add(energy, energy)
+    # |dx| + |dy| per pixel (saturating), averaged per block: one area resize
+    energy = cv2.resize(cv2.add(gx, gy), (bw, bh), interpolation=cv2.INTER_AREA)
     flat = energy.ravel()
     floor = float(np.partition(flat, flat.size // 2)[flat.size // 2])
     thr = max(9.0, 2.0 * floor + 4.0)
@@ -297,8 +296,8 @@ def _kind(lum: np.ndarray, r: Region) -> tuple[str, float]:
         return "2d", 0.0
     coherence = ((jxx - jyy) ** 2 + 4 * jxy * jxy) ** 0.5 / total
     angle = float(np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))) % 180.0
-    if coherence >= 0.5 and r.elong <= 8.0:  # longer and thinner: a rule or an edge
-        return "1d", angle
+    if coherence >= 0.5 and r.elong <= 8.0 and max(r.w, r.h) >= 56:
+        return "1d", angle  # (longer and thinner: a rule or an edge; shorter: no 1D code is that small)
     if r.elong >= 1.8 or r.fill < 0.55:
         return "text", angle  # print, or an object's corner: not a matrix code
     return "2d", angle
