@@ -824,14 +824,19 @@ def _stopper(app: App) -> Callable[[], None]:
 def _open_display(config: Config) -> tuple[Any, Any]:
     import pygame
 
+    from kiosk.errors import HardwareError
     from kiosk.screens.render import Renderer
 
-    pygame.display.init()
-    pygame.font.init()
     d = config.display
     flags = pygame.FULLSCREEN if d.fullscreen else 0
     size = (d.width, d.height) if d.width and d.height else (0, 0)
-    surface = pygame.display.set_mode(size, flags)
+    try:
+        pygame.display.init()
+        pygame.font.init()
+        surface = pygame.display.set_mode(size, flags)
+    except pygame.error as exc:
+        driver = os.environ.get("SDL_VIDEODRIVER", "default")
+        raise HardwareError(f"the display cannot be opened (SDL video driver {driver}: {exc})") from None
     pygame.display.set_caption("pickup-kiosk")
     pygame.mouse.set_visible(not d.fullscreen)
     return surface, Renderer(font_path=d.font)
