@@ -73,9 +73,22 @@ class PreviewTap:
     Everything else goes to the wrapped source; only the scanner's thread reads from it.
     """
 
+    _NOTHING = object()
+
     def __init__(self, source: Any):
         self._source = source
         self.last: Any = None
+        self.decoded_fid: Any = self._NOTHING  # the frame id the scanner last finished with
+
+    def decoded(self, detections: Any, frame_id: Any = None) -> None:
+        self._source.decoded(detections, frame_id)
+        self.decoded_fid = frame_id
+
+    @property
+    def seen_current(self) -> bool:
+        """The scanner has finished with the frame in view now (e.g. the empty view after a code,
+        so the same code shown again counts as a new scan)."""
+        return self.decoded_fid == self._source.frame_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._source, name)
@@ -149,7 +162,9 @@ class Camera:
     def quiet(self) -> bool:
         # a camera that is away cannot decode what is shown: that waits for the kiosk clock
         # (reopen backoff), so it does not keep the kiosk from being quiet
-        return self.scanner.quiet() or self.scanner.state in ("lost", "absent", "reopening")
+        if self.scanner.state in ("lost", "absent", "reopening"):
+            return True
+        return self.scanner.quiet() and (self.tap is None or self.tap.seen_current)
 
     def set_patterns(self, patterns: Any) -> None:
         self.scanner.set_patterns(patterns)

@@ -162,3 +162,12 @@ def test_step_numbers_in_errors(tmp_path):
     path = _write(tmp_path, '[[step]]\nwait = 1\n[[step]]\nopen_door = "first"\n', seed=False)
     with pytest.raises(scenario_mod.ScenarioError, match="step 2: open_door"):
         scenario_mod.load(path)
+
+
+def test_the_same_code_shown_again_is_a_new_scan(tmp_path):
+    steps = '[[step]]\nscan = "zz"\n' * 6
+    path = _write(tmp_path, '[setup]\nseed = "seed.json"\n' + steps + '[[step]]\nexpect_screen = "idle"\n')
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 0, output
+    log = (tmp_path / "out" / "log.txt").read_text(encoding="utf-8")
+    assert log.count("event=scan symbology=QRCODE kind=unknown") == 6
