@@ -191,7 +191,7 @@ class FlowConfig:
     done_timeout: float = 8.0
     staff_timeout: float = 120.0
     message_timeout: float = 4.0
-    probe_online: float = 30.0  # a look at the backend while all is well
+    probe_online: float = 300.0  # settings refreshed while all is well (the heartbeat notices outages)
     probe_offline: float = 5.0  # and while it is unreachable
     doors: tuple[DoorInfo, ...] = ()
     pattern_overrides: tuple[tuple[str, str], ...] = ()  # local [scanner] *_pattern values
