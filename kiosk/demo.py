@@ -121,9 +121,17 @@ def run_demo(args: Any) -> int:
         )
         client = BackendClient(server.base_url, token, connect_timeout=2.0, read_timeout=5.0)
         closers.append(client.close)
-        pygame.display.init()
-        pygame.font.init()
-        surface = pygame.display.set_mode(size)
+        surface = _open_window(size, headless)
+        driver = pygame.display.get_driver()
+        if driver in ("dummy", "offscreen") and not headless:
+            headless = True
+            print(
+                "pickup-kiosk demo: no display here, running headless (Ctrl+C stops it); to watch a\n"
+                "flow play, try: pickup-kiosk demo --headless --scenario scenarios/locker_pickup_one.toml"
+                " --out /tmp/demo-run",
+                file=sys.stderr,
+                flush=True,
+            )
         pygame.display.set_caption("pickup-kiosk demo — F1-F11 codes, F12 camera, Ctrl+F1-F12 doors")
         source = SyntheticSource(640, 480)
         app = App(
@@ -155,7 +163,7 @@ def run_demo(args: Any) -> int:
         signal.signal(signal.SIGINT, lambda *_: stop())
         if not headless:
             print(key_help(), flush=True)
-        log_event(logger, "demo_start", mode=mode, size=f"{size[0]}x{size[1]}", headless=headless)
+        log_event(logger, "demo_start", mode=mode, size=f"{size[0]}x{size[1]}", headless=headless, video=driver)
         app.start()
         if app.heartbeat is not None:
             app.heartbeat.start()
@@ -177,6 +185,24 @@ def run_demo(args: Any) -> int:
             pygame.quit()
         except Exception:  # noqa: S110 - best effort at exit
             pass
+
+
+def _open_window(size: tuple[int, int], headless: bool) -> Any:
+    """A window of ``size``; without a display (a server, SSH) SDL's dummy driver instead."""
+    import pygame
+
+    try:
+        pygame.display.init()
+        pygame.font.init()
+        return pygame.display.set_mode(size)
+    except pygame.error as exc:
+        if headless:
+            raise
+        log_event(logger, "demo_no_display", logging.WARNING, why=str(exc))
+        pygame.display.quit()
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        pygame.display.init()
+        return pygame.display.set_mode(size)
 
 
 def _keys(app: Any, source: Any, gpio: Any):
