@@ -266,7 +266,7 @@ class App:
             client.on_state = lambda state: self.post(BackendState(state))
         cfg = flow_config(config, bank)
         if lang:
-            cfg = flow.FlowConfig(**{**cfg.__dict__, "language": lang})
+            cfg = dataclasses.replace(cfg, language=lang)
         self.state = flow.initial(cfg)
         self.view: View = flow.view(self.state)
         self.buttons: list = []
@@ -290,17 +290,14 @@ class App:
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
         self.heartbeat: Any = None
-        self._backend_label = "up"
         if display:
             import pygame
 
             self._pygame = pygame
             self._wake_type = pygame.USEREVENT + 7
-            from kiosk.screens.inputs import EventTranslator
+            from kiosk.screens.inputs import EventTranslator, translate
 
             self._translator = EventTranslator() if config.scanner.usb_scanner else None
-            from kiosk.screens.inputs import translate
-
             self._translate = translate
 
     # -- threads' side --------------------------------------------------------------------------
