@@ -40,7 +40,7 @@ def test_every_flow_has_a_scenario_in_both_modes():
         assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
     for flow in ("offline_customer", "offline_arrival", "idle_timeout", "slow_backend", "camera_unplug"):
         assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
-    for flow in ("staff_arrival", "overdue_handover", "return", "pickup_all"):
+    for flow in ("staff_arrival", "overdue_handover", "return", "pickup_all", "wrong_kind", "offline_idle"):
         assert {f"counter_{flow}", f"locker_{flow}"} <= set(ALL), flow
     assert {"counter_mismatch", "locker_not_opened"} <= set(ALL)
     assert flows
