@@ -38,6 +38,7 @@ from kiosk.journal import log_event
 from kiosk.screens.view import Focus, View
 
 logger = logging.getLogger(__name__)
+flow_logger = logging.getLogger("kiosk.flow")  # the flow's decisions (it logs nothing itself: it is pure)
 
 IN_STORE = "arrived,overdue,return_requested"
 IDLE_WAIT = 1.0  # seconds the loop may sleep when nothing is due (real time)
@@ -530,7 +531,7 @@ class App:
         elif isinstance(effect, flow.CancelTimer):
             self._cancel_timer(effect.name)
         elif isinstance(effect, flow.Log):
-            log_event(logger, effect.event, **dict(effect.fields))
+            log_event(flow_logger, effect.event, **dict(effect.fields))
 
     def _start_timer(self, name: str, seconds: float) -> None:
         self._cancel_timer(name)

@@ -505,6 +505,14 @@ def _expect_order(world: World, want: dict) -> None:
         raise _StepFailed(last[0] if last else "order differs")
 
 
+SERVER_LOGGERS = ("uvicorn", "kiosk.server")
+
+
+def _kiosk_only(record: logging.LogRecord) -> bool:
+    """log.txt is the kiosk's log: the reference server's own lines (same process) stay out."""
+    return not any(record.name == n or record.name.startswith(n + ".") for n in SERVER_LOGGERS)
+
+
 def play(
     scenario: Scenario,
     out: Path,
@@ -518,6 +526,7 @@ def play(
     out.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out / "log.txt", mode="w", encoding="utf-8")
     handler.setFormatter(JournalFormatter(prefix=False, timestamps=True))
+    handler.addFilter(_kiosk_only)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
