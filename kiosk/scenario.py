@@ -535,7 +535,11 @@ def play(
     world: World | None = None
     try:
         log_event(logger, "scenario_start", file=scenario.path.name, mode=scenario.mode, steps=len(scenario.steps))
-        world = World(scenario, out, size=size or scenario.size or (800, 480), lang=lang)
+        try:
+            world = World(scenario, out, size=size or scenario.size or (800, 480), lang=lang)
+        except (KioskError, ValueError) as exc:  # e.g. a seed the reference server refuses
+            print(f"pickup-kiosk: scenario error: {scenario.path}: setup: {exc}", file=sys.stderr, flush=True)
+            return 2
         try:
             world.start()
         except _StepFailed as exc:

@@ -171,3 +171,12 @@ def test_the_same_code_shown_again_is_a_new_scan(tmp_path):
     assert rc == 0, output
     log = (tmp_path / "out" / "log.txt").read_text(encoding="utf-8")
     assert log.count("event=scan symbology=QRCODE kind=unknown") == 6
+
+
+def test_a_seed_the_server_refuses_is_a_scenario_error(tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"settings": {"bogus": 1}, "kiosks": []}', encoding="utf-8")
+    path = _write(tmp_path, '[setup]\nseed = "bad.json"\n[[step]]\nwait = 1\n', seed=False)
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 2
+    assert output == ""
+    assert "bogus" in capsys.readouterr().err
