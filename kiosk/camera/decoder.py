@@ -328,10 +328,11 @@ def _expand(r: Region, w: int, h: int, kind: str = "2d", angle: float = 45.0) ->
     m = int(0.2 * max(r.w, r.h)) + 2 * BLOCK
     mx = my = m
     if kind == "1d":
+        m1 = int(0.12 * max(r.w, r.h)) + 2 * BLOCK  # 10 modules of a 1D code's ~100 or more
         if min(angle, 180.0 - angle) <= 12.0:
-            my = BLOCK
+            mx, my = m1, BLOCK
         elif abs(angle - 90.0) <= 6.0:
-            mx = BLOCK
+            mx, my = BLOCK, m1
     return max(0, r.x - mx), max(0, r.y - my), min(w, r.x + r.w + mx), min(h, r.y + r.h + my)
 
 
@@ -412,6 +413,7 @@ class Decoder:
         self.engine = engine
         self._zx_formats = None
         self._zx_matrix = None
+        self._zx_qr = None
         self._zx_linear = None
         self._zx_names: dict = {}
         if self.use_zxing:
@@ -420,6 +422,8 @@ class Decoder:
             )
             matrix = [getattr(zxingcpp.BarcodeFormat, _ZX_FORMATS[s][0]) for s in syms if s in ("QRCODE", "DATAMATRIX")]
             self._zx_matrix = zxingcpp.BarcodeFormats(matrix) if matrix else None
+            if "QRCODE" in syms and "DATAMATRIX" in syms:
+                self._zx_qr = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode])
             linear = [
                 getattr(zxingcpp.BarcodeFormat, n)
                 for s in syms
@@ -494,10 +498,12 @@ class Decoder:
                 # print, or a matrix code merged with print: one cheap look for a matrix code
                 texts += 1
                 if self._zx_matrix is not None and not found and texts <= 2:
-                    got = self._zxing(crop, x0, y0, quick=True, rotate=False, invert=True, formats=self._zx_matrix)
+                    fmts = self._zx_qr or self._zx_matrix
+                    got = self._zxing(crop, x0, y0, quick=True, rotate=False, invert=True, formats=fmts)
                     found = _merge_detections(found, got)
                 continue
-            got = self._quick(crop, kind, angle, x0, y0, effort)
+            small = max(x1 - x0, y1 - y0) < 224  # about 25 modules of 3 px or less, with the margin
+            got = self._quick(crop, kind, angle, x0, y0, effort, zbar=kind == "1d" or not found, small=small)
             # a patch much larger than the 1D code read in it may hold a matrix code beside it
             if got and kind == "1d" and self._zx_matrix is not None and _width(got) < 0.6 * r.w:
                 got += self._zxing(crop, x0, y0, quick=True, invert=True, formats=self._zx_matrix)
@@ -505,12 +511,11 @@ class Decoder:
                 found = _merge_detections(found, got)
             else:
                 pending.append((r, angle, (x0, y0, x1, y1)))
-        if effort == "full" or (effort == "normal" and pending):
+        if effort == "full" or (effort == "normal" and pending and not found):
+            # (with a code read on a live frame, the patches left are print, not codes)
             gray = to_gray(frame) if colour else lum
-            top = regions[0].score if regions else 0.0
             for r, angle, (x0, y0, x1, y1) in pending[:2]:
-                # with a code read, small patches beside it are print, not codes
-                if any(_inside(d, r) for d in found) or (found and r.score < 0.25 * top):
+                if any(_inside(d, r) for d in found):
                     continue
                 got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0, limit=None if effort == "full" else 5)
                 found = _merge_detections(found, got)
@@ -520,7 +525,17 @@ class Decoder:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
         return _drop_partials(found)
 
-    def _quick(self, crop: np.ndarray, kind: str, angle: float, ox: int, oy: int, effort: str) -> list[Detection]:
+    def _quick(
+        self,
+        crop: np.ndarray,
+        kind: str,
+        angle: float,
+        ox: int,
+        oy: int,
+        effort: str,
+        zbar: bool = True,
+        small: bool = False,
+    ) -> list[Detection]:
         """The first read of a candidate: a 1D code turned so its bars stand upright, light options."""
         img, turned = crop, False
         if kind == "1d":
@@ -528,16 +543,22 @@ class Decoder:
                 img, turned = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), True
             elif min(angle, 180.0 - angle) > 12.0:  # less skew: horizontal scans still cross every bar
                 img, turned = _rotate(crop, angle), True
+        sc = 1.0
+        if kind == "2d" and small:  # a small matrix code: zxing-cpp wants bigger modules
+            img, sc = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), 2.0
         img = np.ascontiguousarray(img)
         got: list[Detection] = []
         if self.use_zxing:
             # told what to look for, zxing-cpp is several times faster
             fmts = (self._zx_linear if kind == "1d" else self._zx_matrix) or self._zx_formats
-            got = self._zxing(img, 0, 0, quick=True, rotate=kind != "1d", invert=kind == "2d", formats=fmts)
+            if kind == "2d" and self._zx_qr is not None and fmts is self._zx_matrix:  # QR first: most codes are
+                got = self._zxing(img, 0, 0, sc, quick=True, rotate=False, invert=False, formats=self._zx_qr)
+            if not got:
+                got = self._zxing(img, 0, 0, sc, quick=True, rotate=kind != "1d", invert=kind == "2d", formats=fmts)
             if not got and kind == "1d":
                 got = self._zxing(255 - img, 0, 0, quick=True, rotate=False, formats=fmts)
-        if not got and self.use_zbar:
-            got = self._zbar(img, 0, 0)
+        if not got and self.use_zbar and (zbar or not self.use_zxing):
+            got = self._zbar(img, 0, 0, sc)
         if any(d.symbology == "I25" for d in got):
             # ITF is often read in part (a valid shorter code inside): ask every engine, keep the longest
             if self.use_zbar:
