@@ -122,6 +122,9 @@ class ScannerSection:
         metadata={"check": _symbologies},
     )
     hold_off: float = field(default=3.0, metadata={"check": _non_negative})
+    # live frames: "fast" (no fallbacks), "normal" (fallbacks every third frame while a code-like
+    # patch is not read), "full" (every fallback on every frame: slow)
+    effort: str = field(default="normal", metadata={"check": _one_of("fast", "normal", "full")})
     # local overrides of the backend's /settings patterns; empty: use the backend's
     member_code_pattern: str = field(default="", metadata={"check": _regex})
     parcel_code_pattern: str = field(default="", metadata={"check": _regex})

@@ -521,6 +521,12 @@ class Decoder:
                 found = _merge_detections(found, got)
             if effort == "full":
                 found = _merge_detections(found, self._read(gray, 0, 0, both=True))
+                if self.use_zbar and max(gray.shape) > 1600:  # zbar reads big blurry photos better smaller
+                    small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+                    found = _merge_detections(found, self._zbar(small, 0, 0, 0.5))
+            elif not found and self.use_zxing:
+                # a code-like patch nobody could read: one look at the whole frame
+                found = self._zxing(gray, 0, 0)
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
         return _drop_partials(found)

@@ -282,6 +282,9 @@ def _scene(
         m = max(1, int(module))
         code = render_code(text, sym, module=m, quiet=quiet)
         p.scale = module / m
+        fit = 0.8 * min(w / (code.shape[1] * (1 + 2 * card_margin)), h / (code.shape[0] * (1 + 2 * card_margin)))
+        if n == 1 and p.scale > fit:  # the whole code in view
+            p.scale = fit
         if invert:  # light on dark, like a phone screen in dark mode
             p.paper, p.ink = ink, paper
         frame = place(frame, code, p, rng)
@@ -320,6 +323,17 @@ CASES: dict[str, Callable[[np.random.Generator, Sequence[tuple[str, str]]], np.n
     "moire": _moire,
     "inverted": lambda r, c: _scene(r, c, invert=True),
     "several": lambda r, c: _scene(r, c, module=2.0, angle=0.0),
+    # a phone photo: 5 MP, big modules, focus blur, some tilt, JPEG
+    "photo": lambda r, c: _scene(
+        r,
+        c,
+        size=(2592, 1944),
+        module=float(r.uniform(6, 11)),
+        perspective=0.08,
+        blur=float(r.uniform(1.0, 4.0)),
+        noise=3.0,
+        jpeg=85,
+    ),
 }
 
 
