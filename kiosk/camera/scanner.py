@@ -176,9 +176,17 @@ class Scanner:
         self._wake.set()
 
     def quiet(self) -> bool:
-        """No shown frame is waiting to be decoded and no frame is being decoded now."""
+        """Nothing to wait for: no shown frame waits to be decoded, none is being decoded, and a
+        source with frame ids has had its current frame looked at (the empty view after a code
+        too, so the same code shown again is a new scan). A camera that is away is quiet: what
+        is shown to it waits for the reopen (kiosk clock)."""
         src = self.source
-        return not self._busy and not (src is not None and src.pending)
+        if src is None or self.state in ("lost", "absent", "reopening"):
+            return True
+        if self._busy or src.pending:
+            return False
+        fid = src.frame_id
+        return fid is None or fid == self._last_fid
 
     def wait_quiet(self, timeout: float = 5.0) -> bool:
         """Wait (real time) until :meth:`quiet`; True if it became quiet in time."""
