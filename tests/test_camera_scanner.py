@@ -243,3 +243,39 @@ def test_process_decodes_a_frame_synchronously(clock, posted):
 def test_a_scanner_needs_a_source():
     with pytest.raises(ValueError, match="source"):
         Scanner(None, print)
+
+
+class BusyNodeSource(OpenCVSource):
+    """A device node that is there but cannot be opened (another process holds the camera)."""
+
+    def present(self):
+        return True
+
+
+def test_a_present_but_busy_camera_is_retried_on_the_backoff_only(clock, posted):
+    dev = FakeDevice()
+    src = BusyNodeSource("/dev/video9", capture_factory=dev.capture)
+    with Scanner(src, posted.put, clock=clock, stall_timeout=1.0, reopen_backoff=2.0) as sc:
+        assert wait_for(lambda: sc.state == "ok")
+        dev.plugged = False
+        time.sleep(0.05)
+        clock.advance(1.5)
+        assert wait_for(lambda: sc.state == "absent")
+        opens = dev.opens
+        time.sleep(0.3)
+        assert dev.opens == opens  # not hammered while the node exists
+        clock.advance(2.0)
+        assert wait_for(lambda: dev.opens == opens + 1)
+
+
+def test_a_dark_still_view_is_not_a_stall(clock, posted):
+    class DarkCapture(FrozenCapture):
+        def __init__(self, *_):
+            self.frame = np.zeros((60, 80, 3), np.uint8)
+
+    src = OpenCVSource("http://cam.local/video", capture_factory=DarkCapture)
+    with Scanner(src, posted.put, clock=clock, stall_timeout=1.0) as sc:
+        assert wait_for(lambda: sc.state == "ok")
+        clock.advance(5.0)
+        time.sleep(0.2)
+        assert sc.state == "ok"

@@ -106,6 +106,7 @@ class Scanner:
         self._backoff = reopen_backoff
         self._reopen_timer = None
         self._reopen_due = threading.Event()
+        self._present: bool | None = None
         self._frames = 0
         self.stats = {"frames": 0, "decoded": 0, "skipped": 0, "scans": 0, "junk": 0, "duplicates": 0}
 
@@ -347,6 +348,9 @@ class Scanner:
         if fid is not None:
             return False
         sample = np.ascontiguousarray(frame[:: max(1, frame.shape[0] // 24), :: max(1, frame.shape[1] // 32)])
+        if float(sample.std()) < 2.0:  # a dark or covered view repeats itself: that is no stall
+            self._fingerprint = None
+            return False
         fp = hashlib.blake2b(sample.tobytes(), digest_size=8).digest()
         now = self.clock.monotonic()
         if fp != self._fingerprint:
@@ -373,7 +377,11 @@ class Scanner:
     def _wait_reopen(self) -> None:
         """Wait (short real polls) for the reopen timer, or for the device to reappear."""
         src = self.source
-        back = src is not None and self.state == "absent" and src.present() is True
+        back = False
+        if src is not None and self.state == "absent":
+            present = src.present()
+            back = present is True and self._present is False  # the device came back: no waiting
+            self._present = present
         if self._reopen_due.is_set() or back:
             self._try_open()
         else:
@@ -392,6 +400,7 @@ class Scanner:
             delay = self._backoff
             self._backoff = min(self._backoff * 2, self.reopen_backoff_max)
             self._schedule_reopen(delay)  # before the state is posted: its reader may advance the clock
+            self._present = self.source.present() if self.source is not None else None
             self._set_state("absent", str(exc) if isinstance(exc, CameraError) else type(exc).__name__)
             return
         log_event(logger, "camera_opened", source=getattr(self.source, "name", "?"))
