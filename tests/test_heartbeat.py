@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import logging
 import threading
+import typing
 
 import pytest
 
@@ -73,8 +76,7 @@ def test_first_heartbeat_at_once_then_every_interval_of_kiosk_time(server, clien
         assert hb.failed == 0
 
 
-def test_uptime_is_on_the_kiosk_clock_and_dropped_for_a_strict_backend(server, client, caplog):
-    caplog.set_level(logging.INFO)
+def test_uptime_is_on_the_kiosk_clock_and_recorded(server, client):
     clock = SimClock()
     hb = Heartbeat(client, "k_1", clock, Snapshot(), interval=30)
     clock.advance(95.0)
@@ -82,12 +84,57 @@ def test_uptime_is_on_the_kiosk_clock_and_dropped_for_a_strict_backend(server, c
     assert hb.payload()["uptime"] == 95
     with hb:
         assert hb.wait_sent(1)
-        # API.md v1 lists no uptime and the reference server forbids unknown fields
-        assert hb.sent == 1
-        assert "uptime" not in hb.last_payload
-        assert not hb.send_uptime
-        clock.advance(30.0)
-        assert hb.wait_sent(2)
+        assert hb.send_uptime
+        assert server.last_heartbeat("k_1")["uptime"] == 95
+
+
+class _StrictHeartbeat(http.server.BaseHTTPRequestHandler):
+    """A backend that keeps to API.md v1's heartbeat fields and refuses any other (422)."""
+
+    bodies: typing.ClassVar[list] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if "uptime" in body:
+            self._answer(422, {"error": {"code": "validation_error", "message": "unknown field uptime"}})
+        else:
+            self.send_response(204)
+            self.end_headers()
+
+    def _answer(self, status, doc):
+        data = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_uptime_is_dropped_for_a_backend_that_refuses_it(caplog):
+    caplog.set_level(logging.INFO)
+    _StrictHeartbeat.bodies = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StrictHeartbeat)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        with BackendClient(url, "t", connect_timeout=1, read_timeout=2, retries=0) as strict:
+            clock = SimClock()
+            with Heartbeat(strict, "k_1", clock, Snapshot(), interval=30) as hb:
+                assert hb.wait_sent(1)
+                assert hb.sent == 1
+                assert "uptime" not in hb.last_payload
+                assert not hb.send_uptime
+                clock.advance(30.0)
+                assert hb.wait_sent(2)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert [("uptime" in b) for b in _StrictHeartbeat.bodies] == [True, False, False]
     assert len(events(caplog, "heartbeat_without_uptime")) == 1
     assert events(caplog, "heartbeat_failed") == []
 

@@ -240,7 +240,20 @@ def test_generated_member_codes(server, http, code):
 def test_generated_package_codes_in_the_path(server, http, staff_headers, code):
     r = http.get(server.api_url + "/parcels/" + urllib.parse.quote(code, safe=""), headers=staff_headers, timeout=10)
     assert r.status_code in (200, 400, 404), (code, r.status_code)
-    assert r.status_code == 200 or error_code(r) in ("bad_input", "parcel_not_found", "not_found")
+    assert r.status_code == 200 or error_code(r) in ("bad_input", "parcel_not_found")
+
+
+def test_a_slash_in_a_package_code_is_a_code_not_a_route(server, http, staff_headers):
+    quoted = urllib.parse.quote("PKG/1001", safe="")
+    r = http.get(server.api_url + "/parcels/" + quoted, headers=staff_headers, timeout=10)
+    assert (r.status_code, error_code(r)) == (404, "parcel_not_found")
+    r = http.post(
+        server.api_url + "/parcels/" + quoted + "/arrive",
+        headers={**staff_headers, "Idempotency-Key": "0b7c4c1e-0000-4000-8000-000000000001"},
+        json={},
+        timeout=10,
+    )
+    assert (r.status_code, error_code(r)) == (404, "parcel_not_found")
 
 
 def test_out_of_range_numbers_and_lone_surrogates_are_bad_input(server, http, staff_headers):

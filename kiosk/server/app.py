@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
@@ -34,6 +35,23 @@ from kiosk.server.store import ApiError, Store, check_code, health, is_bad_text
 logger = logging.getLogger(__name__)
 
 API = "/api/v1"
+
+
+class _CodeConvertor(Convertor):
+    """A package code in the path: any characters, ``/`` (sent as ``%2F``) and control characters
+    included, so the store can answer ``parcel_not_found`` or ``bad_input`` instead of the router
+    answering a bare 404."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("code", _CodeConvertor())
 MAX_BODY = 64 * 1024
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DRAIN_LIMIT = 8 * 1024 * 1024
@@ -94,6 +112,7 @@ class HeartbeatIn(_In):
     gpio: str | None = None
     outbox: int | None = None
     version: str | None = None
+    uptime: float | None = None  # seconds since the kiosk started (optional, beyond v1's list)
 
 
 class ErrorDetail(BaseModel):
@@ -361,7 +380,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         )
 
     @app.get(
-        f"{API}/parcels/{{package_code}}",
+        f"{API}/parcels/{{package_code:code}}",
         response_model=OrderOut,
         responses={**ERRORS, 404: {**_ERR, "description": "parcel_not_found"}},
         tags=["staff"],
@@ -370,7 +389,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         return _answer(200, store.parcel(package_code))
 
     @app.post(
-        f"{API}/parcels/{{package_code}}/arrive",
+        f"{API}/parcels/{{package_code:code}}/arrive",
         response_model=OrderOut,
         responses={
             **ERRORS,

@@ -152,6 +152,7 @@ heartbeats = Table(
     Column("gpio", String(128)),
     Column("outbox", Integer),
     Column("version", String(128)),
+    Column("uptime", Float),
 )
 
 TABLES = {t.name: t for t in metadata.sorted_tables}

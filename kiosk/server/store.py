@@ -764,7 +764,10 @@ class Store:
         outbox = body.get("outbox")
         if outbox is not None and not 0 <= outbox <= MAX_COUNT:
             raise ApiError(400, "bad_input", "outbox is a count of queued events")
-        values = {name: body.get(name) for name in ("state", "camera", "gpio", "outbox", "version")}
+        uptime = body.get("uptime")
+        if uptime is not None and not 0 <= uptime <= 1e10:
+            raise ApiError(400, "bad_input", "uptime is seconds since the kiosk started")
+        values = {name: body.get(name) for name in ("state", "camera", "gpio", "outbox", "version", "uptime")}
         with self.write() as conn:
             now = self.now()
             res = conn.execute(update(heartbeats).where(heartbeats.c.kiosk_id == kiosk_id).values(at=now, **values))
