@@ -195,7 +195,7 @@ def _step(p: Path, n: int, raw: dict) -> Step:
             raise ScenarioError(f"{where}: {action} {what}")
 
     if action in ("scan", "press", "type"):
-        need(isinstance(value, str) and (value != "" or action == "scan"), "must be a string")
+        need(isinstance(value, str) and (value != "" or action == "scan"), "must be a non-empty string")
     elif action in ("scan_image", "screenshot"):
         need(isinstance(value, str) and value.strip() != "", "must be a file name")
         if action == "scan_image":

@@ -180,3 +180,64 @@ def test_a_seed_the_server_refuses_is_a_scenario_error(tmp_path, capsys):
     assert rc == 2
     assert output == ""
     assert "bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[[step]]\nwait = nan\n",
+        "[[step]]\nwait = inf\n",
+        "[[step]]\nwait = -1\n",
+        '[[step]]\nexpect_door = {door = true, state = "open"}\n',
+        "[[step]]\nopen_door = 0\n",
+        "[[step]]\nexpect_order = {number = 5}\n",
+        "[[step]]\nscan = 123\n",
+        '[[step]]\nscan = "x"\nsymbology = "MICROQR"\n',
+        "step = 3\n",
+        "[setup]\ndoors = 99\n[[step]]\nwait = 1\n",
+        "[setup]\nmode = 1\n[[step]]\nwait = 1\n",
+        "setup = []\n[[step]]\nwait = 1\n",
+        '[[step]]\ntype = ""\n',
+        '[[step]]\nscreenshot = "/etc/x.png"\n',
+    ],
+)
+def test_odd_values_are_refused_not_crashed_on(tmp_path, text):
+    with pytest.raises(scenario_mod.ScenarioError):
+        scenario_mod.parse(text, tmp_path / "s.toml")
+
+
+def test_parser_never_fails_otherwise():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    keys = st.sampled_from([*scenario_mod.ACTIONS, "symbology", "bogus"])
+    values = st.one_of(
+        st.text(max_size=12),
+        st.integers(-5, 30),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.dictionaries(st.sampled_from(["door", "state", "number", "status"]), st.text(max_size=5), max_size=3),
+    )
+    step = st.dictionaries(keys, values, min_size=0, max_size=3)
+
+    def toml_value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(str(v), repr(v))
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
+        return '"' + v.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(step, max_size=4))
+    def check(steps):
+        text = "".join("[[step]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in s.items()) for s in steps)
+        try:
+            scenario_mod.parse(text, "/nonexistent/s.toml")
+        except scenario_mod.ScenarioError:
+            pass
+
+    check()
