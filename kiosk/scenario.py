@@ -548,7 +548,13 @@ def play(
         for step in scenario.steps:
             began = time.monotonic()
             try:
-                _do(world, step)
+                try:
+                    _do(world, step)
+                except _StepFailed:
+                    raise
+                except Exception as exc:  # a code that cannot be drawn, a sensorless door, ...
+                    logger.warning("event=scenario_step_error n=%d error=%s", step.number, type(exc).__name__)
+                    raise _StepFailed(f"could not be done ({type(exc).__name__})") from None
             except _StepFailed as exc:
                 took = time.monotonic() - began
                 print(f"step {step.number} {step.action} FAIL {exc} {took:.2f} s", file=stream, flush=True)

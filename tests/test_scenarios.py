@@ -241,3 +241,11 @@ def test_parser_never_fails_otherwise():
             pass
 
     check()
+
+
+def test_a_code_that_cannot_be_drawn_fails_its_step_cleanly(tmp_path):
+    path = _write(tmp_path, '[setup]\nseed = "seed.json"\n[[step]]\nscan = "abc"\nsymbology = "EAN13"\n')
+    rc, output = _play(path, tmp_path / "out")
+    assert rc == 1
+    assert output.startswith("step 1 scan FAIL could not be done (ValueError) ")
+    assert "abc" not in output
