@@ -630,10 +630,12 @@ def _take(state: State, chosen: tuple, fx: list[Effect]) -> State:
     if not state.cfg.locker:
         return replace(state, screen=Screen.SCAN_PACKAGE, queue=chosen, picked=(), message=None)
     slots = []
+    known = {d.number for d in state.cfg.doors if d.in_service}
     for order in chosen:
         door = getattr(order, "locker_door", None)
-        if door is None:
-            continue
+        if door is None or (state.cfg.doors and door not in known):
+            fx.append(Log("door_unknown", (("order", order.number), ("door", door))))
+            continue  # not behind one of this bank's doors: nothing to open here
         slots.append(DoorSlot(number=door, order=order))
     if not slots:
         return _error(state, fx, "unknown")

@@ -501,3 +501,19 @@ def test_unreachable_at_start_is_offline_until_the_probe_answers():
     d.answer("settings", Settings(), token=d.state.probing)
     assert d.screen == "idle"
     assert d.state.settings_loaded
+
+
+def test_locker_door_of_another_bank_is_not_opened():
+    d = Driver("locker", doors=4)
+    d.member([order("A1002", door=2), order("A1012", door=9)])
+    d.press("pickup_all")
+    assert d.of(flow.Unlock) == [flow.Unlock(2)]
+    assert [r.number for r in flow.view(d.state).doors] == [2]
+
+
+def test_locker_only_door_of_another_bank_is_an_error():
+    d = Driver("locker", doors=4)
+    d.member([order("A1012", door=9)])
+    d.press("order:A1012")
+    assert d.screen == "error"
+    assert not d.of(flow.Unlock)
