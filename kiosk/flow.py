@@ -26,6 +26,7 @@ from typing import Any
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
+from kiosk.privacy import mask_name
 from kiosk.screens.view import (
     RETURN_REASONS,
     DoorRow,
@@ -1273,7 +1274,10 @@ def view(state: State) -> View:
         doors = tuple(rows)
         extra.append(("purpose", state.purpose.value))
     retry = s is Screen.DOOR_OPEN and any(d.state is DoorSlotState.NOT_OPENED and not d.retried for d in state.doors)
-    choices = tuple(StaffChoice(id=getattr(m, "id", ""), name=getattr(m, "name", "")) for m in state.staff_list)
+    # names only masked on screen, staff names too (王*明; the picker still tells people apart)
+    choices = tuple(
+        StaffChoice(id=getattr(m, "id", ""), name=mask_name(getattr(m, "name", "") or "")) for m in state.staff_list
+    )
     return View(
         screen=s.value,
         lang=state.lang,
@@ -1290,7 +1294,7 @@ def view(state: State) -> View:
         entry_text=state.entry_text if s is Screen.MEMBER_ENTRY else "",
         member_code_only=state.member_code_only,
         pin_length=len(state.pin) if s is Screen.STAFF_LOGIN else 0,
-        staff_name=state.staff.name if state.staff is not None else "",
+        staff_name=mask_name(state.staff.name) if state.staff is not None else "",
         commission_enabled=state.commission_enabled,
         staff_choices=choices if s is Screen.ARRIVAL_CONFIRM and state.commission_enabled else (),
         selected_staff=state.selected_staff if s is Screen.ARRIVAL_CONFIRM else None,

@@ -430,3 +430,14 @@ def test_abandoned_login_returns_to_idle_and_forgets_the_badge():
     assert d.screen == "idle"
     assert d.state.badge == ""
     assert d.state.pin == ""
+
+
+def test_staff_names_only_masked_on_screen():
+    d = Driver()
+    d.login("s_1", name="陳小華")
+    assert flow.view(d.state).staff_name == "陳*華"
+    d.press("arrival")
+    d.scan("PKG1001")
+    d.answer("parcel", order("A1001", status="shipped"))
+    names = [c.name for c in flow.view(d.state).staff_choices]
+    assert names == ["陳*華", "林*玲"]
