@@ -552,7 +552,17 @@ class App:
         try:
             self.outbox.enqueue(effect.kind, effect.order_ref, dict(effect.payload), effect.staff_token)
         except (KioskError, ValueError) as exc:
-            log_event(logger, "outbox_enqueue_failed", logging.ERROR, kind=effect.kind, why=type(exc).__name__)
+            # the door may already be open: a person must see to it (the journal says which order)
+            log_event(
+                logger,
+                "outbox_enqueue_failed",
+                logging.ERROR,
+                kind=effect.kind,
+                order=effect.number or "-",
+                why=type(exc).__name__,
+            )
+            if self.indicators is not None:
+                self.indicators.show("attention")
 
     # -- backend calls on the worker --------------------------------------------------------
 
