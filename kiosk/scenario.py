@@ -57,6 +57,9 @@ EXPECTS = ("expect_screen", "expect_door", "expect_order")
 SETUP_KEYS = ("mode", "seed", "doors", "lang", "size")
 SYMBOLOGIES = ("QRCODE", "CODE128", "CODE39", "EAN13", "EAN8", "UPCA", "I25", "DATAMATRIX")
 DOOR_STATES = ("unlocked", "open", "locked")
+# "garbage" is an extension of DESIGN.md's faults: every call is answered 200 with a body that is
+# not the contract's (not JSON, or JSON of the wrong shape); "up" ends it
+BACKEND_FAULTS = ("down", "up", "slow", "garbage")
 ORDER_FIELDS = (
     "id",
     "number",
@@ -226,7 +229,7 @@ def _step(p: Path, n: int, raw: dict) -> Step:
         extra = sorted(set(value) - set(ORDER_FIELDS))
         need(not extra, f"has an unknown field {extra[0]!r}" if extra else "")
     elif action == "backend":
-        need(value in ("down", "up", "slow"), "must be 'down', 'up' or 'slow'")
+        need(value in BACKEND_FAULTS, "must be 'down', 'up' or 'slow' (or the extension 'garbage')")
     elif action == "camera":
         need(value in ("unplugged", "plugged"), "must be 'unplugged' or 'plugged'")
     return Step(n, action, value, symbology)
@@ -445,12 +448,17 @@ def _do(world: World, step: Step) -> None:
     elif a == "screenshot":
         app.screenshot(world.out / v)
     elif a == "backend":
+        world.server.garbage = False
         if v == "down":
             world.server.delay = 0.0
             world.server.stop()
         elif v == "up":
             world.server.delay = 0.0
             world.server.start()
+        elif v == "garbage":
+            world.server.delay = 0.0
+            world.server.start()
+            world.server.garbage = True
         else:
             world.server.delay = 5.0
     elif a == "camera":

@@ -57,11 +57,34 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
+GARBAGE_BODIES = (
+    (b"<html><body>502 Bad Gateway (nginx)</body></html>", b"text/html"),
+    (b'{"unexpected": [1, 2, 3]}', b"application/json"),
+    (b"[]", b"application/json"),
+    (b'{"member": "nobody", "orders": 7, "status": null}', b"application/json"),
+    (b"\xff\xfe not even text", b"application/octet-stream"),
+)
+
+
 class Control:
-    """Knobs a test harness turns while the server runs: ``delay`` seconds before every answer."""
+    """Knobs a test harness turns while the server runs.
+
+    ``delay``: seconds before every answer. ``garbage``: every call (but ``/health``) is answered
+    200 with a body that is not the contract's (not JSON, or JSON of the wrong shape), without
+    reaching the store. ``requests``: every request seen, as ``(method, path)`` (the drills count
+    what reached the backend).
+    """
 
     def __init__(self) -> None:
         self.delay = 0.0
+        self.garbage = False
+        self.requests: list[tuple[str, str]] = []
+        self._garbled = 0
+
+    def garbage_body(self) -> tuple[bytes, bytes]:
+        body = GARBAGE_BODIES[self._garbled % len(GARBAGE_BODIES)]
+        self._garbled += 1
+        return body
 
 
 # ---------------------------------------------------------------- models (also the OpenAPI doc)
@@ -212,8 +235,20 @@ class BodyLimitAndDelay:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.control.requests.append((scope["method"], scope.get("path", "")))
         if self.control.delay > 0:
             await asyncio.sleep(self.control.delay)
+        if self.control.garbage and not scope.get("path", "").endswith("/health"):
+            body, kind = self.control.garbage_body()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
             return

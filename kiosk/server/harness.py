@@ -160,7 +160,9 @@ class ServerThread(_ServerBase):
     """The reference server in a background thread of this process.
 
     ``delay`` (seconds, default 0) is added before every answer: the scenario fault
-    ``backend = "slow"``. It may be changed while the server runs.
+    ``backend = "slow"``; ``garbage`` (default False) answers every call 200 with a body that is
+    not the contract's: the runner's ``backend = "garbage"``. Both may be changed while the server
+    runs. ``requests()`` lists what the server was asked.
     """
 
     def __init__(
@@ -184,6 +186,20 @@ class ServerThread(_ServerBase):
     @delay.setter
     def delay(self, seconds: float) -> None:
         self._control.delay = float(seconds)
+
+    @property
+    def garbage(self) -> bool:
+        """True: every call but /health is answered 200 with a body that is not the contract's."""
+        return self._control.garbage
+
+    @garbage.setter
+    def garbage(self, on: bool) -> None:
+        self._control.garbage = bool(on)
+
+    def requests(self, prefix: str = "") -> list[tuple[str, str]]:
+        """The requests this server has seen (``(method, path)``), optionally those whose path
+        starts with ``prefix`` (e.g. ``"/api/v1/parcels"``)."""
+        return [r for r in list(self._control.requests) if r[1].startswith(prefix)]
 
     @property
     def running(self) -> bool:
