@@ -571,6 +571,9 @@ class Decoder:
                 got = _merge_detections(got, self._zbar(img, 0, 0))
             if self.use_zxing:
                 got = _merge_detections(got, self._zxing(img, 0, 0, rotate=kind != "1d"))
+            if kind == "1d":  # zxing-cpp's position is exact: a reading much shorter than the bars is a part
+                span = _bar_span(img)
+                got = [d for d in got if d.symbology != "I25" or d.engine != "zxing" or d.rect[2] >= 0.7 * span]
         h, w = crop.shape
         if turned:
             return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
@@ -633,9 +636,14 @@ class Decoder:
             logger.exception("event=zbar_failed")
             return []
         out = []
+        # zbar reads parts of an ITF on scan lines that cross it only partly; those agree with few
+        # other lines (quality is the number of scan lines that read the same)
+        best_i25 = max((d.quality for d in results if d.type == "I25"), default=0)
         for d in results:
             sym = d.type
             data = d.data
+            if sym == "I25" and (d.quality < 3 or d.quality < 0.2 * best_i25):
+                continue
             if sym == "UPCA" and "EAN13" in self.symbologies:  # as zbar does by default
                 sym, data = "EAN13", b"0" + data
             if sym not in self.symbologies:
@@ -654,6 +662,10 @@ class Decoder:
             if limit is not None and i >= limit:
                 break
             got = self._read(variant, 0, 0)
+            level = min(angle % 180.0, 180.0 - angle % 180.0) <= 12.0 and name != "deskew"
+            if got and level and not whole and any(d.symbology == "I25" and d.engine == "zxing" for d in got):
+                span = _bar_span(variant)  # drop a reading of a part of the bars
+                got = [d for d in got if d.symbology != "I25" or d.engine != "zxing" or d.rect[2] >= 0.7 * span]
             if got:
                 logger.debug("event=decoded_by_fallback variant=%s", name)
                 if name in ("deskew", "border") or whole:
@@ -679,6 +691,22 @@ def _rect(xs: Sequence[float], ys: Sequence[float], ox: int, oy: int, scale: flo
     x0, x1 = min(xs) / scale, max(xs) / scale
     y0, y1 = min(ys) / scale, max(ys) / scale
     return (int(x0) + ox, int(y0) + oy, max(1, int(x1 - x0)), max(1, int(y1 - y0)))
+
+
+def _bar_span(img: np.ndarray) -> float:
+    """Length of the densest run of vertical edges across the middle rows (the bars of a level 1D code)."""
+    h, w = img.shape
+    band = img[h // 3 : max(h // 3 + 1, 2 * h // 3)].astype(np.int16)
+    if band.shape[1] < 8:
+        return 0.0
+    profile = np.abs(np.diff(band, axis=1)).mean(axis=0).astype(np.float32)
+    k = max(5, w // 60)
+    dense = cv2.blur(profile.reshape(1, -1), (k, 1)).ravel()
+    peak = float(dense.max())
+    if peak <= 0:
+        return 0.0
+    cols = np.nonzero(dense >= 0.3 * peak)[0]
+    return float(cols[-1] - cols[0]) if len(cols) else 0.0
 
 
 def _width(found: list[Detection]) -> int:
