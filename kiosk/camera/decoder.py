@@ -520,10 +520,16 @@ class Decoder:
                 got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0, limit=None if effort == "full" else 5)
                 found = _merge_detections(found, got)
             if effort == "full":
-                found = _merge_detections(found, self._read(gray, 0, 0, both=True))
-                if self.use_zbar and max(gray.shape) > 1600:  # zbar reads big blurry photos better smaller
-                    small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-                    found = _merge_detections(found, self._zbar(small, 0, 0, 0.5))
+                if self.use_zxing:
+                    found = _merge_detections(found, self._zxing(gray, 0, 0))
+                if self.use_zbar:  # zbar reads big blurry photos better smaller (and faster)
+                    big = max(gray.shape)
+                    for size in (big, 1600, 800) if big > 1600 else (big,):
+                        if size > 2000:
+                            continue
+                        f = size / big
+                        small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                        found = _merge_detections(found, self._zbar(small, 0, 0, f))
             elif not found and self.use_zxing:
                 # a code-like patch nobody could read: one look at the whole frame
                 found = self._zxing(gray, 0, 0)
@@ -658,6 +664,9 @@ class Decoder:
         self, img: np.ndarray, angle: float, ox: int, oy: int, whole: bool = False, limit: int | None = None
     ) -> list[Detection]:
         h, w = img.shape
+        if max(h, w) > 1600:  # a photo's modules are big: fallbacks at a size they finish quickly
+            f = 1600 / max(h, w)
+            img, whole = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), True
         for i, (name, variant, scale) in enumerate(_variants(img, angle)):
             if limit is not None and i >= limit:
                 break
@@ -679,7 +688,7 @@ class Decoder:
                     )
                     for d in got
                 ]
-        if whole:
+        if whole and limit is None:
             for a in (30.0, 60.0, 120.0, 150.0, 45.0, 135.0):
                 got = self._read(_rotate(img, a), 0, 0)
                 if got:
