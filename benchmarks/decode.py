@@ -93,21 +93,26 @@ def timed(fn, frames, seconds: float) -> tuple[float, float, float]:
             return n / elapsed, n / used, (hits / total if total else float("nan"))
 
 
-def speed_table(n: int, seconds: float) -> None:
+def speed(n: int, seconds: float, zxing: bool = True) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """``{frame set: {engine: (fps, CPU fps, share of codes read)}}`` for the kiosk decoder and
+    plain pyzbar (and plain zxing-cpp) on the same frames."""
     dec = Decoder()
     sets = {"QR + Code128": code_frames(n), "empty": empty_frames(n)}
     engines = [
         ("Decoder.decode", lambda f: {(d.symbology, d.text) for d in dec.decode(f)}),
         ("pyzbar.decode", plain_pyzbar),
     ]
-    if zxingcpp is not None:
+    if zxing and zxingcpp is not None:
         engines.append(("zxingcpp.read_barcodes", plain_zxing))
+    return {label: {name: timed(fn, frames, seconds) for name, fn in engines} for label, frames in sets.items()}
+
+
+def speed_table(n: int, seconds: float) -> None:
     print(f"## Speed, 1280x720 BGR frames ({n} distinct frames per set, >= {seconds:g} s each)\n")
     print("fps: wall clock; CPU fps: per CPU second of this process (steadier on a shared machine)\n")
     print("| frames | engine | fps | ms/frame | CPU fps | codes read | x pyzbar | x pyzbar (CPU) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for label, frames in sets.items():
-        results = {name: timed(fn, frames, seconds) for name, fn in engines}
+    for label, results in speed(n, seconds).items():
         base, base_cpu = results["pyzbar.decode"][:2]
         for name, (fps, cpu_fps, rate) in results.items():
             read = "-" if rate != rate else f"{rate:.0%}"

@@ -43,30 +43,26 @@ def wait_ready(sock: socket.socket, proc: subprocess.Popen, timeout: float) -> f
     raise RuntimeError("no READY=1 within the time limit")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long to sample (default 60)")
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds after READY before sampling")
-    parser.add_argument("--mode", choices=("counter", "locker"), default="counter")
-    args = parser.parse_args(argv)
-
+def measure(seconds: float = 60.0, settle: float = 5.0, mode: str = "counter") -> dict:
+    """Run the demo idle; ``{"ready", "cpu" (% of one core), "rss_end", "rss_peak" (MiB),
+    "threads", "rc" (exit status on SIGTERM), "wall" (seconds sampled)}``."""
     tmp = Path(tempfile.mkdtemp(prefix="idle-cost-"))
     path = str(tmp / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     env = dict(os.environ, NOTIFY_SOCKET=path, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
-    cmd = [sys.executable, "-m", "kiosk", "demo", "--headless", "--mode", args.mode]
+    cmd = [sys.executable, "-m", "kiosk", "demo", "--headless", "--mode", mode]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = wait_ready(sock, proc, 60.0)
-        time.sleep(args.settle)
+        time.sleep(settle)
         p = psutil.Process(proc.pid)
         t0 = p.cpu_times()
         w0 = time.monotonic()
         peak = 0.0
         samples = []
-        while time.monotonic() - w0 < args.seconds:
-            time.sleep(min(1.0, args.seconds))
+        while time.monotonic() - w0 < seconds:
+            time.sleep(min(1.0, seconds))
             rss = p.memory_info().rss / 2**20
             peak = max(peak, rss)
             samples.append(rss)
@@ -83,6 +79,26 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()
         os.unlink(path)
         tmp.rmdir()
+    return {
+        "ready": ready,
+        "cpu": cpu,
+        "rss_end": samples[-1],
+        "rss_peak": peak,
+        "threads": threads,
+        "rc": rc,
+        "wall": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long to sample (default 60)")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds after READY before sampling")
+    parser.add_argument("--mode", choices=("counter", "locker"), default="counter")
+    args = parser.parse_args(argv)
+    m = measure(args.seconds, args.settle, args.mode)
+    ready, cpu, peak, threads, rc, wall = m["ready"], m["cpu"], m["rss_peak"], m["threads"], m["rc"], m["wall"]
+    samples = [m["rss_end"]]
 
     rows = [
         ("start-up to READY=1", f"{ready:.2f} s", "-", "-"),

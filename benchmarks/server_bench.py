@@ -106,31 +106,25 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=1200, help="requests per row (default 1200)")
-    ap.add_argument("--clients", default="1,8", help="comma-separated client counts (default 1,8)")
-    ap.add_argument("--db", help="SQLAlchemy URL (default: a fresh SQLite file)")
-    args = ap.parse_args()
-    counts = [int(c) for c in args.clients.split(",")]
-    pickups_needed = args.requests * len(counts)
-    if pickups_needed > MEMBERS * 2:
-        ap.error(f"at most {MEMBERS * 2 // len(counts)} requests per row (one arrived order per pickup)")
-
+def measure(requests: int = 1200, counts: tuple[int, ...] = (1, 8), db: str | None = None) -> list[tuple]:
+    """Rows ``(call, clients, wall seconds, latencies in seconds, non-200 count)`` for look-ups and
+    pickups at each client count, against a server process seeded with a store-sized data set."""
+    if requests * len(counts) > MEMBERS * 2:
+        raise ValueError(f"at most {MEMBERS * 2 // len(counts)} requests per row (one arrived order per pickup)")
     with tempfile.TemporaryDirectory() as tmp:
         seed_path = Path(tmp) / "seed.json"
         seed_path.write_text(json.dumps(make_seed()), encoding="utf-8")
-        db = args.db or f"sqlite:///{tmp}/bench.db"
+        db = db or f"sqlite:///{tmp}/bench.db"
         with ServerProcess(db_url=db, seed=seed_path) as server:
             arrived = [(f"o_{m * ORDERS_PER_MEMBER + k + 1}", f"m_{m}") for m in range(MEMBERS) for k in (0, 1)]
             rows = []
             for clients in counts:
                 lookups = [
                     ("/members/lookup", {"member_code": f"MEMBER-{(i * 7919) % MEMBERS:07d}"}, False)
-                    for i in range(args.requests)
+                    for i in range(requests)
                 ]
                 rows.append(("members/lookup", clients, *run(server, clients, lookups)))
-                take, arrived = arrived[: args.requests], arrived[args.requests :]
+                take, arrived = arrived[:requests], arrived[requests:]
                 pickups = [
                     (f"/orders/{oid}/pickup", {"member_id": mid, "package_code": "x"}, True) for oid, mid in take
                 ]
@@ -140,6 +134,19 @@ def main() -> int:
                     for p, b, i in pickups
                 ]
                 rows.append(("orders/{id}/pickup", clients, *run(server, clients, pickups)))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=1200, help="requests per row (default 1200)")
+    ap.add_argument("--clients", default="1,8", help="comma-separated client counts (default 1,8)")
+    ap.add_argument("--db", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    args = ap.parse_args()
+    counts = tuple(int(c) for c in args.clients.split(","))
+    if args.requests * len(counts) > MEMBERS * 2:
+        ap.error(f"at most {MEMBERS * 2 // len(counts)} requests per row (one arrived order per pickup)")
+    rows = measure(args.requests, counts, args.db)
 
     print(f"reference server on loopback ({'SQLite' if not args.db else args.db.split(':')[0]}), "
           f"{MEMBERS} members, {MEMBERS * ORDERS_PER_MEMBER} orders, {args.requests} requests per row")  # fmt: skip

@@ -114,11 +114,10 @@ def fmt(values: list[float]) -> str:
     return f"{min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+def startup_times(runs: int = 3, which: tuple[str, ...] = ("demo", "run")) -> dict[str, tuple[list, list, set]]:
+    """``{command label: (seconds to READY=1 per run, SIGTERM-to-exit seconds, notes)}``."""
     py = sys.executable
+    results: dict[str, tuple[list, list, set]] = {}
     with tempfile.TemporaryDirectory(prefix="kiosk-startup-") as tmp, ServerThread(seed=DEMO_SEED) as server:
         workdir = Path(tmp)
         config = run_config(workdir, server)
@@ -126,10 +125,11 @@ def main() -> int:
             "demo --headless": [py, "-m", "kiosk", "demo", "--headless"],
             "run (dummy display, mock pins)": [py, "-m", "kiosk", "run", "--config", str(config)],
         }
-        print(f"{'command':<32} {'to READY=1 s (min med max)':<28} {'SIGTERM to exit s':<22} note")
         for name, cmd in commands.items():
+            if name.split()[0] not in which:
+                continue
             readies, stops, notes = [], [], set()
-            for _ in range(args.runs):
+            for _ in range(runs):
                 ready, stop, note = measure(cmd, workdir)
                 if ready is not None:
                     readies.append(ready)
@@ -137,7 +137,17 @@ def main() -> int:
                     stops.append(stop)
                 if note:
                     notes.add(note)
-            print(f"{name:<32} {fmt(readies):<28} {fmt(stops):<22} {'; '.join(sorted(notes))}")
+            results[name] = (readies, stops, notes)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'command':<32} {'to READY=1 s (min med max)':<28} {'SIGTERM to exit s':<22} note")
+    for name, (readies, stops, notes) in startup_times(args.runs).items():
+        print(f"{name:<32} {fmt(readies):<28} {fmt(stops):<22} {'; '.join(sorted(notes))}")
     return 0
 
 
