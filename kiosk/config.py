@@ -11,6 +11,7 @@ Each section is a frozen dataclass; a field's type is checked on load, and a
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -224,6 +225,8 @@ def _convert(tp: Any, value: Any, key: str, path: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"must be a number, not {type(value).__name__}", path=path, key=key)
+        if not math.isfinite(value):
+            raise ConfigError(f"must be a finite number, not {value}", path=path, key=key)
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
