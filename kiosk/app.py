@@ -675,6 +675,8 @@ class App:
         self.drawn_view = self.view
         self._sim_drawn = sim
         self._last_draw = now
+        if self._report_page_rows():
+            return self.redraw()  # the page index was put back within the pages there are
         if self.display:
             self._pygame.display.flip()
         if not self._ready_sent:
@@ -685,6 +687,16 @@ class App:
         if self.on_draw is not None:
             self.on_draw(self)
         return True
+
+    def _report_page_rows(self) -> bool:
+        """Tell the flow how many rows a page of the drawn list holds (the screens decide it from
+        the surface size); True when that changed what is to be drawn."""
+        rows = getattr(self.renderer, "last_page_rows", None)
+        screen = self.drawn_view.screen if self.drawn_view is not None else ""
+        if not rows or self.state.page_rows == (screen, rows):
+            return False
+        self.handle(flow.PageRows(screen, rows))
+        return self.view != self.drawn_view
 
     def _preview_frame(self) -> Any:
         if not self.preview or self.camera is None:

@@ -111,6 +111,17 @@ class TimerFired:
     name: str
 
 
+@dataclass(frozen=True)
+class PageRows:
+    """The renderer's word on how many rows of the list on ``screen`` fit one page (``orders``,
+    ``overdue``; every row when the whole list fits). The page size is a matter of the surface,
+    so the screens decide it; the app reports it after each draw and the flow keeps its page index
+    within the pages there are."""
+
+    screen: str
+    rows: int
+
+
 # effects -------------------------------------------------------------------------------------
 
 
@@ -279,6 +290,10 @@ class State:
     overdue: tuple = ()
     detail: Any = None
     return_reason: str | None = None
+    # paging of the long lists (orders, overdue): the page shown, and the rows per page the
+    # renderer reported for a screen (("", 0): not known yet, any page index is kept)
+    page: int = 0
+    page_rows: tuple[str, int] = ("", 0)
 
     def __repr__(self) -> str:  # never dump codes, PINs or tokens
         return f"State(screen={self.screen.value}, busy={self.pending is not None}, online={self.online})"
@@ -307,7 +322,7 @@ def step(state: State, event: object) -> tuple[State, list[Effect]]:
         return state, fx
     state = handler(state, event, fx)
     state = _housekeeping(before, state, user_input, fx)
-    return state, fx
+    return _clamp_page(state), fx
 
 
 def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect]) -> State:
@@ -374,6 +389,7 @@ def _customer_reset(state: State) -> State:
         badge="",
         pin="",
         message=None,
+        page=0,
     )
 
 
@@ -399,6 +415,7 @@ def _staff_reset(state: State) -> State:
         return_reason=None,
         badge="",
         pin="",
+        page=0,
     )
 
 
@@ -614,6 +631,8 @@ def _press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
 def _press_orders(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("cancel", "back"):
         return _to_idle(state, fx)
+    if b in PAGE_BUTTONS:
+        return _turn_page(state, b, fx)
     if b == "pickup_all":
         chosen = tuple(state.orders)
     elif b.startswith("order:"):
@@ -623,6 +642,52 @@ def _press_orders(state: State, b: str, fx: list[Effect]) -> State:
     if not chosen:
         return state
     return _take(replace(state, purpose=Purpose.PICKUP), chosen, fx)
+
+
+PAGE_BUTTONS = ("page_prev", "page_next")
+
+
+def _list_rows(state: State) -> int | None:
+    """Rows of the paged list on the current screen (None: no paged list here)."""
+    if state.screen is Screen.ORDERS:
+        return len(state.orders)
+    if state.screen is Screen.OVERDUE:
+        return len(state.overdue)
+    return None
+
+
+def _pages(state: State) -> int | None:
+    """Pages of the list on the current screen, once the renderer told its rows per page."""
+    n = _list_rows(state)
+    screen, rows = state.page_rows
+    if n is None or screen != state.screen.value or rows < 1:
+        return None
+    return max(1, -(-n // rows))
+
+
+def _clamp_page(state: State) -> State:
+    """Keep the page index on a page that exists (the list shrank, the page size changed)."""
+    pages = _pages(state)
+    if pages is not None and state.page > pages - 1:
+        return replace(state, page=pages - 1)
+    return state
+
+
+def _turn_page(state: State, b: str, fx: list[Effect]) -> State:
+    """``page_next`` / ``page_prev``: the screens offer them only when there is such a page."""
+    state = _clamp_page(state)
+    pages = _pages(state)
+    page = state.page + 1 if b == "page_next" else state.page - 1
+    if page < 0 or (pages is not None and page >= pages):
+        return state
+    fx.append(Log("page", (("screen", state.screen.value), ("page", page + 1), ("pages", pages or "-"))))
+    return replace(state, page=page)
+
+
+def _on_page_rows(state: State, event: PageRows, fx: list[Effect]) -> State:
+    if event.screen != state.screen.value or _list_rows(state) is None:
+        return state  # drawn for a screen that is gone
+    return replace(state, page_rows=(event.screen, max(0, int(event.rows))))
 
 
 def _take(state: State, chosen: tuple, fx: list[Effect]) -> State:
@@ -763,7 +828,9 @@ def _press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
 
 def _press_overdue(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("back", "cancel"):
-        return replace(state, screen=Screen.STAFF_MENU, overdue=(), message=None)
+        return replace(state, screen=Screen.STAFF_MENU, overdue=(), message=None, page=0)
+    if b in PAGE_BUTTONS:
+        return _turn_page(state, b, fx)
     if b.startswith("order:"):
         for order in state.overdue:
             if order.number == b[6:]:
@@ -939,6 +1006,7 @@ def _res_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return replace(
         state,
         screen=Screen.ORDERS,
+        page=0,
         member_id=member.id,
         member_masked=member.display_name_masked,
         orders=orders,
@@ -1037,7 +1105,7 @@ def _res_parcel(state: State, event: ApiResult, fx: list[Effect]) -> State:
 def _res_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if not event.ok:
         return _error(state, fx, _refusal_code(event), Screen.STAFF_MENU)
-    return replace(state, screen=Screen.OVERDUE, overdue=tuple(event.value), detail=None, message=None)
+    return replace(state, screen=Screen.OVERDUE, overdue=tuple(event.value), detail=None, message=None, page=0)
 
 
 def _res_return(state: State, event: ApiResult, fx: list[Effect]) -> State:
@@ -1187,6 +1255,7 @@ def _doors_finished(state: State, fx: list[Effect]) -> State:
 _HANDLERS = {
     Start: _on_start,
     TimerFired: _on_timer,
+    PageRows: _on_page_rows,
     BackendState: _on_backend_state,
     OutboxChanged: _on_outbox,
     CameraState: _on_camera,
@@ -1282,6 +1351,7 @@ def view(state: State) -> View:
         screen=s.value,
         lang=state.lang,
         mode=state.cfg.mode,
+        page=state.page if s in (Screen.ORDERS, Screen.OVERDUE) else 0,
         busy=state.pending is not None,
         message=state.message,
         member_masked=state.member_masked if s in CUSTOMER else "",

@@ -140,12 +140,14 @@ def test_door_number_is_drawn_big(renderer):
     assert (ys.max() - ys.min()) > 800 * 0.3
 
 
-def test_many_orders_are_cut_with_a_note_not_overlapping(renderer):
+def test_many_orders_are_paged_not_cut(renderer):
+    # more in tests/test_screens_paging.py
     rows = tuple(OrderRow(f"A{1000 + i}", "item x1", overdue=i % 3 == 0, locker_door=i) for i in range(14))
     for size in SIZES:
         _s, buttons = check(renderer, View(screen="orders", orders=rows, member_masked="王*明"), size)
         assert "order:A1000" in buttons
-        assert any(t.startswith("+") for t in renderer.last_drawn)
+        assert "page_next" in buttons
+        assert not any(t.startswith("+") for t in renderer.last_drawn)
 
 
 def test_orders_empty_and_overdue_empty(renderer):

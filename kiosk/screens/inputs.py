@@ -5,7 +5,8 @@
   mouse events synthesised from touch are ignored (no double presses). Arrow keys move the
   focus spatially and Tab/Shift-Tab in order → ``Focus(id)``; Enter presses the focused button
   (or ``confirm`` when nothing has focus) → ``Press``; Esc → ``Press`` of ``back``, ``cancel`` or
-  ``logout`` (the first on screen); Backspace → ``Erase()``, Delete → ``Erase(all=True)``;
+  ``logout`` (the first on screen); PageUp/PageDown → ``Press`` of ``page_prev``/``page_next``
+  when that button is on screen; Backspace → ``Erase()``, Delete → ``Erase(all=True)``;
   printable characters → ``Typed(c)``. F-keys and anything else → None (the app may use F-keys
   for demo shortcuts).
 - ``KeyboardWedge``: a USB barcode scanner types like a keyboard, a fast burst (every key within
@@ -35,6 +36,7 @@ _ARROWS = {
     pygame.K_DOWN: (0, 1),
 }
 _ENTER = (pygame.K_RETURN, pygame.K_KP_ENTER)
+_PAGE_KEYS = {pygame.K_PAGEUP: "page_prev", pygame.K_PAGEDOWN: "page_next"}
 
 
 def _enabled(buttons: Sequence[Button]) -> list[Button]:
@@ -123,6 +125,9 @@ def translate(
         if focus in live:
             return Press(focus)
         return Press("confirm") if "confirm" in live else None
+    if key in _PAGE_KEYS:
+        bid = _PAGE_KEYS[key]
+        return Press(bid) if bid in {b.id for b in _enabled(buttons)} else None
     if key == pygame.K_ESCAPE:
         live = {b.id for b in _enabled(buttons)}
         for bid in ESCAPE_ORDER:

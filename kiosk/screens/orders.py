@@ -1,5 +1,6 @@
 """``orders``: every waiting parcel (overdue ones marked); one (``order:<number>``) or all
-(``pickup_all``) can be taken; ``cancel`` ends the session."""
+(``pickup_all``) can be taken; ``cancel`` ends the session. A list longer than the screen is
+shown a page at a time, with ``page_prev``/``page_next`` in the bottom bar."""
 
 from __future__ import annotations
 
@@ -21,16 +22,24 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     widgets.text(surface, ctx, count, pygame.Rect(body.x + half, body.y, half, lh), m.body, theme.MUTED, align="right")
     y = body.y + lh + m.gap
     right = []
+    paging = widgets.Paging()
     if view.orders:
         sh = ctx.fonts.line_height(m.small)
         widgets.text(surface, ctx, t("orders.hint"), pygame.Rect(body.x, y, body.width, sh), m.small, theme.MUTED)
         y += sh + m.gap
-        widgets.order_list(surface, ctx, pygame.Rect(body.x, y, body.width, body.bottom - y), view.orders)
+        rect = pygame.Rect(body.x, y, body.width, body.bottom - y)
+        paging = widgets.order_list(surface, ctx, rect, view.orders, page=view.page)
         right = [("pickup_all", t("btn.pickup_all"), "primary")]
     else:
         rest = pygame.Rect(body.x, y, body.width, body.bottom - y)
         widgets.paragraph(surface, ctx, t("orders.none"), rest, m.heading, align="center", valign="center")
-    widgets.bottom_bar(
-        surface, ctx, widgets.bottom_area(surface, ctx), [("cancel", t("btn.cancel"), "secondary")], right
+    middle = widgets.bottom_bar(
+        surface,
+        ctx,
+        widgets.bottom_area(surface, ctx),
+        [("cancel", t("btn.cancel"), "secondary")],
+        right,
+        middle=widgets.pager_width(ctx, paging),
     )
+    widgets.pager(surface, ctx, middle, paging)
     return ctx.buttons

@@ -1,4 +1,5 @@
-"""``overdue``: the overdue parcels (``order:<number>`` opens one); ``back``, ``logout``."""
+"""``overdue``: the overdue parcels (``order:<number>`` opens one); ``back``, ``logout``; a long
+list a page at a time (``page_prev``/``page_next``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     content = widgets.chrome(surface, ctx, "overdue.title")
     body = content.inflate(-2 * m.pad, -2 * m.pad)
+    paging = widgets.Paging()
     if view.orders:
-        widgets.order_list(surface, ctx, body, view.orders, staff=True)
+        paging = widgets.order_list(surface, ctx, body, view.orders, staff=True, page=view.page)
     else:
         widgets.paragraph(surface, ctx, t("overdue.none"), body, m.heading, align="center", valign="center")
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [("back", t("btn.back"), "secondary")])
+    back = [("back", t("btn.back"), "secondary")]
+    area = widgets.bottom_area(surface, ctx)
+    middle = widgets.bottom_bar(surface, ctx, area, back, middle=widgets.pager_width(ctx, paging))
+    widgets.pager(surface, ctx, middle, paging)
     return ctx.buttons

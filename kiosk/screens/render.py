@@ -56,6 +56,9 @@ class Renderer:
         self.last_buttons: list[Button] = []
         self.last_overflows: list[str] = []
         self.last_drawn: list[str] = []
+        # rows one page of the drawn list holds (orders/overdue; None elsewhere): the app passes
+        # it on to the flow (flow.PageRows), which keeps its page index within the pages
+        self.last_page_rows: int | None = None
         self._last_view: View | None = None
 
     def draw(
@@ -92,6 +95,7 @@ class Renderer:
         self.last_buttons = list(buttons)
         self.last_overflows = ctx.overflows
         self.last_drawn = ctx.drawn
+        self.last_page_rows = ctx.page_rows
         if ctx.overflows:
             logger.debug("event=text_overflow screen=%s count=%d", view.screen, len(ctx.overflows))
         return self.last_buttons

@@ -141,6 +141,10 @@ class View:
     # customer session
     member_masked: str = ""  # e.g. "王*明"; shown on orders/scan_package/door_open/done
     orders: tuple[OrderRow, ...] = ()  # orders: waiting parcels; overdue: the overdue list
+    # orders/overdue: the page of a list longer than one screen (0 = first). The screen decides
+    # how many rows a page holds (it follows the surface size), clamps the index to the pages
+    # there are, and offers `page_prev`/`page_next` only when such a page exists
+    page: int = 0
     doors: tuple[DoorRow, ...] = ()  # door_open: the doors unlocked now (big numbers)
     retry_allowed: bool = False  # door_open: a door was not opened in time, show `retry`
     picked_up: tuple[str, ...] = ()  # done / scan_package: order numbers handed over so far

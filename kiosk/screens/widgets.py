@@ -38,6 +38,7 @@ class RenderContext:
     overflows: list[str] = field(default_factory=list)
     drawn: list[str] = field(default_factory=list)  # every string drawn (tests check the glyphs)
     preview_rect: pygame.Rect | None = None  # where the preview went (local coordinates)
+    page_rows: int | None = None  # rows a page of the drawn list holds (order_list), else None
 
     @property
     def focus(self) -> str | None:
@@ -225,16 +226,19 @@ def bottom_bar(
     area: pygame.Rect,
     left: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
     right: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
-) -> None:
+    *,
+    middle: int = 0,
+) -> pygame.Rect:
     """Buttons along the bottom: ``left`` from the left edge, ``right`` from the right edge,
-    each ``(id, label, style)``. Widths shrink evenly if the bar is too narrow."""
+    each ``(id, label, style)``. Widths shrink evenly if the bar is too narrow (leaving at least
+    ``middle`` pixels between them). Returns the free middle of the bar (e.g. for a pager)."""
     pygame.draw.rect(surface, theme.BAR, area)
     m = ctx.m
     h = m.button_h
     y = area.centery - h // 2
     specs = [*left, *right]
     widths = [button_width(ctx, label) for _bid, label, _style in specs]
-    avail = area.width - 2 * m.pad - m.gap * max(0, len(specs) - 1)
+    avail = area.width - 2 * m.pad - m.gap * max(0, len(specs) - 1) - (middle + m.gap if middle else 0)
     if specs and sum(widths) > avail:
         scale = avail / sum(widths)
         widths = [int(w * scale) for w in widths]
@@ -242,11 +246,13 @@ def bottom_bar(
     for (bid, label, style), w in zip(left, widths, strict=False):
         button(surface, ctx, bid, pygame.Rect(x, y, w, h), label, style)
         x += w + m.gap
+    free_left = x
     x = area.right - m.pad
     for (bid, label, style), w in zip(reversed(right), reversed(widths[len(left) :]), strict=False):
         x -= w
         button(surface, ctx, bid, pygame.Rect(x, y, w, h), label, style)
         x -= m.gap
+    return pygame.Rect(free_left, area.y, max(0, x - free_left), area.height)
 
 
 # ---- chrome: background, top bar, banner --------------------------------------------------------
@@ -483,9 +489,16 @@ def order_row(
         parts.append((t("orders.door", door=row.locker_door), theme.ACCENT, None))
     if row.arrived_at:
         parts.append((t("orders.arrived", date=short_date(row.arrived_at)), theme.MUTED, None))
+    second = row.customer_masked if staff and row.customer_masked else row.items_summary
+    # the left keeps room for the number and the second text at its smallest (the date goes
+    # first, then the door), but never less than half the row
+    need = ctx.fonts.size(row.number, size, True)[0] + 2 * m.gap
+    if second:
+        need += ctx.fonts.size(second, _min_size(ctx, m.small))[0]
+    keep = max(inner.width // 2, min(need, inner.width * 2 // 3))
     for label, fg, pill in parts:
         pw = ctx.fonts.size(label, m.small, True)[0] + (2 * m.px(10) if pill else 0)
-        if x - pw < inner.x + inner.width // 2:
+        if x - pw < inner.x + keep:
             break
         box = pygame.Rect(x - pw, rect.y + m.px(6), pw, rect.height - 2 * m.px(6))
         if pill:
@@ -496,7 +509,6 @@ def order_row(
     left = pygame.Rect(inner.x, rect.y, x - inner.x, rect.height)
     num_w = min(left.width // 2, ctx.fonts.size(row.number, size, True)[0] + m.gap)
     text(surface, ctx, row.number, pygame.Rect(left.x, left.y, num_w, left.height), size, bold=True)
-    second = row.customer_masked if staff and row.customer_masked else row.items_summary
     if second:
         rest = pygame.Rect(left.x + num_w + m.gap, left.y, left.width - num_w - m.gap, left.height)
         if rest.width > m.px(40):
@@ -504,35 +516,104 @@ def order_row(
     ctx.buttons.append(Button(bid, _abs(surface, rect), row.number, enabled))
 
 
+@dataclass(frozen=True)
+class Paging:
+    """How :func:`order_list` laid a list out: the page drawn (clamped), the number of pages, and
+    the rows a page holds (every row when the whole list fits: then ``pages`` is 1)."""
+
+    page: int = 0
+    pages: int = 1
+    per_page: int = 0
+
+    @property
+    def paged(self) -> bool:
+        return self.pages > 1
+
+
 def order_list(
-    surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, rows: tuple[OrderRow, ...], *, staff: bool = False
-) -> None:
-    """Every row if possible: rows shrink to 44 u, then the list goes to two columns; only past
-    that is it cut, with a "+N" note (``pickup_all`` still takes them all)."""
+    surface: pygame.Surface,
+    ctx: RenderContext,
+    rect: pygame.Rect,
+    rows: tuple[OrderRow, ...],
+    *,
+    staff: bool = False,
+    page: int = 0,
+) -> Paging:
+    """Every row if possible: rows shrink to 44 u, then the list goes to two columns. A longer
+    list is shown a page at a time (``page`` is clamped to the pages there are); the screen draws
+    :func:`pager` for it. ``pickup_all`` still takes every parcel, on any page.
+
+    The page size follows the surface: as many 44 u rows as fit two columns of ``rect`` with
+    the room of a message banner kept free, so that a message coming and going (it takes that
+    room from the top) never moves a row to another page. It is recorded in ``ctx.page_rows``,
+    which the renderer reports (``Renderer.last_page_rows``) and the app passes on to the flow.
+    """
     m = ctx.m
     if not rows:
-        return
+        return Paging()
     gap = m.px(8)
     min_h = m.px(44)
-    per_col = max(1, (rect.height + gap) // (min_h + gap))
-    cols = 1 if len(rows) <= per_col else 2
-    shown = list(rows)
-    if len(rows) > per_col * cols:
-        per_col = max(1, (rect.height - m.px(30) + gap) // (min_h + gap))
-        shown = list(rows[: per_col * cols])
-    in_col = -(-len(shown) // cols)
+    fit = max(1, (rect.height + gap) // (min_h + gap))
+    if len(rows) <= 2 * fit:
+        cols = 1 if len(rows) <= fit else 2
+        in_col = -(-len(rows) // cols)
+        paging = Paging(0, 1, len(rows))
+        shown = rows
+    else:
+        cols = 2
+        banner = 0 if (ctx.view.busy or ctx.view.message is not None) else m.banner
+        in_col = max(1, min(fit, (rect.height - banner + gap) // (min_h + gap)))
+        per_page = in_col * cols
+        pages = -(-len(rows) // per_page)
+        page = min(max(0, page), pages - 1)
+        paging = Paging(page, pages, per_page)
+        shown = rows[page * per_page : (page + 1) * per_page]
+    ctx.page_rows = paging.per_page
     row_h = min(m.px(68), (rect.height - gap * (in_col - 1)) // in_col)
-    if len(shown) < len(rows):
-        row_h = min_h
     col_w = (rect.width - gap * (cols - 1)) // cols
     for i, row in enumerate(shown):
         c, r = divmod(i, in_col)
         box = pygame.Rect(rect.x + c * (col_w + gap), rect.y + r * (row_h + gap), col_w, row_h)
         order_row(surface, ctx, box, row, staff=staff)
-    if len(shown) < len(rows):
-        y = rect.y + in_col * (row_h + gap)
-        more = f"+{len(rows) - len(shown)}"
-        text(surface, ctx, more, pygame.Rect(rect.x, y, rect.width, m.px(28)), m.small, theme.MUTED, align="center")
+    return paging
+
+
+def pager_width(ctx: RenderContext, paging: Paging) -> int:
+    """The room :func:`pager` would like in the bottom bar (0 when the list has one page)."""
+    if not paging.paged:
+        return 0
+    m, t = ctx.m, ctx.t
+    label = t("page.of", page=paging.pages, pages=paging.pages)
+    lw = ctx.fonts.size(label, m.small, True)[0] + 2 * m.gap
+    return lw + 2 * (button_width(ctx, t("btn.page_prev"), 100) + m.gap)
+
+
+def pager(surface: pygame.Surface, ctx: RenderContext, area: pygame.Rect, paging: Paging) -> None:
+    """``page_prev`` · "page x of y" · ``page_next``, centred in ``area`` (the free middle of the
+    bottom bar). Each button is there only when such a page exists; its place stays the same."""
+    if not paging.paged or area.width <= 0:
+        return
+    m, t = ctx.m, ctx.t
+    label = t("page.of", page=paging.page + 1, pages=paging.pages)
+    lw = ctx.fonts.size(t("page.of", page=paging.pages, pages=paging.pages), m.small, True)[0] + 2 * m.gap
+    prev_l, next_l = t("btn.page_prev"), t("btn.page_next")
+    bw = max(button_width(ctx, prev_l, 100), button_width(ctx, next_l, 100))
+    want = 2 * bw + lw + 2 * m.gap
+    if want > area.width:
+        bw = max(m.px(44), (area.width - lw - 2 * m.gap) // 2)
+        lw = max(0, area.width - 2 * bw - 2 * m.gap)
+    total = 2 * bw + lw + 2 * m.gap
+    x = area.centerx - total // 2
+    h = m.button_h
+    y = area.centery - h // 2
+    if paging.page > 0:
+        button(surface, ctx, "page_prev", pygame.Rect(x, y, bw, h), prev_l, "secondary")
+    if lw > 0:
+        text(
+            surface, ctx, label, pygame.Rect(x + bw + m.gap, y, lw, h), m.small, theme.MUTED, bold=True, align="center"
+        )
+    if paging.page < paging.pages - 1:
+        button(surface, ctx, "page_next", pygame.Rect(x + total - bw, y, bw, h), next_l, "secondary")
 
 
 def fields(
