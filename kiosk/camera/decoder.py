@@ -494,7 +494,8 @@ class Decoder:
             kind, angle = _kind(lum, r)
             x0, y0, x1, y1 = _expand(r, w, h, kind, angle)
             crop = lum[y0:y1, x0:x1]  # green is luminance enough for a first read
-            if kind == "text" and effort != "full":
+            # a big patch of print may be a label with a code merged in: that gets a full look
+            if kind == "text" and effort != "full" and r.w * r.h < 0.04 * w * h:
                 # print, or a matrix code merged with print: one cheap look for a matrix code
                 texts += 1
                 if self._zx_matrix is not None and not found and texts <= 2:
@@ -517,7 +518,9 @@ class Decoder:
             for r, angle, (x0, y0, x1, y1) in pending[:2]:
                 if any(_inside(d, r) for d in found):
                     continue
-                got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0, limit=None if effort == "full" else 5)
+                # live frames: the likeliest few variants (fewer for a small patch); stills: all
+                limit = None if effort == "full" else (5 if max(r.w, r.h) >= 96 else 2)
+                got = self._fallbacks(gray[y0:y1, x0:x1], angle, x0, y0, limit=limit)
                 found = _merge_detections(found, got)
             if effort == "full":
                 if self.use_zxing:
@@ -530,8 +533,8 @@ class Decoder:
                         f = size / big
                         small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
                         found = _merge_detections(found, self._zbar(small, 0, 0, f))
-            elif not found and self.use_zxing:
-                # a code-like patch nobody could read: one look at the whole frame
+            elif not found and self.use_zxing and any(max(p[0].w, p[0].h) >= 96 for p in pending):
+                # a sizeable code-like patch nobody could read: one look at the whole frame
                 found = self._zxing(gray, 0, 0)
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
@@ -562,11 +565,11 @@ class Decoder:
         got: list[Detection] = []
         if self.use_zxing:
             # told what to look for, zxing-cpp is several times faster
-            fmts = (self._zx_linear if kind == "1d" else self._zx_matrix) or self._zx_formats
+            fmts = {"1d": self._zx_linear, "2d": self._zx_matrix}.get(kind) or self._zx_formats
             if kind == "2d" and self._zx_qr is not None and fmts is self._zx_matrix:  # QR first: most codes are
                 got = self._zxing(img, 0, 0, sc, quick=True, rotate=False, invert=False, formats=self._zx_qr)
             if not got:
-                got = self._zxing(img, 0, 0, sc, quick=True, rotate=kind != "1d", invert=kind == "2d", formats=fmts)
+                got = self._zxing(img, 0, 0, sc, quick=True, rotate=kind != "1d", invert=kind != "1d", formats=fmts)
             if not got and kind == "1d":
                 got = self._zxing(255 - img, 0, 0, quick=True, rotate=False, formats=fmts)
         if not got and self.use_zbar and (zbar or not self.use_zxing):
