@@ -176,3 +176,13 @@ def test_open_source_from_config(tmp_path):
     assert isinstance(open_source(SimpleNamespace(source=str(tmp_path / "a.png"))), FileSource)
     with pytest.raises(CameraError):
         open_source(SimpleNamespace(source=str(tmp_path / "missing.mp4")))
+
+
+def test_synthetic_source_refuses_what_it_cannot_render():
+    src = SyntheticSource(320, 240)
+    with pytest.raises(ValueError, match="cannot render a EAN13 code of 6 characters") as err:
+        src.show("SECRET", "EAN13")
+    assert "SECRET" not in str(err.value)
+    with pytest.raises(ValueError, match="AZTEC"):
+        src.show("X", "AZTEC")
+    assert not src.pending

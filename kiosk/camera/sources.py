@@ -302,7 +302,12 @@ class SyntheticSource(FrameSource):
 
     def show(self, text: str, symbology: str = "QRCODE") -> None:
         """Render ``text`` as a code and show it until it has been decoded once."""
-        frame = self._synth.camera_frame(text, symbology.upper(), (self.width, self.height), self._rng)
+        try:
+            frame = self._synth.camera_frame(text, symbology.upper(), (self.width, self.height), self._rng)
+        except Exception as exc:  # the message leaves the code out: it may be a member's
+            raise ValueError(
+                f"cannot render a {symbology} code of {len(text)} characters: {type(exc).__name__}"
+            ) from None
         self._put(frame)
 
     def show_image(self, image: str | os.PathLike | np.ndarray) -> None:
