@@ -334,16 +334,20 @@ class BackendClient:
 
     def heartbeat(self, kiosk_id: str, payload: dict) -> None:
         path = "/kiosks/" + _segment(kiosk_id) + "/heartbeat"
-        self._call("POST", path, "heartbeat", body=payload, empty_ok=True)
+        self._parse(_no_body, self._call("POST", path, "heartbeat", body=payload, empty_ok=True))
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def _parse(self, parse: Callable[[Any], Any], data: Any) -> Any:
+        """The answer as the contract's record; only an answer that is one means the backend is up
+        (garbage with a 200 must not flip the state up and then down again)."""
         try:
-            return parse(data)
+            value = parse(data)
         except BackendUnavailable:
             self._set_state("down")
             raise
+        self._set_state("up")
+        return value
 
     def _set_state(self, state: str) -> None:
         """Remember whether the backend answers; tell ``on_state`` when that changes."""
@@ -377,8 +381,7 @@ class BackendClient:
             if not getattr(exc, "local", False):  # the backend's answer, not a value refused here
                 self._set_state("up")
             raise
-        self._set_state("up")
-        return data
+        return data  # the state is set once the answer has been read as the contract's (_parse)
 
     def _exchange(
         self,
@@ -466,6 +469,12 @@ class BackendClient:
         ms = round((time.monotonic() - started) * 1000)
         level = logging.DEBUG if isinstance(status, int) and status < 400 else logging.INFO
         log_event(logger, "backend_call", level, call=name, status=status, ms=ms, **extra)
+
+
+def _no_body(data: Any) -> None:
+    """A call answered with 204 No Content (the heartbeat): a body is not the contract's answer."""
+    if data is not None:
+        raise malformed("the answer has a body where the contract has none (204)")
 
 
 def _segment(value: str) -> str:

@@ -247,6 +247,18 @@ class StaffSession:
         )
 
 
+SETTINGS_KEYS = (
+    "overdue_days",
+    "member_code_only",
+    "commission_enabled",
+    "lockout_attempts",
+    "lockout_seconds",
+    "member_code_pattern",
+    "parcel_code_pattern",
+    "staff_badge_pattern",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """``GET /settings``: absent keys take the contract's defaults; patterns must compile."""
@@ -263,6 +275,10 @@ class Settings:
     @classmethod
     def from_json(cls, data: Any, what: str = "settings") -> Settings:
         f = _Fields(data, what)
+        if f.data and not any(key in f.data for key in SETTINGS_KEYS):
+            # absent keys take their defaults ({} is every default), but an object of other keys
+            # only is another answer (a proxy's or a wrong route's JSON), not the settings
+            raise malformed(f"{what} holds none of the settings")
         d = cls()
         values = {
             "overdue_days": f.int("overdue_days", optional=True, default=d.overdue_days),
