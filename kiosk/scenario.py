@@ -141,9 +141,9 @@ def parse(text: str, path: str | Path = "<scenario>") -> Scenario:
     if "seed" in setup:
         if not isinstance(setup["seed"], str) or not setup["seed"]:
             raise ScenarioError(f"{p}: setup.seed must be a file name")
-        seed = (p.parent / setup["seed"]).resolve()
-        if not seed.is_file():
-            raise ScenarioError(f"{p}: setup.seed: file not found ({seed.name})")
+        seed = _file(p.parent, setup["seed"])
+        if seed is None:
+            raise ScenarioError(f"{p}: setup.seed: file not found ({Path(setup['seed']).name[:80]})")
     doors = setup.get("doors", 12)
     if isinstance(doors, bool) or not isinstance(doors, int) or not 1 <= doors <= 21:
         raise ScenarioError(f"{p}: setup.doors must be a whole number from 1 to 21")
@@ -160,6 +160,16 @@ def parse(text: str, path: str | Path = "<scenario>") -> Scenario:
     if not steps:
         raise ScenarioError(f"{p}: no [[step]] in the scenario")
     return Scenario(path=p, mode=mode, seed=seed, doors=doors, lang=lang, size=size, steps=steps)
+
+
+def _file(folder: Path, name: str) -> Path | None:
+    """``name`` relative to ``folder`` when it is an existing file; None otherwise (also for names
+    no file can have: too long, a NUL byte)."""
+    try:
+        path = (folder / name).resolve()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _size(value: Any, where: str) -> tuple[int, int]:
@@ -202,12 +212,13 @@ def _step(p: Path, n: int, raw: dict) -> Step:
     elif action in ("scan_image", "screenshot"):
         need(isinstance(value, str) and value.strip() != "", "must be a file name")
         if action == "scan_image":
-            image = (p.parent / value).resolve()
-            need(image.is_file(), "file not found")
+            image = _file(p.parent, value)
+            need(image is not None, "file not found")
             value = str(image)
         else:
             rel = Path(value)
             need(not rel.is_absolute() and ".." not in rel.parts, "must be a file name inside --out")
+            need("\x00" not in value and len(value) <= 200, "must be a file name inside --out")
             need(rel.suffix.lower() in (".png", ".bmp", ".tga", ".jpg", ".jpeg"), "must end in .png")
     elif action == "wait":
         need(isinstance(value, int | float) and not isinstance(value, bool), "must be a number of seconds")
