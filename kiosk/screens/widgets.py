@@ -498,7 +498,7 @@ def order_row(
     keep = max(inner.width // 2, min(need, inner.width * 2 // 3))
     for label, fg, pill in parts:
         pw = ctx.fonts.size(label, m.small, True)[0] + (2 * m.px(10) if pill else 0)
-        if x - pw < inner.x + keep:
+        if x - pw - m.gap < inner.x + keep:
             break
         box = pygame.Rect(x - pw, rect.y + m.px(6), pw, rect.height - 2 * m.px(6))
         if pill:
