@@ -99,6 +99,8 @@ class SimulatedGpio:
     ``csv_path``: where ``gpio.csv`` goes (None: rows kept in ``recorder.rows`` only).
     ``post``: the door event callback (may also be set later as ``sim.bank.post``).
     ``gpio``/``locker``: config sections to start from (see :func:`simulated_sections`).
+    ``relays_left_energised``: the relay pins start at their energised level, as a killed
+    process may have left them (the kill -9 drill): the bank's start must release every one.
     """
 
     def __init__(
@@ -112,6 +114,7 @@ class SimulatedGpio:
         gpio: GpioSection | None = None,
         locker: LockerSection | None = None,
         gap: float = PULSE_GAP,
+        relays_left_energised: bool = False,
     ):
         self.clock = clock
         self.gpio_config, self.locker_config, revision = simulated_sections(doors, size, gpio=gpio, locker=locker)
@@ -121,6 +124,12 @@ class SimulatedGpio:
         self.bank: LockerBank | None = None
         try:
             for door in self.locker_config.door:
+                if relays_left_energised and door.relay_pin is not None:
+                    # as a process killed mid-pulse may leave the line: the bank must force it off
+                    # at start (a row per relay in gpio.csv), not trust the pin's power-on state
+                    pin = self.factory.pin(door.relay_pin)
+                    pin._state = bool(door.active_high)
+                    pin.clear_states()
                 if door.sensor_pin is not None and not door.sensorless:
                     # a reed switch, closed (door shut): to ground with a pull-up, else to 3V3
                     self.factory.pin(door.sensor_pin).wire_switch(0 if door.sensor_pull_up else 1, closed=True)
