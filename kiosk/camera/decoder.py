@@ -296,7 +296,7 @@ def _kind(lum: np.ndarray, r: Region) -> tuple[str, float]:
         return "2d", 0.0
     coherence = ((jxx - jyy) ** 2 + 4 * jxy * jxy) ** 0.5 / total
     angle = float(np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))) % 180.0
-    if coherence >= 0.5 and r.elong <= 8.0 and max(r.w, r.h) >= 56:
+    if coherence >= 0.6 and r.elong <= 8.0 and max(r.w, r.h) >= 56:
         return "1d", angle  # (longer and thinner: a rule or an edge; shorter: no 1D code is that small)
     if r.elong >= 1.8 or r.fill < 0.55:
         return "text", angle  # print, or an object's corner: not a matrix code
@@ -533,9 +533,14 @@ class Decoder:
                         f = size / big
                         small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
                         found = _merge_detections(found, self._zbar(small, 0, 0, f))
-            elif not found and self.use_zxing and any(max(p[0].w, p[0].h) >= 96 for p in pending):
+            elif not found and any(max(p[0].w, p[0].h) >= 96 for p in pending):
                 # a sizeable code-like patch nobody could read: one look at the whole frame
-                found = self._zxing(gray, 0, 0)
+                if self.use_zxing:
+                    found = self._zxing(gray, 0, 0)
+                if not found and self.use_zbar:
+                    f = min(1.0, 1280 / max(gray.shape))
+                    small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                    found = self._zbar(small, 0, 0, f)
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
         return _drop_partials(found)
