@@ -16,6 +16,7 @@ own pace, as it would a camera's.
 - pickup press → relay energised (locker): ``order:A1002`` pressed on ``orders``; until the relay
   of door 2 is energised.
 
+Camera frames are 1280x720 (the ``[camera]`` default), not the runner's 640x480.
 Goal (issue 7): scan → screen under 0.4 s.
 """
 
@@ -36,13 +37,22 @@ from kiosk import scenario as scenario_mod  # noqa: E402
 from kiosk.screens.view import Press, Typed  # noqa: E402
 
 SCAN_GOAL = 0.4
+FRAME = (1280, 720)  # camera frames, as [camera] width/height default to
 LIMIT = 10.0  # real seconds before a run counts as lost
 
 
 def _world(mode: str, out: Path) -> scenario_mod.World:
+    import kiosk.camera.sources as sources
+
     text = f'[setup]\nmode = "{mode}"\nseed = "seed_locker.json"\n[[step]]\nwait = 0\n'
     played = scenario_mod.parse(text, ROOT / "scenarios" / "latency.toml")
-    world = scenario_mod.World(played, out)
+    real = sources.SyntheticSource
+    # frames the size of a real camera's (config default 1280x720), not the runner's 640x480
+    sources.SyntheticSource = lambda width, height: real(*FRAME)
+    try:
+        world = scenario_mod.World(played, out)
+    finally:
+        sources.SyntheticSource = real
     world.start()
     return world
 
