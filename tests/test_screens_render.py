@@ -273,6 +273,6 @@ def test_view_rejects_unknown_values():
 
 def test_gallery_writes_pngs(tmp_path):
     written = gallery.render_all(tmp_path, sizes=((800, 480),), langs=("en",))
-    assert len(written) == len(SCREENS)
+    assert len(written) == len(SCREENS) + len(gallery.extra_views("en"))
     img = pygame.image.load(str(tmp_path / "en" / "800x480" / "door_open.png"))
     assert img.get_size() == (800, 480)

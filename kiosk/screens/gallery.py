@@ -1,7 +1,8 @@
 """Every screen with realistic demo content, rendered to PNG (docs/screens/<lang>/<WxH>/<screen>.png).
 
 ``python -m kiosk.screens.gallery [--out docs/screens] [--size 800x480 ...] [--sim]``
-``demo_views(lang)`` gives one View per screen; tests render the same views.
+``demo_views(lang)`` gives one View per screen; tests render the same views. ``extra_views(lang)``
+adds a few more situations (long lists: ``orders_many``, ``overdue_many``), written beside them.
 """
 
 from __future__ import annotations
@@ -108,6 +109,38 @@ def demo_views(lang: str = "zh-TW") -> dict[str, View]:
     }
 
 
+ITEMS = ("T-shirt x2", "運動鞋 x1", "保溫杯 x1", "洗髮精 x3", "毛巾 x4", "藍牙耳機 x1", "Notebook x5")
+
+
+def extra_views(lang: str = "zh-TW") -> dict[str, View]:
+    """Long lists, paged: 12 waiting parcels (first page) and 14 overdue ones (last page)."""
+    many = tuple(
+        OrderRow(
+            f"A{2001 + i}",
+            ITEMS[i % len(ITEMS)],
+            overdue=i in (0, 5),
+            arrived_at=f"2026-11-{8 + i:02d}T03:00:00Z",
+            locker_door=i + 1,
+        )
+        for i in range(12)
+    )
+    overdue = tuple(
+        OrderRow(
+            f"B{3001 + i}",
+            ITEMS[i % len(ITEMS)],
+            overdue=True,
+            arrived_at=f"2026-10-{1 + i:02d}T03:00:00Z",
+            locker_door=i + 1 if i % 3 else None,
+            customer_masked="李*華 / 0923***789",
+        )
+        for i in range(14)
+    )
+    return {
+        "orders_many": View(lang=lang, screen="orders", mode="locker", member_masked="王*明", orders=many),
+        "overdue_many": View(lang=lang, screen="overdue", orders=overdue, page=1, staff_name="陳*華", mode="locker"),
+    }
+
+
 def demo_frame(width: int = 640, height: int = 480):
     """A synthetic camera picture: a grey desk with a phone showing a QR code."""
     import numpy as np
@@ -150,10 +183,11 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
     written = []
     for lang in langs:
         views = demo_views(lang)
+        views = {**{name: views[name] for name in SCREENS}, **extra_views(lang)}
         for w, h in sizes:
             target = out / lang / f"{w}x{h}"
             target.mkdir(parents=True, exist_ok=True)
-            for name in SCREENS:
+            for name in views:
                 surface = pygame.Surface((w, h))
                 renderer.draw(surface, views[name], now=0.25, preview=frame, sim=demo_sim() if sim else None)
                 path = target / f"{name}.png"
