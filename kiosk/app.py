@@ -162,9 +162,10 @@ class Camera:
 
     def quiet(self) -> bool:
         # a camera that is away cannot decode what is shown: that waits for the kiosk clock
-        # (reopen backoff), so it does not keep the kiosk from being quiet
+        # (reopen backoff), so it does not keep the kiosk from being quiet; one just reopened or
+        # about to be found stalled is not quiet (Scanner.quiet)
         if self.scanner.state in ("lost", "absent", "reopening"):
-            return True
+            return self.scanner.quiet()
         return self.scanner.quiet() and (self.tap is None or self.tap.seen_current)
 
     def set_patterns(self, patterns: Any) -> None:
@@ -699,8 +700,8 @@ class App:
         return self.view != self.drawn_view
 
     def _preview_frame(self) -> Any:
-        if not self.preview or self.camera is None:
-            return None
+        if not self.preview or self.camera is None or not self.state.camera_ok:
+            return None  # a camera that is away shows no picture, not its last (stale) frame
         latest = getattr(self.camera, "latest_frame", None)
         if latest is None:
             return None

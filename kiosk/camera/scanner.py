@@ -180,14 +180,41 @@ class Scanner:
         """Nothing to wait for: no shown frame waits to be decoded, none is being decoded, and a
         source with frame ids has had its current frame looked at (the empty view after a code
         too, so the same code shown again is a new scan). A camera that is away is quiet: what
-        is shown to it waits for the reopen (kiosk clock)."""
+        is shown to it waits for the reopen (kiosk clock). Not quiet: a camera just reopened
+        (its first frame is on the way, then ``ok`` is posted), and one whose stall time has
+        passed on the kiosk clock without the worker having looked since (it is about to be
+        called lost: the kiosk must show that before anyone relies on the camera)."""
         src = self.source
-        if src is None or self.state in ("lost", "absent", "reopening"):
+        if src is None:
             return True
+        if self.state in ("lost", "absent"):
+            if self._running() and self._reopen_imminent(src):
+                self._wake.set()
+                return False
+            return True
+        if self._running() and (self.state == "reopening" or self._stall_due()):
+            self._wake.set()
+            return False
         if self._busy or src.pending:
             return False
         fid = src.frame_id
         return fid is None or fid == self._last_fid
+
+    def _running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def _reopen_imminent(self, src: FrameSource) -> bool:
+        """The worker is about to try the camera again: its reopen timer is due, or the device
+        has reappeared since it last looked (it reopens at once then)."""
+        if self._reopen_due.is_set():
+            return True
+        try:
+            return self.state == "absent" and self._present is False and src.present() is True
+        except Exception:
+            return False
+
+    def _stall_due(self) -> bool:
+        return self.state in ("ok", "starting") and self.clock.monotonic() - self._last_good >= self.stall_timeout
 
     def wait_quiet(self, timeout: float = 5.0) -> bool:
         """Wait (real time) until :meth:`quiet`; True if it became quiet in time."""
