@@ -8,6 +8,13 @@ until the outbox is empty. The parent kills it with SIGKILL at random moments (w
 enqueues, while it delivers, while an answer is on the wire), starts it again on the same file,
 and finally lets it finish. The keys are fixed per planned event, so re-enqueueing an event whose
 acknowledgement was lost in the kill is a no-op, as it would be for a kiosk that asks again.
+
+The kill moments are chosen so that the interesting ones happen whatever the machine's speed (a
+kill timed only by the wall clock lands after the child went idle on a fast, quiet machine, and
+then proves little): most kills come a few milliseconds after the k-th new acknowledgement, and
+every other run has a slow backend (answers after 80 ms), so events wait in the outbox and
+requests are on the wire when the kill lands. Runs go on until every event was acknowledged and
+both kinds of kill were seen (at most ``MAX_ROUNDS``).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from pathlib import Path
 import pytest
 
 N_ORDERS = 30
+MAX_ROUNDS = 16
+FAST, SLOW = 0.003, 0.08  # the backend's answer delay in a run (seconds)
 KEY_NAMESPACE = uuid.UUID("6d1c3f0e-8b7a-4c55-9a8e-1f2b3c4d5e6f")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +88,7 @@ def child(db: str, url: str, kiosk_token: str, staff_token: str, start: int) -> 
         key = box.enqueue(kind, ref, payload, staff_token=staff_token if needs_staff else None, key=key_for(index))
         print(f"ack {index} {key}", flush=True)
         time.sleep(random.uniform(0, 0.03))
+    print("enqueued", flush=True)
     while box.depth():
         box.flush(2.0)
     print(f"drained attention={len(box.attention())}", flush=True)
@@ -125,6 +135,15 @@ class Child:
         self._reader.join(5)
         self.proc.stdout.close()
 
+    def wait_acks(self, count: int, timeout: float) -> None:
+        """Until ``count`` acknowledgements were printed, the child went idle or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            lines = list(self.lines)
+            if sum(1 for line in lines if line.startswith("ack ")) >= count or "enqueued" in lines:
+                return
+            time.sleep(0.002)
+
     def acks(self) -> dict[int, str]:
         out = {}
         for line in self.lines:
@@ -149,14 +168,23 @@ def test_every_acknowledged_event_reaches_the_server_exactly_once(tmp_path):
     acked: dict[int, str] = {}
     kills = []
     with ServerThread(seed=SEED) as server:
-        server.delay = 0.003  # answers take a moment: some kills land while a request is on the wire
         with BackendClient(server.base_url, server.kiosk_token) as c:
             staff_token = c.staff_login("STAFF-0001", "2468").token
-        for _round in range(7):
+        for n in range(MAX_ROUNDS):
             start = max(acked) + 1 if acked else 0
+            covered = sum(a for a, _ in kills) > 0 and any(p for _, p in kills)
+            if start >= len(events) and covered:
+                break
+            # answers take a moment (some kills land while a request is on the wire); every other
+            # run the backend is slow, so acknowledged events wait in the outbox when the kill lands
+            server.delay = SLOW if n % 2 else FAST
             run = Child(db, server, staff_token, start)
             assert run.wait_for("ready", 30), f"child did not start (seed {seed}): {run.stderr()}"
-            time.sleep(rng.uniform(0.01, 0.5))
+            if rng.random() < 0.25:
+                time.sleep(rng.uniform(0.01, 0.5))  # any moment: enqueueing, delivering, idle
+            else:
+                run.wait_acks(rng.randint(1, 6), 30)  # while it enqueues and delivers
+                time.sleep(rng.uniform(0, 0.02))
             run.kill()
             got = run.acks()
             with sqlite3.connect(db) as con:  # what the next run finds (read after the kill)
@@ -165,6 +193,7 @@ def test_every_acknowledged_event_reaches_the_server_exactly_once(tmp_path):
             for index, key in got.items():
                 assert key == key_for(index)
             acked.update(got)
+        server.delay = FAST
         final = Child(db, server, staff_token, max(acked) + 1 if acked else 0)
         assert final.wait_for("drained", 90), f"the outbox did not drain (seed {seed}): {final.stderr()}"
         final.finish()
