@@ -72,3 +72,8 @@ def test_through_the_kiosk_command_line(images):
     assert run.returncode != 0
     assert json.loads(run.stdout) == {"path": str(qr), "codes": [{"symbology": "QRCODE", "text": "MEMBER-000123"}]}
     assert "not an image" in run.stderr
+
+
+def test_a_folder_is_not_an_image(tmp_path, capsys):
+    assert cli.main([str(tmp_path)]) == 2
+    assert "a folder, not an image" in capsys.readouterr().err

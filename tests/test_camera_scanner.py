@@ -279,3 +279,17 @@ def test_a_dark_still_view_is_not_a_stall(clock, posted):
         clock.advance(5.0)
         time.sleep(0.2)
         assert sc.state == "ok"
+
+
+def test_scanner_from_config_with_the_synthetic_camera(clock, posted):
+    from kiosk import config
+
+    cfg = config.parse('[camera]\nsource = "synthetic"\nwidth = 640\nheight = 360\n[scanner]\nhold_off = 1.5\n')
+    sc = Scanner.from_config(cfg, posted.put, clock=clock)
+    assert (sc.hold_off, sc.effort, sc.source) == (1.5, "normal", None)
+    with sc:
+        assert wait_for(lambda: sc.state == "ok")
+        assert isinstance(sc.source, SyntheticSource)
+        sc.source.show("STAFF-0042")
+        assert sc.wait_quiet(10)
+    assert [(e.text, e.kind) for e in drain(posted) if isinstance(e, Scan)] == [("STAFF-0042", "staff")]

@@ -181,6 +181,8 @@ class OpenCVSource(FrameSource):
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """An image file as a BGR array; CameraError with the path when it is not a readable image."""
     p = Path(path)
+    if p.is_dir():
+        raise CameraError(f"{p}: a folder, not an image")
     if not p.is_file():
         raise CameraError(f"{p}: no such file")
     data = np.fromfile(str(p), dtype=np.uint8)
