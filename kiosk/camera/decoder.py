@@ -357,6 +357,7 @@ def _variants(img: np.ndarray, angle: float) -> Iterator[tuple[str, np.ndarray, 
     yield "otsu", otsu, 1.0
     block = max(15, (min(h, w) // 8) | 1)
     yield "adaptive", cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 5), 1.0
+    yield "denoise", cv2.GaussianBlur(img, (0, 0), 1.0), 1.0  # sensor noise in a dim photo
     if small:
         yield "upscale-sharpen", cv2.resize(sharp, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), 2.0
     if min(h, w) > 200:
