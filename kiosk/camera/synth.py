@@ -323,6 +323,8 @@ CASES: dict[str, Callable[[np.random.Generator, Sequence[tuple[str, str]]], np.n
     "moire": _moire,
     "inverted": lambda r, c: _scene(r, c, invert=True),
     "several": lambda r, c: _scene(r, c, module=2.0, angle=0.0),
+    # a dim counter: little light, a noisy sensor, JPEG
+    "dim": lambda r, c: _scene(r, c, module=3.0, paper=95, ink=35, noise=7.0, blur=0.8, jpeg=70),
     # a phone photo: 5 MP, big modules, focus blur, some tilt, JPEG
     "photo": lambda r, c: _scene(
         r,
@@ -334,6 +336,8 @@ CASES: dict[str, Callable[[np.random.Generator, Sequence[tuple[str, str]]], np.n
         noise=3.0,
         jpeg=85,
     ),
+    # a photo taken from afar: the code small in a big picture
+    "far": lambda r, c: _scene(r, c, size=(3264, 2448), module=float(r.uniform(2.5, 4.0)), noise=3.0, jpeg=85),
 }
 
 
