@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 import pygame
@@ -174,13 +175,24 @@ class KeyboardWedge:
             return []
         text = "".join(self._buf)
         self._buf.clear()
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            return []  # a burst with a control key in it is a junk code, never typing
         return [Typed(text)]
 
+    def in_burst(self, now: float) -> bool:
+        """Characters are held and the last came within ``max_gap``: a scanner is typing."""
+        return bool(self._buf) and now - self._last <= self.max_gap
+
     def feed(self, ch: str, now: float) -> list[Input | Scan]:
+        """One key of text (or, within a burst, a control key: it taints the burst, whose scan
+        the flow then refuses as a whole, instead of the burst being split in two)."""
         out: list[Input | Scan] = []
-        if self._buf and (now - self._last > self.max_gap or len(self._buf) >= self.max_length):
+        if self._buf and now - self._last > self.max_gap:
             out = self._release()
-        self._buf.append(ch)
+        if len(self._buf) < self.max_length:
+            self._buf.append(ch)
+        # beyond max_length a fast burst is not split into typing and a scan of its tail: it
+        # stays one (overlong) scan, which the flow refuses
         self._last = now
         return out
 
@@ -215,6 +227,9 @@ class EventTranslator:
 
         self.wedge = wedge if wedge is not None else KeyboardWedge()
         self._clock = clock or time.monotonic
+        # a tab/ESC/control key held back for max_gap: it may open a scanner's burst (then it is
+        # part of a junk code), else it is a person's key and is translated then
+        self._held: tuple | None = None
 
     def handle(
         self,
@@ -225,22 +240,67 @@ class EventTranslator:
         size: tuple[int, int] | None = None,
     ) -> list[Input | Scan]:
         now = self._clock() if now is None else now
+        first: list[Input | Scan] = []
+        ch = getattr(event, "unicode", "") if event.type == pygame.KEYDOWN else ""
+        burst_char = _printable(ch) and event.key not in _ARROWS and event.key != pygame.K_TAB
+        if self._held is not None:
+            held, self._held = self._held, None
+            if burst_char and now - held[-1] <= self.wedge.max_gap:
+                self.wedge.feed(_control_of(held[0]), held[-1])  # the burst starts with it: junk
+            else:
+                first = _translate_held(held)
         if event.type == pygame.KEYDOWN:
-            ch = getattr(event, "unicode", "")
             if event.key in _ENTER:
                 out, consumed = self.wedge.enter(now)
                 if consumed:
-                    return out
+                    return [*first, *out]
                 more = translate(event, buttons, focus, size)
-                return [*out, more] if more is not None else out
-            if _printable(ch) and event.key not in _ARROWS and event.key != pygame.K_TAB:
-                return self.wedge.feed(ch, now)
+                return [*first, *out, more] if more is not None else [*first, *out]
+            if burst_char:
+                return [*first, *self.wedge.feed(ch, now)]
+            control = _control_of(event)
+            if control and self.wedge.in_burst(now):
+                # a tab, ESC or NUL inside a scanner's burst is part of the code (a junk one): it
+                # must neither split the code nor move the focus or leave the screen
+                return [*first, *self.wedge.feed(control, now)]
+            if control:
+                self._held = (event, tuple(buttons), focus, size, now)
+                return [*first, *self.wedge.flush()]
         out = self.wedge.flush() if event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN) else []
         more = translate(event, buttons, focus, size)
-        return [*out, more] if more is not None else out
+        return [*first, *out, more] if more is not None else [*first, *out]
 
     def poll(self, now: float | None = None) -> list[Input | Scan]:
-        return self.wedge.poll(self._clock() if now is None else now)
+        now = self._clock() if now is None else now
+        out: list[Input | Scan] = []
+        if self._held is not None and now - self._held[-1] > self.wedge.max_gap:
+            held, self._held = self._held, None
+            out = _translate_held(held)
+        return [*out, *self.wedge.poll(now)]
 
     def deadline(self) -> float | None:
-        return self.wedge.deadline()
+        due = self.wedge.deadline()
+        if self._held is not None:
+            held_due = self._held[-1] + self.wedge.max_gap
+            due = held_due if due is None else min(due, held_due)
+        return due
+
+
+def _translate_held(held: tuple) -> list[Input | Scan]:
+    event, buttons, focus, size, _at = held
+    more = translate(event, buttons, focus, size)
+    return [more] if more is not None else []
+
+
+def _control_of(event: pygame.event.Event) -> str:
+    """The control character a key press stands for (tab, ESC, NUL, ...), or ""."""
+    if event.key in (pygame.K_BACKSPACE, pygame.K_DELETE):
+        return ""  # editing keys act at once
+    ch = getattr(event, "unicode", "")
+    if len(ch) == 1 and unicodedata.category(ch) == "Cc":
+        return ch
+    if event.key == pygame.K_TAB:
+        return "\t"
+    if event.key == pygame.K_ESCAPE:
+        return "\x1b"
+    return ""

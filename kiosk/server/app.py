@@ -71,8 +71,8 @@ class Control:
 
     ``delay``: seconds before every answer. ``garbage``: every call (but ``/health``) is answered
     200 with a body that is not the contract's (not JSON, or JSON of the wrong shape), without
-    reaching the store. ``requests``: every request seen, as ``(method, path)`` (the drills count
-    what reached the backend).
+    reaching the store. ``requests``: every request seen, as ``(method, raw path)`` (still
+    percent-encoded, without the query; the drills count what reached the backend).
     """
 
     def __init__(self) -> None:
@@ -235,7 +235,8 @@ class BodyLimitAndDelay:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.control.requests.append((scope["method"], scope.get("path", "")))
+        raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+        self.control.requests.append((scope["method"], raw.decode("latin-1")))
         if self.control.delay > 0:
             await asyncio.sleep(self.control.delay)
         if self.control.garbage and not scope.get("path", "").endswith("/health"):

@@ -197,8 +197,8 @@ class ServerThread(_ServerBase):
         self._control.garbage = bool(on)
 
     def requests(self, prefix: str = "") -> list[tuple[str, str]]:
-        """The requests this server has seen (``(method, path)``), optionally those whose path
-        starts with ``prefix`` (e.g. ``"/api/v1/parcels"``)."""
+        """The requests this server has seen (``(method, raw path)``: as sent, still
+        percent-encoded), optionally those whose path starts with ``prefix`` (``"/api/v1/parcels"``)."""
         return [r for r in list(self._control.requests) if r[1].startswith(prefix)]
 
     @property
