@@ -293,3 +293,41 @@ def test_scanner_from_config_with_the_synthetic_camera(clock, posted):
         sc.source.show("STAFF-0042")
         assert sc.wait_quiet(10)
     assert [(e.text, e.kind) for e in drain(posted) if isinstance(e, Scan)] == [("STAFF-0042", "staff")]
+
+
+class SceneCapture:
+    """A live camera: the current scene plus a little sensor noise on every frame."""
+
+    def __init__(self, scene):
+        self.scene = scene
+        self.rng = np.random.default_rng(3)
+
+    def __call__(self, *_):
+        return self
+
+    def isOpened(self):
+        return True
+
+    def set(self, *_):
+        return True
+
+    def read(self):
+        noise = self.rng.integers(-2, 3, self.scene.shape, dtype=np.int16)
+        return True, np.clip(self.scene.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_an_unchanging_live_view_is_not_decoded_over_and_over(clock, posted):
+    rng = np.random.default_rng(0)
+    empty = synth.background(640, 360, rng)
+    cap = SceneCapture(empty)
+    src = OpenCVSource("http://cam.local/video", capture_factory=cap)
+    with Scanner(src, posted.put, clock=clock, fps=50) as sc:
+        assert wait_for(lambda: sc.stats["skipped"] >= 10)
+        assert sc.stats["decoded"] < sc.stats["skipped"]
+        assert sc.state == "ok"  # noisy frames: not a frozen camera
+        cap.scene = synth.camera_frame("MEMBER-000555", "QRCODE", (640, 360), rng)  # someone shows a code
+        assert wait_for(lambda: any(isinstance(e, Scan) for e in list(posted.queue)))
+    assert [e.text for e in drain(posted) if isinstance(e, Scan)] == ["MEMBER-000555"]

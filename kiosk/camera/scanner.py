@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from kiosk.camera.decoder import Decoder, Detection
@@ -108,6 +109,10 @@ class Scanner:
         self._reopen_due = threading.Event()
         self._present: bool | None = None
         self._frames = 0
+        self._thumb: np.ndarray | None = None
+        self._thumb_at = 0.0
+        self._last_empty = False
+        self.static_refresh = 1.0  # seconds (real time): a static view is still decoded this often
         self.stats = {"frames": 0, "decoded": 0, "skipped": 0, "scans": 0, "junk": 0, "duplicates": 0}
 
     @classmethod
@@ -331,10 +336,10 @@ class Scanner:
             self._last_good = self.clock.monotonic()
             self._set_state("ok")
             self._backoff = self.reopen_backoff
-            if fid is not None and fid == self._last_fid:
+            if (fid is not None and fid == self._last_fid) or (fid is None and self._static(frame)):
                 self.stats["skipped"] += 1
                 self._busy = False
-                self._pause(self.poll * 3)
+                self._pause(self.poll * 3 if fid is not None else max(self.poll, period - (time.monotonic() - started)))
                 continue
             self.stats["frames"] += 1
             pending = self.source.pending
@@ -348,6 +353,7 @@ class Scanner:
             self.stats["decoded"] += 1
             self.handle(detections, discrete=fid is not None)
             self._last_fid = fid
+            self._last_empty = not detections
             try:
                 self.source.decoded(detections, fid)
             except Exception:
@@ -365,6 +371,27 @@ class Scanner:
             self._frames += 1
             return "normal" if self._frames % 3 == 0 else "fast"
         return self.effort
+
+    def _static(self, frame: np.ndarray) -> bool:
+        """A live view that has not changed since the last frame decoded (and that one held no
+        code): skipped, so an idle kiosk does not decode the same empty counter all day. A
+        frame is still decoded at least once a second (``static_refresh``)."""
+        try:
+            thumb = cv2.resize(frame, (32, 18), interpolation=cv2.INTER_AREA)
+        except cv2.error:
+            return False
+        now = time.monotonic()
+        if (
+            self._last_empty
+            and not self._seen  # a code that just left is still counted out frame by frame
+            and self._thumb is not None
+            and thumb.shape == self._thumb.shape
+            and now - self._thumb_at < self.static_refresh
+            and int(cv2.absdiff(thumb, self._thumb).max()) < 6
+        ):
+            return True
+        self._thumb, self._thumb_at = thumb, now
+        return False
 
     def _pause(self, seconds: float) -> None:
         if self._wake.wait(seconds):
