@@ -223,3 +223,12 @@ expect_screen = "scan_package"
 """
     rc, lines = _play(tmp_path, steps, size=size)
     assert rc == 0, lines
+
+
+def test_page_keys_pass_the_usb_scanner_wedge(renderer):
+    from kiosk.screens.inputs import EventTranslator
+
+    buttons = list(draw(renderer, list_view("overdue", 30, "zh-TW", 1), (800, 480)).values())
+    wedge = EventTranslator(clock=lambda: 0.0)
+    assert wedge.handle(_key(pygame.K_PAGEDOWN), buttons) == [Press("page_next")]
+    assert wedge.handle(_key(pygame.K_PAGEUP), buttons) == [Press("page_prev")]
