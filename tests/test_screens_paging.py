@@ -232,3 +232,35 @@ def test_page_keys_pass_the_usb_scanner_wedge(renderer):
     wedge = EventTranslator(clock=lambda: 0.0)
     assert wedge.handle(_key(pygame.K_PAGEDOWN), buttons) == [Press("page_next")]
     assert wedge.handle(_key(pygame.K_PAGEUP), buttons) == [Press("page_prev")]
+
+
+def test_the_app_passes_the_page_size_to_the_flow_which_clamps(renderer):
+    """The app reports ``Renderer.last_page_rows`` after a draw (flow.PageRows); a page index past
+    the end (the list shrank) is put back on the last page and drawn again at once."""
+    import dataclasses
+
+    from test_flow_support import order
+
+    from kiosk import flow
+    from kiosk.app import App
+    from kiosk.clock import SimClock
+    from kiosk.config import Config
+
+    clock = SimClock()
+    app = App(Config(), clock=clock, client=None, surface=pygame.Surface((800, 480)), renderer=renderer)
+    try:
+        orders = tuple(order(f"A{1001 + i}") for i in range(13))
+        app.state = dataclasses.replace(app.state, screen=flow.Screen.ORDERS, orders=orders, page=7)
+        app._refresh_view()
+        assert app.redraw(force=True)
+        per_page = renderer.last_page_rows
+        pages = -(-13 // per_page)
+        assert app.state.page_rows == ("orders", per_page)
+        assert app.state.page == pages - 1
+        assert app.drawn_view.page == pages - 1
+        assert "page_prev" in {b.id for b in app.buttons}
+        app.handle(Press("page_prev"))
+        assert app.state.page == pages - 2
+    finally:
+        app.close()
+        clock.close()
