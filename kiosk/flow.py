@@ -268,6 +268,7 @@ class State:
     attention: int = 0
     # customer session
     member_id: str = ""
+    member_code: str = ""  # the code looked up (kept in memory only): shown again, it is no new look-up
     member_masked: str = ""
     orders: tuple = ()
     queue: tuple = ()  # counter: orders still to be scanned, the first is current
@@ -286,6 +287,7 @@ class State:
     arrival_count: int = 0
     occupied: frozenset[int] = frozenset()
     assigned: frozenset[int] = frozenset()  # doors given to arrivals in this staff session
+    confirmed: tuple[tuple[str, str], ...] = ()  # (package code, order number) confirmed this session
     occupancy_known: bool = False  # `occupied` came from the backend (else no door is given offline)
     overdue: tuple = ()
     detail: Any = None
@@ -378,6 +380,7 @@ def _customer_reset(state: State) -> State:
     return replace(
         state,
         member_id="",
+        member_code="",
         member_masked="",
         orders=(),
         queue=(),
@@ -410,6 +413,7 @@ def _staff_reset(state: State) -> State:
         selected_staff=None,
         arrival=None,
         arrival_count=0,
+        confirmed=(),
         overdue=(),
         detail=None,
         return_reason=None,
@@ -535,7 +539,9 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
             state = _customer_reset(state)
             return replace(state, screen=Screen.STAFF_LOGIN, badge=code, pin="")
         if p.is_member(code):
-            state = _customer_reset(state)
+            if screen is Screen.ORDERS and code == state.member_code:
+                return state  # the same code still in front of the camera: these are its orders
+            state = replace(_customer_reset(state), member_code=code)
             if screen is not Screen.OFFLINE:
                 state = replace(state, screen=Screen.IDLE)
             return _call(state, fx, "lookup", member_code=code)
@@ -559,10 +565,19 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
             return state
         if p.is_staff(code) or not p.is_parcel(code):
             return _refuse(state, fx, "msg.code_wrong_kind" if _known(p, code) else "msg.code_unknown")
+        done = next((number for c, number in state.confirmed if c == code), None)
+        if done is not None:
+            # confirmed a moment ago (still in view, or scanned twice): no second arrival, no door
+            fx.append(Log("parcel_refused", (("code", "confirmed_here"), ("order", done or "-"))))
+            return _refuse(state, fx, "msg.already_arrived", number=done)
         state = replace(state, arrival=Arrival(package_code=code), message=None)
         return _call(state, fx, "parcel", state.staff.token, package_code=code, occupied=state.cfg.locker)
     if screen is Screen.STAFF_LOGIN and p.is_staff(code):
+        if code == state.badge:
+            return state  # the badge still in view: keep the PIN typed so far
         return replace(state, badge=code, pin="", message=None)
+    if screen is Screen.ARRIVAL_CONFIRM and state.arrival is not None and code == state.arrival.package_code:
+        return state  # the parcel being confirmed, still in view: nothing wrong
     return _refuse(state, fx, "msg.code_wrong_kind" if _known(p, code) else "msg.code_unknown")
 
 
@@ -818,6 +833,7 @@ def _press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
             screen=Screen.ARRIVAL,
             arrival=None,
             arrival_count=state.arrival_count + 1,
+            confirmed=(*state.confirmed, (arrival.package_code, number))[-50:],
             occupied=frozenset(occupied),
             assigned=state.assigned | frozenset(occupied - state.occupied),
             selected_staff=state.staff.id,

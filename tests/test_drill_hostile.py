@@ -185,3 +185,37 @@ def test_client_quotes_path_codes_and_gets_the_contract_answer(backend):
             with pytest.raises(Rejected) as err:
                 client.parcel(code, token)
             assert err.value.code == "parcel_not_found", code
+
+
+def test_the_same_code_again_makes_no_second_call_and_opens_no_second_door(tmp_path):
+    """``drill_repeated_codes_locker``: a code still in view is read again after the hold-off."""
+    from kiosk.gpio.recorder import read_gpio_csv
+
+    sc = scenario_mod.load(SCENARIOS / "drill_repeated_codes_locker.toml")
+    world = scenario_mod.World(sc, tmp_path)
+    messages = {}
+    try:
+        world.start()
+        for step in sc.steps:
+            scenario_mod._do(world, step)
+            if step.action == "expect_screen":
+                world.settle()
+                msg = world.app.view.message
+                messages.setdefault(step.value, []).append(msg.key if msg else None)
+        world.advance(60)
+        server = world.server
+        lookups = [r for r in server.requests("/api/v1/members/lookup")]
+        parcels = [r for r in server.requests("/api/v1/parcels/") if r[0] == "GET"]
+        arrives = server.count_events("arrive", "A1001"), server.count_events("arrive", "A1005")
+        attention = world.app.outbox.attention()
+    finally:
+        world.close()
+    assert len(lookups) == 1  # one look-up, not one per read of the code
+    assert [p for _m, p in parcels] == ["/api/v1/parcels/PKG1001"]  # offline PKG1005 never got through
+    assert arrives == (1, 1)
+    assert attention == []
+    assert messages["arrival_confirm"][1] is None  # the parcel in view is no wrong-kind error
+    assert messages["arrival"][1] == "msg.already_arrived"
+    assert messages["arrival"][3] == "msg.already_arrived"
+    pulses = [r.name for r in read_gpio_csv(tmp_path / "gpio.csv") if r.name.startswith("relay:") and r.active]
+    assert pulses == ["relay:5", "relay:1", "relay:4"]
