@@ -145,7 +145,7 @@ def rate_table(per_case: int) -> None:
             row[1] += len(exp)
             row[2] += time.perf_counter() - t
             row[3] += len(got - exp)
-    print(f"## Decode rate, generated evaluation set ({per_case} frames per case, 1280x720)\n")
+    print(f"## Decode rate, generated evaluation set ({per_case} frames per case, 1280x720; photo 5 MP, far 8 MP)\n")
     print("| case | " + " | ".join(engines) + " | kiosk normal ms |")
     print("|---|" + "---:|" * (len(engines) + 1))
     totals = {e: [0, 0] for e in engines}

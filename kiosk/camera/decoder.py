@@ -780,7 +780,9 @@ def _merge_detections(found: list[Detection], new: list[Detection]) -> list[Dete
                 out = [o for o in out if not any(o is p for p in partial)]
                 same_place = [o for o in same_place if not any(o is p for p in partial)]
         if same_place:
-            if d.engine == "zxing" and all(o.engine == "zbar" for o in same_place):
+            # (digits-only symbologies have no character set to get wrong: the first reading stays)
+            charset = d.symbology in ("QRCODE", "CODE128", "CODE39", "CODE93", "DATAMATRIX", "PDF417")
+            if charset and d.engine == "zxing" and all(o.engine == "zbar" for o in same_place):
                 out = [o for o in out if not any(o is p for p in same_place)]
                 out.append(d)
             continue
