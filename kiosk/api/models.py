@@ -160,7 +160,7 @@ class Order:
             raise malformed(f"{what}.status is not a known status")
         return cls(
             id=f.nonempty("id"),
-            number=f.str("number"),
+            number=f.nonempty("number"),  # the kiosk tells orders apart by it (order:<number>)
             status=status,
             member_id=f.str("member_id"),
             customer_masked=f.str("customer_masked", nullable=True) or "",
