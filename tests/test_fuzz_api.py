@@ -226,5 +226,5 @@ def test_lookups_from_near_valid_json(data):
 
 def test_an_order_without_a_number_is_malformed():
     """Found by the fuzzing above: an empty ``number`` was taken, and orders are told apart by it."""
-    with pytest.raises(BackendUnavailable, match="order.number"):
+    with pytest.raises(BackendUnavailable, match=r"order\.number"):
         Order.from_json({**ORDER, "number": ""})
