@@ -203,8 +203,10 @@ class FlowConfig:
     done_timeout: float = 8.0
     staff_timeout: float = 120.0
     message_timeout: float = 4.0
-    probe_online: float = 300.0  # settings refreshed while all is well (the heartbeat notices outages)
-    probe_offline: float = 5.0  # and while it is unreachable
+    # settings re-read while all is well: also how an idle kiosk notices an outage before a
+    # customer scans in vain (the heartbeat, every 30 s, notices it too)
+    probe_online: float = 15.0
+    probe_offline: float = 2.0  # and while it is unreachable: back on its own within seconds
     doors: tuple[DoorInfo, ...] = ()
     pattern_overrides: tuple[tuple[str, str], ...] = ()  # local [scanner] *_pattern values
 

@@ -345,7 +345,7 @@ def test_offline_customer_nothing_opens():
     d.answer("lookup", error=down())
     assert d.screen == "offline"
     assert not d.of(flow.Unlock)
-    assert flow.StartTimer("probe", 5.0) in d.effects
+    assert flow.StartTimer("probe", flow.FlowConfig().probe_offline) in d.effects
     # a probe that works brings the kiosk back by itself
     d.timer("probe")
     d.answer("settings", Settings(), token=d.state.probing)
@@ -361,7 +361,7 @@ def test_offline_probe_failing_keeps_offline_and_reschedules():
     d.timer("probe")
     d.answer("settings", error=down(), token=d.state.probing)
     assert d.screen == "offline"
-    assert flow.StartTimer("probe", 5.0) in d.effects
+    assert flow.StartTimer("probe", flow.FlowConfig().probe_offline) in d.effects
 
 
 def test_offline_screen_scan_tries_again():
