@@ -291,6 +291,7 @@ class State:
     assigned: frozenset[int] = frozenset()  # doors given to arrivals in this staff session
     confirmed: tuple[tuple[str, str], ...] = ()  # (package code, order number) confirmed this session
     occupancy_known: bool = False  # `occupied` came from the backend (else no door is given offline)
+    side_calls: frozenset[int] = frozenset()  # tokens of the staff_list/occupied reads in flight
     overdue: tuple = ()
     detail: Any = None
     return_reason: str | None = None
@@ -422,6 +423,7 @@ def _staff_reset(state: State) -> State:
         badge="",
         pin="",
         page=0,
+        side_calls=frozenset(),
     )
 
 
@@ -791,7 +793,7 @@ def _press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
             # which doors hold parcels, known ahead: an arrival made offline still gets a free door
             token = state.seq + 1
             fx.append(Call("occupied", token, {}, state.staff.token))
-            state = replace(state, seq=token)
+            state = replace(state, seq=token, side_calls=state.side_calls | {token})
         return state
     if b == "overdue":
         return _call(replace(state, message=None), fx, "overdue", state.staff.token)
@@ -1083,7 +1085,7 @@ def _res_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
     # the list of receiving staff for the commission picker (best effort, not interactive)
     token = state.seq + 1
     fx.append(Call("staff_list", token, {}, staff.token))
-    return replace(state, seq=token)
+    return replace(state, seq=token, side_calls=state.side_calls | {token})
 
 
 def _res_parcel(state: State, event: ApiResult, fx: list[Effect]) -> State:
@@ -1172,6 +1174,13 @@ _RESULT = {
 
 
 def _on_result_any(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    if event.request in ("staff_list", "occupied"):
+        # only the answer to a read this staff session made: a late answer from an earlier
+        # session must not pick the receiving staff or, worse, which door a parcel goes into
+        if event.token not in state.side_calls:
+            fx.append(Log("stale_answer", (("request", event.request),)))
+            return state
+        state = replace(state, side_calls=state.side_calls - {event.token})
     if event.request == "staff_list":
         return _res_staff_list(state, event, fx)
     if event.request == "occupied":

@@ -6,7 +6,7 @@ import pytest
 from test_flow_support import Driver, down, order, rejected
 
 from kiosk import flow
-from kiosk.api.models import Settings
+from kiosk.api.models import Settings, Staff, StaffSession
 from kiosk.events import ApiResult
 
 
@@ -31,6 +31,31 @@ def test_login_ok_staff_menu_and_staff_list():
     assert d.screen == "staff_menu"
     assert flow.view(d.state).staff_name == "陳*華"
     assert flow.StartTimer("staff", 120.0) in d.effects
+
+
+def test_late_staff_list_and_door_answers_of_an_earlier_session_are_ignored():
+    d = Driver(mode="locker")
+
+    def login(staff_id):
+        d.scan("STAFF-0001")
+        d.type("2468")
+        d.press("confirm")
+        d.answer("login", StaffSession(token="tok-" + staff_id, staff=Staff(staff_id, "陳*華"), expires_in=3600))
+        return d.calls("staff_list")[-1]
+
+    old_staff = login("s_1")
+    d.press("arrival")
+    old_occupied = d.calls("occupied")[-1]
+    d.press("logout")
+    new_staff = login("s_2")
+    # the first session's answers arrive late: no picker from them, no door choice from them
+    d.send(ApiResult("staff_list", True, (Staff("s_9", "X*Y"),), None, old_staff.token))
+    d.send(ApiResult("occupied", True, frozenset({1}), None, old_occupied.token))
+    assert d.state.staff_list == ()
+    assert not d.state.occupancy_known
+    # the current session's answer is taken
+    d.send(ApiResult("staff_list", True, (Staff("s_2", "林*玲"),), None, new_staff.token))
+    assert [m.id for m in d.state.staff_list] == ["s_2"]
 
 
 def test_wrong_pin_clears_and_stays():
