@@ -14,7 +14,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from kiosk import scenario as scenario_mod
+from kiosk.errors import BackendUnavailable
 from kiosk.events import BackendState
 from kiosk.gpio.recorder import check_gpio_csv, read_gpio_csv
 
@@ -127,3 +130,27 @@ def test_locker_faults_open_nothing_mark_nothing_and_pickups_land_once(tmp_path)
     pulses = [r.name for r in rows if r.name.startswith("relay:") and r.active]
     assert pulses == ["relay:5", "relay:6", "relay:7"]  # one pulse per pickup, none for a failed look-up
     assert check_gpio_csv(tmp_path / "gpio.csv") == []
+
+
+def test_an_older_calls_answer_does_not_overrule_a_newer_one(backend):
+    """Calls run on several threads (worker, outbox, heartbeat) and may finish out of order: a
+    garbage answer to a call made during the fault, read after a newer call found the backend
+    back, must not mark it down again (the drill saw the kiosk stuck `offline` that way)."""
+    from kiosk.api.client import BackendClient
+
+    states: list[str] = []
+    with BackendClient(backend.base_url, backend.kiosk_token, on_state=states.append) as client:
+        client.settings()  # call 1: up
+        client._calls = 4  # calls 2, 3 and 4 were started on other threads
+        client._set_state("down", 2)  # call 2 failed
+        client._set_state("up", 4)  # call 4 found the backend back
+        client._set_state("down", 3)  # the answer to call 3, read late: old news
+        assert client.state == "up"
+        backend.garbage = True
+        try:
+            with pytest.raises(BackendUnavailable):
+                client.settings()  # a fresh call (number 5) that gets garbage does count
+        finally:
+            backend.garbage = False
+        assert client.state == "down"
+    assert states == ["up", "down", "up", "down"]

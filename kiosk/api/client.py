@@ -183,6 +183,9 @@ class BackendClient:
         self._session = session
         self.on_state = on_state
         self._state_lock = threading.Lock()
+        self._calls = 0  # calls started so far; the state follows the latest-started call
+        self._state_call = 0  # the call whose answer set the state
+        self._local = threading.local()  # the call this thread is making (for _parse)
         self.state: str | None = None  # "up" | "down" | None (not asked yet)
 
     @classmethod
@@ -341,17 +344,26 @@ class BackendClient:
     def _parse(self, parse: Callable[[Any], Any], data: Any) -> Any:
         """The answer as the contract's record; only an answer that is one means the backend is up
         (garbage with a 200 must not flip the state up and then down again)."""
+        call = getattr(self._local, "call", None)
         try:
             value = parse(data)
         except BackendUnavailable:
-            self._set_state("down")
+            self._set_state("down", call)
             raise
-        self._set_state("up")
+        self._set_state("up", call)
         return value
 
-    def _set_state(self, state: str) -> None:
-        """Remember whether the backend answers; tell ``on_state`` when that changes."""
+    def _set_state(self, state: str, call: int | None = None) -> None:
+        """Remember whether the backend answers; tell ``on_state`` when that changes.
+
+        ``call`` (the number of the call that found it out): an answer to a call started before
+        the one that last set the state is old news (calls run on several threads and can finish
+        out of order: a garbage answer read after the backend recovered must not mark it down)."""
         with self._state_lock:
+            if call is not None:
+                if call < self._state_call:
+                    return
+                self._state_call = call
             changed = state != self.state
             self.state = state
         if changed:
@@ -372,14 +384,17 @@ class BackendClient:
         return self._parse(Order.from_json, data)
 
     def _call(self, method: str, path: str, name: str, **kwargs: Any) -> Any:
+        with self._state_lock:
+            self._calls += 1
+            call = self._local.call = self._calls
         try:
             data = self._exchange(method, path, name, **kwargs)
         except BackendUnavailable:
-            self._set_state("down")
+            self._set_state("down", call)
             raise
         except Rejected as exc:
             if not getattr(exc, "local", False):  # the backend's answer, not a value refused here
-                self._set_state("up")
+                self._set_state("up", call)
             raise
         return data  # the state is set once the answer has been read as the contract's (_parse)
 
