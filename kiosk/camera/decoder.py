@@ -198,6 +198,7 @@ def to_gray(frame: object) -> np.ndarray:
 
 
 BLOCK = 8
+STILL_SIZE = 1920  # a frame with a longer side is a photo: decode(frame) gives it every fallback
 LOCATE_MAX = 1600  # bigger images are localised at this width (a photo's modules are big)
 
 
@@ -478,12 +479,18 @@ class Decoder:
     # -- public ---------------------------------------------------------------------------------
 
     def decode(self, frame: np.ndarray, effort: str | None = None) -> list[Detection]:
-        """Every code found in the frame, each once; ``effort`` overrides the decoder's."""
-        effort = effort or self.effort
-        if effort not in EFFORTS:
+        """Every code found in the frame, each once; ``effort`` overrides the decoder's.
+
+        A photo (long side over :data:`STILL_SIZE` px) decoded without an ``effort`` by a decoder
+        whose effort is ``normal`` gets the still-image effort (``full``): no live camera of the kiosk
+        delivers such frames (the scanner always names its effort), a phone photo does.
+        """
+        if effort is not None and effort not in EFFORTS:
             raise ValueError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
         lum = _luminance(frame)
         h, w = lum.shape
+        if effort is None:
+            effort = "full" if self.effort == "normal" and max(h, w) > STILL_SIZE else self.effort
         found: list[Detection] = []
         regions = locate(lum, self.max_candidates + 2)[: self.max_candidates]
         colour = lum is not frame and frame.ndim == 3
@@ -640,6 +647,12 @@ class Decoder:
             p = b.position
             xs = [p.top_left.x, p.top_right.x, p.bottom_right.x, p.bottom_left.x]
             ys = [p.top_left.y, p.top_right.y, p.bottom_right.y, p.bottom_left.y]
+            if sym == "I25":
+                a = ((xs[0] + xs[3]) / 2, (ys[0] + ys[3]) / 2)
+                z = ((xs[1] + xs[2]) / 2, (ys[1] + ys[2]) / 2)
+                if not _itf_complete(img if img.ndim == 2 else to_gray(img), a, z, len(text)):
+                    logger.debug("event=partial_itf_dropped engine=zxing")
+                    continue
             rect = _rect(xs, ys, ox, oy, scale)
             out.append(Detection(sym, text, rect, "zxing"))
         return out
@@ -665,6 +678,14 @@ class Decoder:
                 continue
             text = _zbar_text(sym, data)
             r = d.rect
+            if sym == "I25":
+                if r.height > r.width:  # scanned along y
+                    a, z = (r.left + r.width / 2, r.top), (r.left + r.width / 2, r.top + r.height)
+                else:
+                    a, z = (r.left, r.top + r.height / 2), (r.left + r.width, r.top + r.height / 2)
+                if not _itf_complete(img if img.ndim == 2 else to_gray(img), a, z, len(text)):
+                    logger.debug("event=partial_itf_dropped engine=zbar")
+                    continue
             rect = _rect([r.left, r.left + r.width], [r.top, r.top + r.height], ox, oy, scale)
             out.append(Detection(sym, text, rect, "zbar"))
         return out
@@ -725,6 +746,57 @@ def _bar_span(img: np.ndarray) -> float:
         return 0.0
     cols = np.nonzero(dense >= 0.3 * peak)[0]
     return float(cols[-1] - cols[0]) if len(cols) else 0.0
+
+
+def _itf_complete(img: np.ndarray, p0: Sequence[float], p1: Sequence[float], digits: int) -> bool:
+    """False when bars go on right past an end of an ITF reading (a part of a longer code was read).
+
+    ITF has no check digit of its own, so any run of whole digit pairs inside the bars is a valid
+    reading. A complete code has a quiet zone (10 modules) past both ends; a part has the next bars
+    within a few modules. The intensity profile along the scan line is cut at mid-grey (with
+    hysteresis) and the crossings within 7 modules past each end are counted.
+    """
+    (x0, y0), (x1, y1) = p0, p1
+    length = float(np.hypot(x1 - x0, y1 - y0))
+    if length < 3.0 * digits:  # no ITF is this short (zbar's box of a few scan lines): unverifiable
+        return False
+    module = length / (8.0 * digits + 8.0)  # a digit is 7-9 modules, start + stop about 8
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    reach = 8.0 * module + 2.0
+    n = int(length + 2 * reach) + 1
+    t = np.linspace(-reach, length + reach, n, dtype=np.float32)
+    gap = 1.5 * module  # the reading's own last edge, blurred
+    after = (t > length + gap) & (t <= length + 7 * module)
+    before = (t < -gap) & (t >= -7 * module)
+    # the scan line itself and two parallel lines 4 modules off it: a line crossing a tilted code's
+    # bars only partly ends in white, but a line beside it then runs on into more bars
+    for shift in (0.0, -4.0 * module, 4.0 * module):
+        xs = (x0 - uy * shift + ux * t).astype(np.float32)[None, :]
+        ys = (y0 + ux * shift + uy * t).astype(np.float32)[None, :]
+        off = np.float32([-1.5, 0.0, 1.5])[:, None]  # three lines a little apart, averaged (noise)
+        prof = cv2.remap(img, xs - uy * off, ys + ux * off, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        prof = prof.astype(np.float32).mean(axis=0)
+        if shift == 0.0:
+            inside = prof[(t >= 0) & (t <= length)]
+            lo, hi = float(np.percentile(inside, 10)), float(np.percentile(inside, 90))
+            if hi - lo < 8:
+                return True  # no contrast to judge by
+            mid, hyst = (lo + hi) / 2, 0.2 * (hi - lo)
+        if _crossings(prof[after], mid, hyst) >= 2 or _crossings(prof[before][::-1], mid, hyst) >= 2:
+            return False
+    return True
+
+
+def _crossings(seg: np.ndarray, mid: float, hyst: float) -> int:
+    """Dark/light changes along a profile, with hysteresis (noise does not count)."""
+    state, count = 0, 0
+    for v in seg.tolist():
+        s = 1 if v > mid + hyst else (-1 if v < mid - hyst else 0)
+        if s and state and s != state:
+            count += 1
+        if s:
+            state = s
+    return count
 
 
 def _width(found: list[Detection]) -> int:
