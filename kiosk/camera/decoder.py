@@ -354,6 +354,9 @@ def _variants(img: np.ndarray, angle: float) -> Iterator[tuple[str, np.ndarray, 
     if 8.0 < a < 172.0 and abs(a - 90.0) > 8.0:
         yield "deskew", _rotate(img, a), 1.0
     yield "invert", 255 - img, 1.0
+    bars = _bars_only(img)
+    if bars is not None:  # ITF-14's bearer bars (a thick frame 10 modules out) stop both engines
+        yield "bars-only", bars, 1.0
     _, otsu = cv2.threshold(blur if small else img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     yield "otsu", otsu, 1.0
     block = max(15, (min(h, w) // 8) | 1)
@@ -797,6 +800,35 @@ def _crossings(seg: np.ndarray, mid: float, hyst: float) -> int:
         if s:
             state = s
     return count
+
+
+def _bars_only(img: np.ndarray) -> np.ndarray | None:
+    """The crop with a dark frame round the code (ITF-14's bearer bars) painted over, or None.
+
+    The frame is a dark connected component whose box spans most of the crop but which fills
+    little of its box; bars are compact.
+    """
+    h, w = img.shape
+    if w < 40 or h < 20:
+        return None
+    f = min(1.0, 800 / max(h, w))  # found at a low resolution, painted at full
+    small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else img
+    _, dark = cv2.threshold(cv2.GaussianBlur(small, (0, 0), 1.0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    sh, sw = small.shape
+    frame = np.zeros_like(dark)
+    for i in range(1, n):
+        _x, _y, bw, bh, area = (int(v) for v in stats[i])
+        if bw >= 0.4 * sw and bh >= 0.25 * sh and area < 0.3 * bw * bh:
+            frame[labels == i] = 255
+    if not frame.any():
+        return None
+    frame = cv2.dilate(frame, np.ones((5, 5), np.uint8))
+    if f < 1:
+        frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_NEAREST)
+    out = img.copy()
+    out[frame > 0] = int(np.percentile(img, 90))
+    return out
 
 
 def _width(found: list[Detection]) -> int:
