@@ -77,3 +77,62 @@ def test_through_the_kiosk_command_line(images):
 def test_a_folder_is_not_an_image(tmp_path, capsys):
     assert cli.main([str(tmp_path)]) == 2
     assert "a folder, not an image" in capsys.readouterr().err
+
+
+def _codes(out: str) -> list[list[tuple[str, str]]]:
+    return [sorted((c["symbology"], c["text"]) for c in json.loads(line)["codes"]) for line in out.splitlines()]
+
+
+def test_exif_rotated_jpeg_is_turned_upright(tmp_path, capsys):
+    """A phone stores a portrait photo sideways with an EXIF orientation; the reading is the same."""
+    from PIL import Image
+
+    code = synth.render_code("PKG-ROT-0001", "CODE39", module=3)
+    stored = np.ascontiguousarray(np.rot90(code, 1))  # bars lie horizontal in the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90 degrees clockwise to view"
+    path = tmp_path / "sideways.jpg"
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    assert cv2.imread(str(path)).shape[:2] == code.shape  # OpenCV applies the orientation
+    assert cli.main(["--json", str(path)]) == 0
+    assert _codes(capsys.readouterr().out) == [[("CODE39", "PKG-ROT-0001")]]
+
+
+def test_formats_depths_transparency_and_a_corrupt_file(tmp_path, capsys):
+    frame = synth.camera_frame("MEMBER-FMT-1", "QRCODE", (640, 480), np.random.default_rng(4))
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    paths = []
+    for name, img in [
+        ("a.png", frame),
+        ("b.webp", frame),
+        ("c.bmp", frame),
+        ("d16.png", gray.astype(np.uint16) * 257),  # 16-bit grayscale
+        ("e.png", gray),
+    ]:
+        assert cv2.imwrite(str(tmp_path / name), img)
+        paths.append(str(tmp_path / name))
+    # black modules on a transparent background (what a code generator exports)
+    q = synth.render_code("MEMBER-ALPHA", "QRCODE", module=6)
+    rgba = np.zeros((*q.shape, 4), np.uint8)
+    rgba[..., 3] = np.where(q < 128, 255, 0)
+    assert cv2.imwrite(str(tmp_path / "f.png"), rgba)
+    corrupt = tmp_path / "cut.jpg"
+    cv2.imwrite(str(corrupt), frame)
+    corrupt.write_bytes(corrupt.read_bytes()[:200])  # a truncated download
+    paths += [str(corrupt), str(tmp_path / "f.png")]
+    assert cli.main(["--json", *paths]) == 2
+    out = capsys.readouterr()
+    assert _codes(out.out) == [[("QRCODE", "MEMBER-FMT-1")]] * 5 + [[("QRCODE", "MEMBER-ALPHA")]]
+    assert "cut.jpg" in out.err
+    assert "not an image" in out.err
+
+
+def test_a_big_photo(tmp_path, capsys):
+    """8000x6000 (48 MP): read, at a still's effort."""
+    big = np.full((6000, 8000), 190, np.uint8)
+    code = synth.render_code("MEMBER-HUGE-1", "QRCODE", module=24)
+    big[2500 : 2500 + code.shape[0], 4000 : 4000 + code.shape[1]] = code
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert cli.main(["--json", str(path)]) == 0
+    assert _codes(capsys.readouterr().out) == [[("QRCODE", "MEMBER-HUGE-1")]]
