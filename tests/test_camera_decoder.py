@@ -162,3 +162,46 @@ def test_detections_are_frozen_and_keep_the_code_out_of_repr():
     assert "SECRET" not in repr(d)
     with pytest.raises(AttributeError):
         d.text = "x"
+
+
+def test_a_part_of_an_itf_is_not_a_reading():
+    """ITF has no check digit: a run of digit pairs inside the bars decodes validly. A reading whose
+    scan line has bars running on past its end is a part, and is dropped."""
+    from kiosk.camera.decoder import _itf_complete
+
+    img = synth.render_code("12345678901234", "I25", module=3)  # 10 modules (30 px) of quiet zone
+    h, w = img.shape
+    assert _itf_complete(img, (30, h / 2), (w - 30, h / 2), 14)
+    part = 30 + 0.45 * (w - 60)
+    assert not _itf_complete(img, (30, h / 2), (part, h / 2), 6)
+    assert not _itf_complete(img, (part, h / 2), (w - 30, h / 2), 8)
+
+
+def test_check_digits_and_digit_pairs():
+    from kiosk.camera.decoder import _plausible
+
+    assert _plausible(Detection("EAN13", "4006381333931"))
+    assert not _plausible(Detection("EAN13", "4006381333932"))
+    assert not _plausible(Detection("EAN13", "400638133393"))
+    assert _plausible(Detection("I25", "123456"))
+    assert not _plausible(Detection("I25", "12345"))
+
+
+def test_a_bare_decode_of_a_photo_gets_the_still_effort():
+    """ITF-14 with bearer bars (a thick frame 10 modules out) in a 3 MP photo: plain engines read
+    nothing; Decoder().decode(photo) with no effort named reads it, and never a part of it."""
+    rng = np.random.default_rng(21)
+    text = synth.itf14(rng)
+    img = synth.photo(rng, [("I25", text)], sizes=((2048, 1536),), fill=(0.2, 0.3), bearer=True, blur=0.8)
+    assert read(Decoder(), img) == {("I25", text)}
+    assert read(Decoder(), img, effort="fast") <= {("I25", text)}
+
+
+@pytest.mark.parametrize("case", ["p_cylinder", "p_steep", "p_low_light", "p_textured", "p_screen"])
+def test_photo_like_stills_sample(decoder, case, monkeypatch):
+    """One 3 MP still of some photo cases (the full table: benchmarks/decode.py --eval)."""
+    monkeypatch.setattr(synth, "PHOTO_SIZES", ((2048, 1536),))
+    fn, syms = synth.PHOTO_CASES[case]
+    rng = np.random.default_rng([5, len(case)])
+    codes = [(syms[0], synth.random_text(syms[0], rng))]
+    assert read(decoder, fn(rng, codes)) == set(codes)

@@ -554,6 +554,8 @@ class Decoder:
                     found = self._zbar(small, 0, 0, f)
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
+            if effort == "full" and not found:
+                found = self._local_contrast(gray)
         return _drop_partials(found)
 
     def _quick(
@@ -692,6 +694,24 @@ class Decoder:
             rect = _rect([r.left, r.left + r.width], [r.top, r.top + r.height], ox, oy, scale)
             out.append(Detection(sym, text, rect, "zbar"))
         return out
+
+    def _local_contrast(self, gray: np.ndarray) -> list[Detection]:
+        """Last resort on a still: local contrast (CLAHE) at a few smaller sizes.
+
+        A glare stripe or a strong defocus leaves the code's contrast uneven; equalised per tile and
+        made smaller (blur shrinks with it), zbar still reads some of those photos.
+        """
+        h, w = gray.shape
+        clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+        for f in (0.5, 0.35, 0.25):
+            if min(h, w) * f < 160:
+                break
+            small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+            got = self._read(clahe.apply(small), 0, 0, scale=f)
+            if got:
+                logger.debug("event=decoded_by_fallback variant=clahe-%s", f)
+                return got
+        return []
 
     def _fallbacks(
         self, img: np.ndarray, angle: float, ox: int, oy: int, whole: bool = False, limit: int | None = None
@@ -840,8 +860,23 @@ def _shift(d: Detection, ox: int, oy: int) -> Detection:
     return Detection(d.symbology, d.text, (x + ox, y + oy, w, h), d.engine)
 
 
+def _plausible(d: Detection) -> bool:
+    """Digits-only symbologies hold digits only, EAN-13/UPC-A with a correct check digit, ITF pairs."""
+    t = d.text
+    if d.symbology in ("EAN13", "UPCA", "EAN8"):
+        if not (t.isascii() and t.isdigit() and len(t) == {"EAN13": 13, "UPCA": 12, "EAN8": 8}[d.symbology]):
+            return False
+        weighted = sum(int(c) * (1 if i % 2 else 3) for i, c in enumerate(reversed(t[:-1])))  # GTIN: 3,1,3...
+        return (weighted + int(t[-1])) % 10 == 0
+    if d.symbology == "I25":
+        return t.isascii() and t.isdigit() and len(t) % 2 == 0 and len(t) >= 4
+    return True
+
+
 def _drop_partials(found: list[Detection]) -> list[Detection]:
-    """Drop a 1D reading that is part of a longer one of the same symbology (ITF reads partly)."""
+    """Drop an implausible reading (a bad check digit) and a 1D reading that is part of a longer one
+    of the same symbology (ITF reads partly)."""
+    found = [d for d in found if _plausible(d)]
     if len(found) < 2:
         return found
     return [

@@ -465,7 +465,7 @@ def photo(
     rng: np.random.Generator,
     codes: Sequence[tuple[str, str]],
     *,
-    sizes: Sequence[tuple[int, int]] = PHOTO_SIZES,
+    sizes: Sequence[tuple[int, int]] | None = None,
     fill: tuple[float, float] = (0.05, 0.6),
     warp: str = "",
     tilt: float = 0.0,
@@ -483,11 +483,13 @@ def photo(
     stripe: float = 0.0,
     jpeg: int = 85,
 ) -> np.ndarray:
-    """A phone photo (BGR) of one code: sizes/fill choose the scale; the rest are what goes wrong.
+    """A phone photo (BGR) of one code: sizes (default :data:`PHOTO_SIZES`)/fill choose the scale;
+    the rest are what goes wrong.
 
     ``defocus`` and ``motion`` are in modules (so a blur is as hard on a big photo as on a small one).
     """
     sym, text = codes[0]
+    sizes = sizes or PHOTO_SIZES
     w, h = sizes[int(rng.integers(len(sizes)))]
     if rng.random() < 0.3:
         w, h = h, w  # portrait
