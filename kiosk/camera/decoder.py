@@ -198,12 +198,17 @@ def to_gray(frame: object) -> np.ndarray:
 
 
 BLOCK = 8
+NOISY = 8.0  # median block edge level of a picture too noisy to localise at full resolution
 STILL_SIZE = 1920  # a frame with a longer side is a photo: decode(frame) gives it every fallback
 LOCATE_MAX = 1600  # bigger images are localised at this width (a photo's modules are big)
 
 
-def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
-    """Candidate code patches: dense strong edges in 8x8 blocks, measured at full resolution."""
+def locate(gray: np.ndarray, max_regions: int = 8, _noisy: int = 0) -> list[Region]:
+    """Candidate code patches: dense strong edges in 8x8 blocks, measured at full resolution.
+
+    A dim, noisy picture (every block has edges) is looked at again at half size (and again): the
+    noise halves, a code's edges stay.
+    """
     h, w = gray.shape
     scale = 1.0
     work = gray
@@ -219,7 +224,17 @@ def locate(gray: np.ndarray, max_regions: int = 8) -> list[Region]:
     # |dx| + |dy| per pixel (saturating), averaged per block: one area resize
     energy = cv2.resize(cv2.add(gx, gy), (bw, bh), interpolation=cv2.INTER_AREA)
     flat = energy.ravel()
-    floor = float(np.partition(flat, flat.size // 2)[flat.size // 2])
+    # the background's level of edges: the median block, unless the code itself fills half the
+    # frame (a close-up photo, a cropped code), then the quieter quarter says more
+    part = np.partition(flat, (flat.size // 4, flat.size // 2))
+    floor = min(float(part[flat.size // 2]), float(part[flat.size // 4]) + 6.0)
+    if floor >= NOISY and _noisy < 2 and min(wh, ww) >= 240:
+        half = cv2.resize(work, (ww // 2, wh // 2), interpolation=cv2.INTER_AREA)
+        f = w / half.shape[1]
+        return [
+            Region(int(r.x * f), int(r.y * f), int(r.w * f), int(r.h * f), r.angle, r.score, r.elong, r.fill)
+            for r in locate(half, max_regions, _noisy=_noisy + 1)
+        ]
     thr = max(9.0, 2.0 * floor + 4.0)
     mask = (energy >= thr).astype(np.uint8)
     # coarse level: large modules leave gaps inside a code; 4x4 blocks bridge them

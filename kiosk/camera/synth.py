@@ -599,6 +599,14 @@ PHOTO_CASES: dict[str, tuple[Callable[[np.random.Generator, Sequence[tuple[str, 
         lambda r, c: photo(r, c, fill=(0.05, 0.3), screen=True, tilt=float(r.uniform(0, 25)), blur=0.6),
         ("QRCODE", "QRCODE", "CODE128"),
     ),
+    # a close-up or a cropped picture at camera-frame sizes (the live effort's size range): the code
+    # fills much of it
+    "p_closeup": (
+        lambda r, c: photo(
+            r, c, sizes=((640, 480), (1280, 960), (1600, 1200)), fill=(0.2, 0.7), blur=float(r.uniform(0.5, 1.5))
+        ),
+        ALL,
+    ),
     "p_jpeg_low": (lambda r, c: photo(r, c, fill=(0.05, 0.4), jpeg=int(r.uniform(30, 60)), blur=0.8), ALL),
 }
 
