@@ -205,3 +205,15 @@ def test_photo_like_stills_sample(decoder, case, monkeypatch):
     rng = np.random.default_rng([5, len(case)])
     codes = [(syms[0], synth.random_text(syms[0], rng))]
     assert read(decoder, fn(rng, codes)) == set(codes)
+
+
+def test_engines_that_disagree_about_a_1d_code_give_no_reading():
+    from kiosk.camera.decoder import _merge_detections
+
+    zx = Detection("CODE39", "PKG12345", (100, 100, 300, 60), "zxing")
+    zb = Detection("CODE39", "PKG12B45", (102, 98, 298, 64), "zbar")
+    assert _merge_detections([zx], [zb]) == []
+    # the same reading twice, a part of it, or a different code elsewhere: kept
+    assert _merge_detections([zx], [Detection("CODE39", "PKG12345", (0, 0, 5, 5), "zbar")]) == [zx]
+    other = Detection("CODE39", "OTHER-1", (600, 100, 300, 60), "zbar")
+    assert _merge_detections([zx], [other]) == [zx, other]

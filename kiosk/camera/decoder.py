@@ -918,6 +918,13 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return inter > 0.3 * min(aw * ah, bw * bh)
 
 
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
+    return inter / max(1, aw * ah + bw * bh - inter)
+
+
 def _merge_detections(found: list[Detection], new: list[Detection]) -> list[Detection]:
     """Add new detections unless the same code is already there (same text, or same place)."""
     out = list(found)
@@ -933,6 +940,14 @@ def _merge_detections(found: list[Detection], new: list[Detection]) -> list[Dete
             if partial:  # the longer reading of a code read in part
                 out = [o for o in out if not any(o is p for p in partial)]
                 same_place = [o for o in same_place if not any(o is p for p in partial)]
+        if d.symbology not in ("QRCODE", "DATAMATRIX") and d.text.isascii():
+            # the two engines disagree about one 1D code (not a character set, not a part): one of
+            # them misread it, and a wrong parcel code is worse than none: neither is kept
+            clash = [o for o in same_place if o.engine != d.engine and o.text.isascii() and _iou(o.rect, d.rect) >= 0.5]
+            if clash:
+                logger.info("event=engines_disagree symbology=%s", d.symbology)
+                out = [o for o in out if not any(o is c for c in clash)]
+                continue
         if same_place:
             # (digits-only symbologies have no character set to get wrong: the first reading stays)
             charset = d.symbology in ("QRCODE", "CODE128", "CODE39", "CODE93", "DATAMATRIX", "PDF417")
