@@ -575,6 +575,27 @@ def _kraft(rng: np.random.Generator) -> dict:
     return {"paper": (200, 190, 230), "ink": (60, 20, 110), "texture": 0.08}  # pink label, purple ink
 
 
+def _mixed(r: np.random.Generator, c: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Several moderate troubles at once, as in most real photos."""
+    colours = _kraft(r) if r.random() < 0.3 else {}
+    return photo(
+        r,
+        c,
+        fill=(0.03, 0.4),
+        warp=str(r.choice(["", "", "cylinder", "crumple"])),
+        tilt=float(r.uniform(0, 45)),
+        angle=float(r.uniform(0, 360)) if r.random() < 0.3 else None,
+        defocus=float(r.uniform(0, 0.6)),
+        motion=float(r.uniform(0, 0.8)),
+        blur=float(r.uniform(0.3, 1.5)),
+        stripe=float(r.uniform(0, 0.5)) if r.random() < 0.4 else 0.0,
+        dim=float(r.uniform(0.5, 1.0)),
+        noise=float(r.uniform(2, 8)),
+        jpeg=int(r.uniform(40, 90)),
+        **colours,
+    )
+
+
 # still photo cases: name -> (function(rng, codes) -> BGR image, symbologies it is about)
 PHOTO_CASES: dict[str, tuple[Callable[[np.random.Generator, Sequence[tuple[str, str]]], np.ndarray], tuple]] = {
     "p_phone": (lambda r, c: photo(r, c, blur=float(r.uniform(0.5, 1.5))), ALL),
@@ -594,6 +615,10 @@ PHOTO_CASES: dict[str, tuple[Callable[[np.random.Generator, Sequence[tuple[str, 
     "p_itf14": (lambda r, c: photo(r, c, fill=(0.1, 0.5), bearer=True, blur=float(r.uniform(0.5, 1.5))), ("I25",)),
     "p_code39_long": (lambda r, c: photo(r, c, fill=(0.15, 0.6), blur=float(r.uniform(0.5, 1.5))), ("CODE39",)),
     "p_far_qr": (lambda r, c: photo(r, c, sizes=PHOTO_SIZES[2:], fill=(0.002, 0.01), blur=0.7), ("QRCODE",)),
+    "p_far_1d": (
+        lambda r, c: photo(r, c, sizes=PHOTO_SIZES[2:], fill=(0.006, 0.02), blur=0.7),
+        SYMBOLOGIES_1D,
+    ),
     "p_textured": (lambda r, c: photo(r, c, fill=(0.1, 0.5), **_kraft(r)), ALL),
     "p_screen": (
         lambda r, c: photo(r, c, fill=(0.05, 0.3), screen=True, tilt=float(r.uniform(0, 25)), blur=0.6),
@@ -607,6 +632,7 @@ PHOTO_CASES: dict[str, tuple[Callable[[np.random.Generator, Sequence[tuple[str, 
         ),
         ALL,
     ),
+    "p_mixed": (_mixed, ALL),
     "p_jpeg_low": (lambda r, c: photo(r, c, fill=(0.05, 0.4), jpeg=int(r.uniform(30, 60)), blur=0.8), ALL),
 }
 
