@@ -154,3 +154,37 @@ def test_an_older_calls_answer_does_not_overrule_a_newer_one(backend):
             backend.garbage = False
         assert client.state == "down"
     assert states == ["up", "down", "up", "down"]
+
+
+def test_outbox_kicked_while_a_slow_send_is_in_flight_tries_again_at_once(backend, tmp_path):
+    """The locker drill flaked: the backend came back while the outbox's send to the slow backend
+    was still in flight; the send timed out afterwards and the event waited out a backoff on a
+    clock that stood still. A kick during a send now means: if it fails, try again at once."""
+    from kiosk.api.client import BackendClient
+    from kiosk.api.outbox import Outbox
+    from kiosk.clock import SimClock
+
+    clock = SimClock()
+    client = BackendClient(backend.base_url, backend.kiosk_token, read_timeout=0.5, retries=0)
+    try:
+        outbox = Outbox(tmp_path / "outbox.db", client, clock)
+        backend.delay = 1.5  # slower than the client waits
+        outbox.start()
+        order = backend.order_by_number("A1003")
+        payload = {"order_id": order["id"], "member_id": order["member_id"], "package_code": "PKG1003"}
+        outbox.enqueue("pickup", order["id"], payload)
+        deadline = time.monotonic() + 5
+        while not outbox._sending and time.monotonic() < deadline:
+            time.sleep(0.005)
+        backend.delay = 0.0  # the backend is back ...
+        outbox.kick()  # ... and the app says so while the old send still waits for its answer
+        deadline = time.monotonic() + 8
+        while outbox.depth() and time.monotonic() < deadline:  # the clock does not move
+            time.sleep(0.02)
+        assert outbox.depth() == 0
+        assert backend.order_by_number("A1003")["status"] == "received"
+        assert backend.count_events("pickup", "A1003") == 1
+        outbox.close()
+    finally:
+        client.close()
+        clock.close()

@@ -148,6 +148,7 @@ class Outbox:
         self._sending = False
         self._streak = 0  # consecutive BackendUnavailable answers
         self._hold_until = 0.0  # clock.monotonic() before which only fresh events are sent
+        self._kicked = False  # kick() came while a send was in flight
         self._timer = None
         # order_refs with an event that has not had its first try: their head goes now, backoff
         # or not ("sent at once"); a ref leaves the set when its head is tried
@@ -333,6 +334,7 @@ class Outbox:
         """Try now, backoff or not (e.g. the backend is reachable again)."""
         with self._state:
             self._hold_until = 0.0
+            self._kicked = self._sending  # a send in flight that fails now was older news
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
@@ -461,6 +463,7 @@ class Outbox:
     def _attempt(self, event: OutboxEvent) -> str:
         with self._state:
             self._sending = True
+            self._kicked = False
             self._last_try[event.key] = self.clock.monotonic()
             self._fresh.discard(event.order_ref)
         try:
@@ -565,6 +568,15 @@ class Outbox:
 
     def _backoff(self, reason: str, event: OutboxEvent | None = None) -> None:
         with self._state:
+            if event is not None and self._kicked:
+                # the backend was reported back while this send was in flight (it timed out on
+                # the slow backend of before): try again at once, once, not after the backoff
+                self._kicked = False
+                self._hold_until = 0.0
+                self.last_error = reason
+                self._wake.set()
+                log_event(logger, "outbox_retry", logging.INFO, key=event.key, streak=self._streak, delay=0, why=reason)
+                return
             self._streak += 1
             ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(self._streak - 1, 30))
             delay = ceiling * (0.5 + 0.5 * self._rng.random())  # "equal jitter": never under half
