@@ -571,15 +571,20 @@ class Decoder:
                         f = size / big
                         small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
                         found = _merge_detections(found, self._zbar(small, 0, 0, f))
-            elif not found and (len(pending) >= 3 or any(max(p[0].w, p[0].h) >= 96 for p in pending)):
-                # a sizeable code-like patch nobody could read, or several small ones (a faint code
-                # found only in pieces): one look at the whole frame
+            elif not found and any(max(p[0].w, p[0].h) >= 96 for p in pending):
+                # a sizeable code-like patch nobody could read: one look at the whole frame
                 if self.use_zxing:
                     found = self._zxing(gray, 0, 0)
                 if not found and self.use_zbar:
                     f = min(1.0, 1280 / max(gray.shape))
                     small = gray if f == 1 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
                     found = self._zbar(small, 0, 0, f)
+            elif not found and len(pending) >= 3:
+                # several small unread patches: a faint code found only in pieces (its middle, often);
+                # one quick look at the whole frame at half size (at full size it would cost an empty
+                # view with clutter too much)
+                half = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+                found = self._read(half, 0, 0, scale=0.5)
             if effort == "full" and not found:
                 found = self._fallbacks(gray, pending[0][1] if pending else 0.0, 0, 0, whole=True)
             if effort == "full" and not found:
