@@ -573,6 +573,8 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
         if done is not None:
             # confirmed a moment ago (still in view, or scanned twice): no second arrival, no door
             fx.append(Log("parcel_refused", (("code", "confirmed_here"), ("order", done or "-"))))
+            if not done:  # confirmed offline: the order number was never known
+                return _refuse(state, fx, "msg.parcel_already_registered")
             return _refuse(state, fx, "msg.already_arrived", number=done)
         state = replace(state, arrival=Arrival(package_code=code), message=None)
         return _call(state, fx, "parcel", state.staff.token, package_code=code, occupied=state.cfg.locker)

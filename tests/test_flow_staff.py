@@ -261,6 +261,11 @@ def test_offline_arrival_goes_on_into_outbox():
     assert enq.staff_token == "tok-s_2"
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.arrival_saved_offline"
+    # the same parcel again (still in view): no second arrival, and a message without a number
+    d.scan("PKG1001")
+    assert d.screen == "arrival"
+    assert not d.calls("parcel")[1:]
+    assert d.state.message.key == "msg.parcel_already_registered"
 
 
 def test_offline_arrival_at_locker_unknown_occupancy_gives_no_door():
