@@ -224,13 +224,8 @@ def setup_logging(
 
 
 def _value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".")
-    text = str(value)
+    """:func:`_plain`, quoted where it is empty or holds spaces, quotes or ``=``."""
+    text = _plain(value)
     if not text or any(ch.isspace() or ch in '"=' for ch in text):
         text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     return text
