@@ -14,7 +14,8 @@ Rules kept here (DESIGN.md "Flow rules"):
 - Backend answers carry the token of their request; a stale answer (the customer left, a newer
   request replaced it) is dropped.
 - Unreachable backend: customers see ``offline`` and nothing opens; staff arrivals go on into the
-  outbox. A periodic probe (``settings``) brings the kiosk back by itself.
+  outbox. A probe (``settings``) runs every ``probe_online`` seconds while online (an idle kiosk
+  notices an outage) and every ``probe_offline`` seconds while offline (it comes back by itself).
 """
 
 from __future__ import annotations
