@@ -123,15 +123,13 @@ class Camera:
     @classmethod
     def build(cls, config: Config, post: Callable[[object], None], clock: Clock, source: Any = None) -> Camera:
         """A scanner on ``source`` (or on the ``[camera]`` source, opened now or when it appears)."""
-        from kiosk.camera.decoder import Decoder
         from kiosk.camera.scanner import Scanner
         from kiosk.camera.sources import open_source
 
-        cam, sc = config.camera, config.scanner
         holder: list[PreviewTap] = []
 
         def factory() -> Any:
-            opened = open_source(cam)
+            opened = open_source(config.camera)
             if opened is None:
                 return None
             tap = PreviewTap(opened)
@@ -139,17 +137,7 @@ class Camera:
             return tap
 
         tap = PreviewTap(source) if source is not None else None
-        scanner = Scanner(
-            tap,
-            post,
-            clock=clock,
-            decoder=Decoder(engine=sc.engine, symbologies=sc.symbologies, effort="normal"),
-            hold_off=sc.hold_off,
-            fps=cam.fps,
-            stall_timeout=cam.stall_timeout,
-            reopen_backoff_max=cam.reopen_backoff_max,
-            source_factory=None if tap is not None else factory,
-        )
+        scanner = Scanner.from_config(config, post, clock=clock, source=tap, source_factory=factory)
         camera = cls(scanner, tap)
         camera._holder = holder
         return camera

@@ -123,8 +123,10 @@ class Scanner:
         clock: Clock | None = None,
         source: FrameSource | None = None,
         patterns: CodePatterns | None = None,
+        source_factory: Callable[[], FrameSource | None] | None = None,
     ) -> Scanner:
-        """A scanner from the ``[camera]`` and ``[scanner]`` config sections."""
+        """A scanner from the ``[camera]`` and ``[scanner]`` config sections, on ``source`` or, without
+        one, on what ``source_factory`` opens (by default the ``[camera]`` source)."""
         from kiosk.camera.sources import open_source
 
         camera, scanner = config.camera, config.scanner
@@ -140,7 +142,7 @@ class Scanner:
             stall_timeout=camera.stall_timeout,
             reopen_backoff_max=camera.reopen_backoff_max,
             effort=getattr(scanner, "effort", "normal"),
-            source_factory=None if source is not None else (lambda: open_source(camera)),
+            source_factory=None if source is not None else (source_factory or (lambda: open_source(camera))),
         )
 
     # -- control ----------------------------------------------------------------------------------
