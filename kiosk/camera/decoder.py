@@ -16,7 +16,9 @@ How a frame is read:
    formats to look for, then with zbar if zxing found nothing.
 3. **Fallbacks** for a candidate neither engine read (``effort="normal"`` and up): upscaling,
    sharpening, contrast stretch, binarisation, a white border, deskewing to the patch's angle,
-   inversion (light-on-dark phone screens), downscaling.
+   inversion (light-on-dark phone screens), downscaling. If still nothing was read, a sizeable
+   unread patch gets one look at the whole frame, and three or more small ones (a faint code
+   found only in pieces) one look at the whole frame at half size.
 4. ``effort="full"`` (still images, ``pickup-kiosk decode``) also reads the whole image with
    both engines and runs the fallbacks on it when nothing was found, then, as a last resort,
    local contrast (CLAHE) at a few smaller sizes (glare stripes, strong defocus).
