@@ -74,22 +74,9 @@ class PreviewTap:
     Everything else goes to the wrapped source; only the scanner's thread reads from it.
     """
 
-    _NOTHING = object()
-
     def __init__(self, source: Any):
         self._source = source
         self.last: Any = None
-        self.decoded_fid: Any = self._NOTHING  # the frame id the scanner last finished with
-
-    def decoded(self, detections: Any, frame_id: Any = None) -> None:
-        self._source.decoded(detections, frame_id)
-        self.decoded_fid = frame_id
-
-    @property
-    def seen_current(self) -> bool:
-        """The scanner has finished with the frame in view now (e.g. the empty view after a code,
-        so the same code shown again counts as a new scan)."""
-        return self.decoded_fid == self._source.frame_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._source, name)
@@ -149,12 +136,10 @@ class Camera:
         self.scanner.stop(timeout=3.0)
 
     def quiet(self) -> bool:
-        # a camera that is away cannot decode what is shown: that waits for the kiosk clock
-        # (reopen backoff), so it does not keep the kiosk from being quiet; one just reopened or
-        # about to be found stalled is not quiet (Scanner.quiet)
-        if self.scanner.state in ("lost", "absent", "reopening"):
-            return self.scanner.quiet()
-        return self.scanner.quiet() and (self.tap is None or self.tap.seen_current)
+        # Scanner.quiet: the frame in view was looked at (the empty view after a code too, so the
+        # same code shown again is a new scan); a camera that is away is quiet, one just reopened
+        # or about to be found stalled is not
+        return self.scanner.quiet()
 
     def set_patterns(self, patterns: Any) -> None:
         self.scanner.set_patterns(patterns)
