@@ -584,6 +584,12 @@ class Store:
             .with_for_update(of=orders)
         ).first()
 
+    def _locked_order_by_id(self, conn: Connection, order_id: str) -> Row:
+        row = self._locked_order(conn, orders.c.id, order_id)
+        if row is None:
+            raise ApiError(404, "order_not_found", "no such order")
+        return row
+
     def _after(self, conn: Connection, order_id: str, now: float) -> dict[str, Any]:
         return self.order_view(self._order_by(conn, orders.c.id, order_id), now)
 
@@ -664,9 +670,7 @@ class Store:
         def change(conn: Connection, now: float) -> dict[str, Any]:
             if handed_over_by is not None:
                 self._active_staff(conn, handed_over_by, "handed_over_by")
-            row = self._locked_order(conn, orders.c.id, order_id)
-            if row is None:
-                raise ApiError(404, "order_not_found", "no such order")
+            row = self._locked_order_by_id(conn, order_id)
             if row.member_id != member_id:
                 raise ApiError(403, "not_your_order", "this order belongs to another member")
             if row.status != "arrived":
@@ -693,9 +697,7 @@ class Store:
             raise ApiError(400, "bad_input", "reason is longer than 1000 characters")
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order(conn, orders.c.id, order_id)
-            if row is None:
-                raise ApiError(404, "order_not_found", "no such order")
+            row = self._locked_order_by_id(conn, order_id)
             if row.status != "arrived":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}; only arrived or overdue can return")
             self._transition(conn, order_id, "arrived", now, status="return_requested", return_reason=reason)
@@ -712,9 +714,7 @@ class Store:
         approved = body["approved"]
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order(conn, orders.c.id, order_id)
-            if row is None:
-                raise ApiError(404, "order_not_found", "no such order")
+            row = self._locked_order_by_id(conn, order_id)
             if row.status != "return_requested":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}, not return_requested")
             if approved:
@@ -742,9 +742,7 @@ class Store:
             raise ApiError(400, "bad_input", 'destination is "warehouse" or "store_stock"')
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order(conn, orders.c.id, order_id)
-            if row is None:
-                raise ApiError(404, "order_not_found", "no such order")
+            row = self._locked_order_by_id(conn, order_id)
             if row.status != "return_reviewed":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}, not return_reviewed")
             self._transition(conn, order_id, "return_reviewed", now, status=target)
