@@ -264,7 +264,7 @@ class App:
         self._translator: Any = None  # with the USB keyboard wedge
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
-        self.heartbeat: Any = None
+        self.heartbeat: Any = None  # a kiosk.heartbeat.Heartbeat: started by start(), stopped by close()
         if display:
             import pygame
 
@@ -306,6 +306,8 @@ class App:
             self.camera.start()
         self.handle(flow.Start())
         self.redraw(force=True)
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         return self
 
     def run(self) -> int:
@@ -552,6 +554,12 @@ class App:
         a = dict(call.args)
         tok = call.staff_token
         r = call.request
+
+        def occupied() -> frozenset[int]:
+            """The doors that hold a parcel now (the backend's orders in store)."""
+            held = c.orders(IN_STORE, tok)
+            return frozenset(o.locker_door for o in held if o.locker_door is not None)
+
         if r == "settings":
             return c.settings
         if r == "lookup":
@@ -564,19 +572,10 @@ class App:
 
             def parcel() -> ParcelInfo:
                 order = c.parcel(a["package_code"], tok)
-                occupied = None
-                if a.get("occupied"):
-                    held = c.orders(IN_STORE, tok)
-                    occupied = frozenset(o.locker_door for o in held if o.locker_door is not None)
-                return ParcelInfo(order, occupied)
+                return ParcelInfo(order, occupied() if a.get("occupied") else None)
 
             return parcel
         if r == "occupied":
-
-            def occupied() -> frozenset[int]:
-                held = c.orders(IN_STORE, tok)
-                return frozenset(o.locker_door for o in held if o.locker_door is not None)
-
             return occupied
         if r == "overdue":
             return lambda: c.orders("overdue", tok)
@@ -803,8 +802,6 @@ def main_run(args: Any) -> int:
             app.heartbeat = None
         on_sigterm(systemd, _stopper(app))
         app.start()
-        if app.heartbeat is not None:
-            app.heartbeat.start()
         return app.run()
     finally:
         if app is not None:

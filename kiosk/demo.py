@@ -165,8 +165,6 @@ def run_demo(args: Any) -> int:
             print(key_help(), flush=True)
         log_event(logger, "demo_start", mode=mode, size=f"{size[0]}x{size[1]}", headless=headless, video=driver)
         app.start()
-        if app.heartbeat is not None:
-            app.heartbeat.start()
         return app.run()
     finally:
         if app is not None:

@@ -347,8 +347,6 @@ class World:
 
     def start(self) -> None:
         self.app.start()
-        if self.app.heartbeat is not None:
-            self.app.heartbeat.start()
         deadline = time.monotonic() + START_LIMIT
         while True:
             self.app.pump()
