@@ -219,6 +219,6 @@ def test_the_same_code_again_makes_no_second_call_and_opens_no_second_door(tmp_p
     assert attention == []
     assert messages["arrival_confirm"][1] is None  # the parcel in view is no wrong-kind error
     assert messages["arrival"][1] == "msg.already_arrived"
-    assert messages["arrival"][3] == "msg.already_arrived"
+    assert messages["arrival"][3] == "msg.parcel_already_registered"
     pulses = [r.name for r in read_gpio_csv(tmp_path / "gpio.csv") if r.name.startswith("relay:") and r.active]
     assert pulses == ["relay:5", "relay:1", "relay:4"]
