@@ -25,7 +25,7 @@ def test_headless_demo_notifies_and_stops_on_sigterm(tmp_path):
         SDL_AUDIODRIVER="dummy",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "demo", "--headless"],
+        [sys.executable, "-m", "kiosk", "demo", "--headless", "--mode", "locker"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -49,3 +49,5 @@ def test_headless_demo_notifies_and_stops_on_sigterm(tmp_path):
         sock.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+    assert "event=sigterm" in err
+    assert "event=kiosk_stop" in err

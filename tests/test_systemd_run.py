@@ -96,5 +96,6 @@ height = 480
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "event=sigterm" in err
+    assert "event=first_screen screen=idle" in err
     assert (state / "outbox.db").exists()
     assert server.kiosk_token not in err
