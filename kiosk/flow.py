@@ -24,6 +24,20 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kiosk.api.requests import (
+    ConfirmArrival,
+    GetParcel,
+    ListOccupied,
+    ListOverdue,
+    ListStaff,
+    LoadSettings,
+    LookupMember,
+    Pickup,
+    Request,
+    RequestReturn,
+    StaffLogin,
+    Write,
+)
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
@@ -128,14 +142,13 @@ class PageRows:
 
 @dataclass(frozen=True)
 class Call:
-    """Run ``request`` on the api worker; the answer comes back as ``ApiResult(request, token=token)``."""
+    """Run ``request`` on the api worker; the answer comes back as
+    ``ApiResult(request.name, token=token)``."""
 
-    request: str
+    request: Request
     token: int
-    args: dict = field(default_factory=dict, hash=False, compare=True)
-    staff_token: str | None = None
 
-    def __repr__(self) -> str:  # args hold codes and PINs: never in a log line
+    def __repr__(self) -> str:  # the record's fields hold codes and PINs: it shows none
         return f"Call({self.request!r}, token={self.token})"
 
 
@@ -143,14 +156,11 @@ class Call:
 class Enqueue:
     """A write that must not be lost: through the durable outbox (sent at once when possible)."""
 
-    kind: str  # "arrive" | "pickup"
-    order_ref: str  # arrive: the package code; pickup: the order id
-    payload: dict = field(default_factory=dict, hash=False, compare=True)
-    staff_token: str | None = None
+    request: Write
     number: str = ""  # the order number, for log lines
 
     def __repr__(self) -> str:
-        return f"Enqueue({self.kind!r}, number={self.number!r})"
+        return f"Enqueue({self.request!r}, number={self.number!r})"
 
 
 @dataclass(frozen=True)
@@ -364,10 +374,10 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
     return state
 
 
-def _call(state: State, fx: list[Effect], request: str, staff_token: str | None = None, **args: Any) -> State:
+def _call(state: State, fx: list[Effect], request: Request) -> State:
     token = state.seq + 1
-    fx.append(Call(request, token, args, staff_token))
-    return replace(state, seq=token, pending=(request, token))
+    fx.append(Call(request, token))
+    return replace(state, seq=token, pending=(request.name, token))
 
 
 def _msg(key: str, level: str = "info", **params: Any) -> Message:
@@ -450,7 +460,7 @@ def _error(state: State, fx: list[Effect], code: str, back: Screen | None = None
 def _on_start(state: State, event: Start, fx: list[Effect]) -> State:
     fx.append(Indicate("ready"))
     token = state.seq + 1
-    fx.append(Call("settings", token))
+    fx.append(Call(LoadSettings(), token))
     return replace(state, seq=token, probing=token)
 
 
@@ -481,7 +491,7 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
             fx.append(StartTimer("probe", state.cfg.probe_offline))
             return state
         token = state.seq + 1
-        fx.append(Call("settings", token))
+        fx.append(Call(LoadSettings(), token))
         return replace(state, seq=token, probing=token)
     return state
 
@@ -549,7 +559,7 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
             state = replace(_customer_reset(state), member_code=code)
             if screen is not Screen.OFFLINE:
                 state = replace(state, screen=Screen.IDLE)
-            return _call(state, fx, "lookup", member_code=code)
+            return _call(state, fx, LookupMember(member_code=code))
         if p.is_parcel(code):
             return _refuse(state, fx, "msg.code_wrong_kind")
         return _refuse(state, fx, "msg.code_unknown")
@@ -559,12 +569,10 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
         order = state.queue[0] if state.queue else None
         if order is None:
             return state
-        args: dict[str, Any] = {"order_id": order.id, "member_id": order.member_id, "package_code": code}
-        staff_token = None
+        request = Pickup(order_id=order.id, member_id=order.member_id, package_code=code)
         if state.purpose is Purpose.HANDOVER and state.staff is not None:
-            args["handed_over_by"] = state.staff.id
-            staff_token = state.staff.token
-        return _call(replace(state, message=None), fx, "pickup", staff_token, **args)
+            request = replace(request, handed_over_by=state.staff.id, staff_token=state.staff.token)
+        return _call(replace(state, message=None), fx, request)
     if screen is Screen.ARRIVAL:
         if state.staff is None:
             return state
@@ -578,7 +586,7 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
                 return _refuse(state, fx, "msg.parcel_already_registered")
             return _refuse(state, fx, "msg.already_arrived", number=done)
         state = replace(state, arrival=Arrival(package_code=code), message=None)
-        return _call(state, fx, "parcel", state.staff.token, package_code=code, occupied=state.cfg.locker)
+        return _call(state, fx, GetParcel(package_code=code, staff_token=state.staff.token, occupied=state.cfg.locker))
     if screen is Screen.STAFF_LOGIN and p.is_staff(code):
         if code == state.badge:
             return state  # the badge still in view: keep the PIN typed so far
@@ -641,12 +649,12 @@ def _press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
             digits = "".join(ch for ch in text if ch.isdigit())
             if len(digits) < 8 or clean(text) is None:
                 return _refuse(state, fx, "msg.phone_invalid")
-            return _call(replace(state, message=None), fx, "lookup", phone=text)
+            return _call(replace(state, message=None), fx, LookupMember(phone=text))
         if state.entry_kind == "email":
             local, at, domain = text.partition("@")
             if not (local and at and "." in domain) or clean(text) is None:
                 return _refuse(state, fx, "msg.email_invalid")
-            return _call(replace(state, message=None), fx, "lookup", email=text)
+            return _call(replace(state, message=None), fx, LookupMember(email=text))
     return state
 
 
@@ -784,8 +792,7 @@ def _press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
             return _refuse(state, fx, "msg.scan_badge")
         if not state.pin:
             return _refuse(state, fx, "msg.enter_pin")
-        pin = state.pin
-        return _call(replace(state, message=None), fx, "login", badge_code=state.badge, pin=pin)
+        return _call(replace(state, message=None), fx, StaffLogin(badge_code=state.badge, pin=state.pin))
     return state
 
 
@@ -795,11 +802,11 @@ def _press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
         if state.cfg.locker:
             # which doors hold parcels, known ahead: an arrival made offline still gets a free door
             token = state.seq + 1
-            fx.append(Call("occupied", token, {}, state.staff.token))
+            fx.append(Call(ListOccupied(staff_token=state.staff.token), token))
             state = replace(state, seq=token, side_calls=state.side_calls | {token})
         return state
     if b == "overdue":
-        return _call(replace(state, message=None), fx, "overdue", state.staff.token)
+        return _call(replace(state, message=None), fx, ListOverdue(staff_token=state.staff.token))
     if b in ("back", "cancel"):
         return state
     return state
@@ -821,14 +828,14 @@ def _press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
             return replace(state, selected_staff=sid)
         return state
     if b == "confirm" and arrival is not None and state.staff is not None:
-        payload: dict[str, Any] = {
-            "package_code": arrival.package_code,
-            "received_by": state.selected_staff or state.staff.id,
-        }
-        if arrival.door is not None:
-            payload["locker_door"] = arrival.door
-        number = getattr(arrival.order, "number", "") if arrival.order is not None else ""
-        fx.append(Enqueue("arrive", arrival.package_code, payload, state.staff.token, number))
+        write = ConfirmArrival(
+            package_code=arrival.package_code,
+            staff_token=state.staff.token,
+            received_by=state.selected_staff or state.staff.id,
+            locker_door=arrival.door,
+        )
+        number = arrival.order.number if arrival.order is not None else ""
+        fx.append(Enqueue(write, number))
         fx.append(Indicate("success"))
         fx.append(
             Log("arrival_confirmed", (("order", number or "-"), ("door", arrival.door), ("offline", arrival.offline)))
@@ -874,14 +881,8 @@ def _press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("return", "confirm"):
         # the reason picked (reason:<key> buttons), or the first one offered ("overdue")
         reason = state.return_reason or RETURN_REASONS[0]
-        return _call(
-            replace(state, message=None, return_reason=reason),
-            fx,
-            "return",
-            state.staff.token,
-            order_id=order.id,
-            reason=reason,
-        )
+        request = RequestReturn(order_id=order.id, reason=reason, staff_token=state.staff.token)
+        return _call(replace(state, message=None, return_reason=reason), fx, request)
     return state
 
 
@@ -1087,7 +1088,7 @@ def _res_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
     )
     # the list of receiving staff for the commission picker (best effort, not interactive)
     token = state.seq + 1
-    fx.append(Call("staff_list", token, {}, staff.token))
+    fx.append(Call(ListStaff(staff_token=staff.token), token))
     return replace(state, seq=token, side_calls=state.side_calls | {token})
 
 
@@ -1227,12 +1228,10 @@ def _on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
         slot = replace(slot, state=DoorSlotState.OPEN)
         if state.purpose in (Purpose.PICKUP, Purpose.HANDOVER) and not slot.written:
             order = slot.order
-            payload: dict[str, Any] = {"order_id": order.id, "member_id": order.member_id, "locker_door": slot.number}
-            staff_token = None
+            write = Pickup(order_id=order.id, member_id=order.member_id, locker_door=slot.number)
             if state.purpose is Purpose.HANDOVER and state.staff is not None:
-                payload["handed_over_by"] = state.staff.id
-                staff_token = state.staff.token
-            fx.append(Enqueue("pickup", order.id, payload, staff_token, order.number))
+                write = replace(write, handed_over_by=state.staff.id, staff_token=state.staff.token)
+            fx.append(Enqueue(write, order.number))
             fx.append(Log("pickup", (("order", order.number), ("door", slot.number))))
             fx.append(Indicate("success"))
             slot = replace(slot, written=True)

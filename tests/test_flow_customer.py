@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, down, order, rejected
+from test_flow_support import Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Settings
@@ -14,7 +14,7 @@ def test_start_loads_settings_then_idle():
     d.state = flow.initial()
     d.effects = []
     d.send(flow.Start())
-    assert d.last_call().request == "settings"
+    assert d.last_call().request.name == "settings"
     assert not d.state.settings_loaded
     d.answer("settings", Settings(member_code_only=True), token=d.state.probing)
     assert d.state.settings_loaded
@@ -46,8 +46,8 @@ def test_counter_one_order_scan_match_done():
     assert flow.view(d.state).current_order == "A1003"
     d.scan("PKG1003", "CODE128")
     call = d.last_call()
-    assert call.request == "pickup"
-    assert call.args == {"order_id": "o_A1003", "member_id": "m_1", "package_code": "PKG1003"}
+    assert call.request.name == "pickup"
+    assert args(call.request) == {"order_id": "o_A1003", "member_id": "m_1", "package_code": "PKG1003"}
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
     assert flow.view(d.state).picked_up == ("A1003",)
@@ -94,7 +94,7 @@ def test_scan_package_refuses_other_kinds_without_call(code):
     d.scan(code)
     # MEMBER-0000001 also matches the parcel pattern: it goes to the backend, which says mismatch
     if code == "MEMBER-0000001":
-        assert d.last_call().request == "pickup"
+        assert d.last_call().request.name == "pickup"
         return
     assert not d.calls()
     assert d.screen == "scan_package"
@@ -125,7 +125,7 @@ def test_local_pattern_override_wins():
     d.scan("MEMBER-0000001")
     assert not d.calls("lookup")
     d.scan("M123")
-    assert d.last_call().args == {"member_code": "M123"}
+    assert args(d.last_call().request) == {"member_code": "M123"}
 
 
 def test_unknown_member_is_error_screen_then_back_to_idle():
@@ -157,7 +157,7 @@ def test_phone_lookup():
     d.type("8")
     assert flow.view(d.state).entry_text == "0912345678"
     d.press("confirm")
-    assert d.last_call().args == {"phone": "0912345678"}
+    assert args(d.last_call().request) == {"phone": "0912345678"}
     d.answer("lookup", Lookup(Member("m_1", "王*明"), (order(),)))
     assert d.screen == "orders"
     assert d.state.entry_text == ""
@@ -174,7 +174,7 @@ def test_email_lookup_and_invalid_refused():
     d.press("key:clear")
     d.type("ming@example.com")
     d.press("confirm")
-    assert d.last_call().args == {"email": "ming@example.com"}
+    assert args(d.last_call().request) == {"email": "ming@example.com"}
 
 
 def test_member_code_only_hides_and_ignores_phone():
@@ -261,9 +261,9 @@ def test_locker_one_door_opened_written_closed_done():
     assert not d.of(flow.Enqueue)
     d.door(2, "opened")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.kind == "pickup"
-    assert enq.order_ref == "o_A1002"
-    assert enq.payload == {"order_id": "o_A1002", "member_id": "m_1", "locker_door": 2}
+    assert enq.request.kind == "pickup"
+    assert enq.request.ref == "o_A1002"
+    assert enq.request.payload() == {"order_id": "o_A1002", "member_id": "m_1", "locker_door": 2}
     assert d.screen == "door_open"
     d.door(2, "closed")
     assert d.screen == "done"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, down, order, rejected
+from test_flow_support import Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Settings, Staff, StaffSession
@@ -21,8 +21,8 @@ def test_badge_starts_login_pin_keypad():
     assert flow.view(d.state).pin_length == 4
     d.press("confirm")
     call = d.last_call()
-    assert call.request == "login"
-    assert call.args == {"badge_code": "STAFF-0001", "pin": "2468"}
+    assert call.request.name == "login"
+    assert args(call.request) == {"badge_code": "STAFF-0001", "pin": "2468"}
 
 
 def test_login_ok_staff_menu_and_staff_list():
@@ -119,9 +119,9 @@ def test_counter_arrival_with_commission_picker():
     assert d.screen == "arrival"
     d.scan("PKG1001", "CODE128")
     call = d.last_call()
-    assert call.request == "parcel"
-    assert call.staff_token == "tok-s_1"
-    assert call.args == {"package_code": "PKG1001", "occupied": False}
+    assert call.request.name == "parcel"
+    assert call.request.staff_token == "tok-s_1"
+    assert args(call.request) == {"package_code": "PKG1001", "occupied": False}
     d.answer("parcel", order("A1001", status="shipped"))
     assert d.screen == "arrival_confirm"
     v = flow.view(d.state)
@@ -134,10 +134,10 @@ def test_counter_arrival_with_commission_picker():
     assert flow.view(d.state).selected_staff == "s_2"
     d.press("confirm")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.kind == "arrive"
-    assert enq.order_ref == "PKG1001"
-    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
-    assert enq.staff_token == "tok-s_1"
+    assert enq.request.kind == "arrive"
+    assert enq.request.ref == "PKG1001"
+    assert enq.request.payload() == {"package_code": "PKG1001", "received_by": "s_2"}
+    assert enq.request.staff_token == "tok-s_1"
     assert d.screen == "arrival"
     assert d.state.arrival_count == 1
     assert d.state.message.key == "msg.arrival_saved"
@@ -152,7 +152,7 @@ def test_commission_off_no_picker():
     assert flow.view(d.state).staff_choices == ()
     d.press("staff:s_2")
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1"}
+    assert d.of(flow.Enqueue)[0].request.payload() == {"package_code": "PKG1001", "received_by": "s_1"}
 
 
 def test_arrival_refuses_member_badge_and_junk_on_the_spot():
@@ -199,13 +199,17 @@ def test_locker_arrival_takes_lowest_free_door():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    assert d.last_call().args["occupied"] is True
+    assert args(d.last_call().request)["occupied"] is True
     d.answer("parcel", _ParcelWithDoors(order("A1001", status="shipped"), {1, 2, 4}))
     assert d.screen == "arrival_confirm"
     assert d.of(flow.Unlock) == [flow.Unlock(3)]
     assert flow.view(d.state).detail.locker_door == 3
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1", "locker_door": 3}
+    assert d.of(flow.Enqueue)[0].request.payload() == {
+        "package_code": "PKG1001",
+        "received_by": "s_1",
+        "locker_door": 3,
+    }
     assert d.screen == "arrival"
     # the next parcel does not get the same door
     d.scan("PKG1005")
@@ -257,8 +261,8 @@ def test_offline_arrival_goes_on_into_outbox():
     assert v.offline
     d.press("confirm")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
-    assert enq.staff_token == "tok-s_2"
+    assert enq.request.payload() == {"package_code": "PKG1001", "received_by": "s_2"}
+    assert enq.request.staff_token == "tok-s_2"
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.arrival_saved_offline"
     # the same parcel again (still in view): no second arrival, and a message without a number
@@ -277,7 +281,7 @@ def test_offline_arrival_at_locker_unknown_occupancy_gives_no_door():
     assert d.screen == "arrival_confirm"
     assert not d.of(flow.Unlock)
     d.press("confirm")
-    assert "locker_door" not in d.of(flow.Enqueue)[0].payload
+    assert "locker_door" not in d.of(flow.Enqueue)[0].request.payload()
 
 
 def test_locker_arrival_screen_loads_occupancy_ahead():
@@ -285,7 +289,7 @@ def test_locker_arrival_screen_loads_occupancy_ahead():
     d.login()
     d.press("arrival")
     call = d.calls("occupied")[-1]
-    assert call.staff_token == "tok-s_1"
+    assert call.request.staff_token == "tok-s_1"
     d.send(ApiResult("occupied", True, frozenset({1, 2}), None, call.token))
     d.scan("PKG1001")
     d.answer("parcel", error=down())
@@ -319,7 +323,7 @@ def test_overdue_list_detail_handover_counter():
     d = Driver()
     d.login("s_1")
     d.press("overdue")
-    assert d.last_call().request == "overdue"
+    assert d.last_call().request.name == "overdue"
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     assert d.screen == "overdue"
     v = flow.view(d.state)
@@ -332,9 +336,9 @@ def test_overdue_list_detail_handover_counter():
     assert d.screen == "scan_package"
     d.scan("PKG1003")
     call = d.last_call()
-    assert call.request == "pickup"
-    assert call.args["handed_over_by"] == "s_1"
-    assert call.args["package_code"] == "PKG1003"
+    assert call.request.name == "pickup"
+    assert args(call.request)["handed_over_by"] == "s_1"
+    assert args(call.request)["package_code"] == "PKG1003"
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
     d.timer("idle")
@@ -351,7 +355,12 @@ def test_handover_locker_through_outbox():
     assert d.of(flow.Unlock) == [flow.Unlock(4)]
     d.door(4, "opened")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"order_id": "o_A1003", "member_id": "m_1", "locker_door": 4, "handed_over_by": "s_1"}
+    assert enq.request.payload() == {
+        "order_id": "o_A1003",
+        "member_id": "m_1",
+        "locker_door": 4,
+        "handed_over_by": "s_1",
+    }
     d.door(4, "closed")
     assert d.screen == "done"
 
@@ -366,8 +375,8 @@ def test_return_counter_with_reason():
     assert flow.view(d.state).return_reason == "damaged"
     d.press("return")
     call = d.last_call()
-    assert call.request == "return"
-    assert call.args == {"order_id": "o_A1003", "reason": "damaged"}
+    assert call.request.name == "return"
+    assert args(call.request) == {"order_id": "o_A1003", "reason": "damaged"}
     d.answer("return", order("A1003", status="return_requested"))
     assert d.screen == "overdue"
     assert d.state.message.key == "msg.return_requested"
@@ -399,7 +408,7 @@ def test_return_refused_is_error_back_to_detail():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("return")
-    assert d.last_call().args["reason"] == "overdue"
+    assert args(d.last_call().request)["reason"] == "overdue"
     d.answer("return", error=rejected("wrong_status"))
     assert d.screen == "error"
     d.press("back")
@@ -434,8 +443,8 @@ def test_enter_in_typed_text_confirms():
     d = Driver()
     d.scan("STAFF-0001")
     d.type("2468\n")
-    assert d.last_call().request == "login"
-    assert d.last_call().args["pin"] == "2468"
+    assert d.last_call().request.name == "login"
+    assert args(d.last_call().request)["pin"] == "2468"
 
 
 def test_handover_left_alone_returns_to_staff_menu_logged_in():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Order, Settings, Staff, StaffSession
-from kiosk.app import ParcelInfo
+from kiosk.api.requests import ParcelInfo
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
 from kiosk.screens.render import Renderer
@@ -80,7 +80,7 @@ actions = st.one_of(
 
 
 def _value(call: flow.Call, draw_orders: tuple):
-    r = call.request
+    r = call.request.name
     if r == "settings":
         return Settings()
     if r == "lookup":
@@ -188,16 +188,16 @@ class Run:
                 self.data.draw(st.lists(st.sampled_from(list(ORDERS.values())), unique=True, min_size=1, max_size=3))
             )
             value = _value(call, orders)
-            if call.request == "lookup":
+            if call.request.name == "lookup":
                 self.yes_doors |= {o.locker_door for o in orders if o.locker_door is not None}
-            event = ApiResult(call.request, True, value, None, token)
+            event = ApiResult(call.request.name, True, value, None, token)
         elif outcome == "down":
-            event = ApiResult(call.request, False, None, BackendUnavailable("refused"), token)
+            event = ApiResult(call.request.name, False, None, BackendUnavailable("refused"), token)
         elif outcome == "stale":
-            event = ApiResult(call.request, True, _value(call, (ORDERS["A1003"],)), None, token + 1000)
+            event = ApiResult(call.request.name, True, _value(call, (ORDERS["A1003"],)), None, token + 1000)
         else:
             code = "member_not_found" if outcome == "refused" else outcome
-            event = ApiResult(call.request, False, None, Rejected(code, "", 409), token)
+            event = ApiResult(call.request.name, False, None, Rejected(code, "", 409), token)
         self.send(event)
 
 
