@@ -470,7 +470,7 @@ class App:
                 logger.exception("event=effect_failed effect=%s", type(effect).__name__)
         if self.state.screen is not before and self.camera is not None and hasattr(self.camera, "set_patterns"):
             try:
-                self.camera.set_patterns(self.state.patterns)
+                self.camera.set_patterns(self.state.backend.patterns)
             except Exception:
                 logger.exception("event=set_patterns_failed")
         if self.state.online and not was_online and self.outbox is not None:
@@ -546,7 +546,7 @@ class App:
             "state": self.state.screen.value,
             "camera": "ok" if self.state.camera_ok else "lost",
             "gpio": "ok",
-            "outbox": self.state.outbox_depth,
+            "outbox": self.state.backend.outbox_depth,
         }
 
     def _update_status(self) -> None:
@@ -556,7 +556,7 @@ class App:
             self.state.screen.value,
             "ok" if self.state.camera_ok else "lost",
             "up" if self.state.online else "down",
-            self.state.outbox_depth,
+            self.state.backend.outbox_depth,
         )
         if line != self._status:
             self._status = line
@@ -612,7 +612,7 @@ class App:
         the surface size); True when that changed what is to be drawn."""
         rows = getattr(self.renderer, "last_page_rows", None)
         screen = self.drawn_view.screen if self.drawn_view is not None else ""
-        if not rows or self.state.page_rows == (screen, rows):
+        if not rows or self.state.paging.rows == (screen, rows):
             return False
         self.handle(flow.PageRows(screen, rows))
         return self.view != self.drawn_view

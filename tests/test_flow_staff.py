@@ -7,6 +7,7 @@ from test_flow_support import Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Settings, Staff, StaffSession
+from kiosk.api.requests import ParcelInfo
 from kiosk.events import ApiResult
 
 
@@ -51,11 +52,11 @@ def test_late_staff_list_and_door_answers_of_an_earlier_session_are_ignored():
     # the first session's answers arrive late: no picker from them, no door choice from them
     d.send(ApiResult("staff_list", True, (Staff("s_9", "X*Y"),), None, old_staff.token))
     d.send(ApiResult("occupied", True, frozenset({1}), None, old_occupied.token))
-    assert d.state.staff_list == ()
-    assert not d.state.occupancy_known
+    assert d.state.staff.staff_list == ()
+    assert not d.state.lockers.occupancy_known
     # the current session's answer is taken
     d.send(ApiResult("staff_list", True, (Staff("s_2", "林*玲"),), None, new_staff.token))
-    assert [m.id for m in d.state.staff_list] == ["s_2"]
+    assert [m.id for m in d.state.staff.staff_list] == ["s_2"]
 
 
 def test_wrong_pin_clears_and_stays():
@@ -65,7 +66,7 @@ def test_wrong_pin_clears_and_stays():
     d.press("confirm")
     d.answer("login", error=rejected("bad_credentials", 401))
     assert d.screen == "staff_login"
-    assert d.state.pin == ""
+    assert d.state.customer.pin == ""
     assert d.state.message.key == "err.bad_credentials"
     assert flow.Indicate("error") in d.effects
 
@@ -78,7 +79,7 @@ def test_lockout_visible_without_saying_which_part():
     d.answer("login", error=rejected("locked_out", 429))
     assert d.screen == "staff_login"
     assert d.state.message.key == "err.locked_out"
-    assert d.state.pin == ""
+    assert d.state.customer.pin == ""
 
 
 @pytest.mark.parametrize("button", ["cancel", "back", "logout"])
@@ -88,7 +89,7 @@ def test_login_cancel_back_to_idle(button):
     d.type("24")
     d.press(button)
     assert d.screen == "idle"
-    assert d.state.badge == ""
+    assert d.state.customer.badge == ""
 
 
 def test_logout_on_every_staff_screen():
@@ -122,7 +123,7 @@ def test_counter_arrival_with_commission_picker():
     assert call.request.name == "parcel"
     assert call.request.staff_token == "tok-s_1"
     assert args(call.request) == {"package_code": "PKG1001", "occupied": False}
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     assert d.screen == "arrival_confirm"
     v = flow.view(d.state)
     assert v.detail.number == "A1001"
@@ -139,7 +140,7 @@ def test_counter_arrival_with_commission_picker():
     assert enq.request.payload() == {"package_code": "PKG1001", "received_by": "s_2"}
     assert enq.request.staff_token == "tok-s_1"
     assert d.screen == "arrival"
-    assert d.state.arrival_count == 1
+    assert d.state.staff.arrival_count == 1
     assert d.state.message.key == "msg.arrival_saved"
 
 
@@ -148,7 +149,7 @@ def test_commission_off_no_picker():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     assert flow.view(d.state).staff_choices == ()
     d.press("staff:s_2")
     d.press("confirm")
@@ -182,16 +183,14 @@ def test_arrival_already_arrived_stays():
     d.login()
     d.press("arrival")
     d.scan("PKG1002")
-    d.answer("parcel", order("A1002", status="arrived"))
+    d.answer("parcel", ParcelInfo(order("A1002", status="arrived")))
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.already_arrived"
     assert not d.of(flow.Unlock)
 
 
-class _ParcelWithDoors:
-    def __init__(self, order, occupied):
-        self.order = order
-        self.occupied = occupied
+def _ParcelWithDoors(order, occupied):
+    return ParcelInfo(order, frozenset(occupied))
 
 
 def test_locker_arrival_takes_lowest_free_door():
@@ -243,7 +242,7 @@ def test_arrival_confirm_cancel_writes_nothing():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     d.press("cancel")
     assert d.screen == "arrival"
     assert not d.of(flow.Enqueue)
@@ -467,16 +466,18 @@ def test_abandoned_login_returns_to_idle_and_forgets_the_badge():
     assert flow.StartTimer("idle", 60.0) in d.effects
     d.timer("idle")
     assert d.screen == "idle"
-    assert d.state.badge == ""
-    assert d.state.pin == ""
+    assert d.state.customer.badge == ""
+    assert d.state.customer.pin == ""
 
 
-def test_staff_names_only_masked_on_screen():
+def test_staff_names_in_full_on_staff_screens():
+    """Issue 12 (revision 2): colleagues' names were masked on staff-only screens (陳*華), which
+    invited mix-ups; the staff header and the arrival picker show them in full now."""
     d = Driver()
     d.login("s_1", name="陳小華")
-    assert flow.view(d.state).staff_name == "陳*華"
+    assert flow.view(d.state).staff_name == "陳小華"
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     names = [c.name for c in flow.view(d.state).staff_choices]
-    assert names == ["陳*華", "林*玲"]
+    assert names == ["陳小華", "林美玲"]

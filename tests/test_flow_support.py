@@ -39,7 +39,7 @@ class Driver:
         self.state = flow.initial(cfg(mode, **kw))
         self.effects: list = []
         self.send(flow.Start())
-        self.answer("settings", settings or Settings(), token=self.state.probing)
+        self.answer("settings", settings or Settings(), token=self.state.backend.probing)
         self.effects.clear()
 
     @property
@@ -96,7 +96,9 @@ class Driver:
         self.press("confirm")
         self.answer("login", StaffSession(token="tok-" + staff_id, staff=Staff(staff_id, name), expires_in=3600))
         staff_call = self.calls("staff_list")[-1]
-        self.send(ApiResult("staff_list", True, (Staff("s_1", "陳*華"), Staff("s_2", "林*玲")), None, staff_call.token))
+        self.send(
+            ApiResult("staff_list", True, (Staff("s_1", "陳小華"), Staff("s_2", "林美玲")), None, staff_call.token)
+        )
 
 
 def args(request) -> dict:

@@ -120,7 +120,7 @@ class Run:
             assert before.staff is not None or door in self.yes_doors, "a door opened without the backend's yes"
         if state.screen in (flow.Screen.IDLE, flow.Screen.OFFLINE):
             assert unlocks == [], "unlocked on idle"
-            assert state.doors == (), "a door left in the session on idle"
+            assert state.customer.doors == (), "a door left in the session on idle"
         self.calls += [e for e in fx if isinstance(e, flow.Call)]
 
     def auto(self) -> None:
@@ -132,7 +132,11 @@ class Run:
         elif screen in ("idle", "error", "done", "offline"):
             self.send(Scan("QRCODE", self.data.draw(st.sampled_from(["MEMBER-0000001", "STAFF-0001"])), 0.0))
         elif screen == "orders":
-            self.send(Press(self.data.draw(st.sampled_from(["pickup_all", *(f"order:{o.number}" for o in s.orders)]))))
+            self.send(
+                Press(
+                    self.data.draw(st.sampled_from(["pickup_all", *(f"order:{o.number}" for o in s.customer.orders)]))
+                )
+            )
         elif screen == "staff_login":
             self.send(Typed("2468\n"))
         elif screen == "staff_menu":
@@ -141,12 +145,12 @@ class Run:
             self.send(Scan("CODE128", "PKG1001", 0.0))
         elif screen == "arrival_confirm":
             self.send(Press("confirm"))
-        elif screen == "overdue" and s.overdue:
-            self.send(Press(f"order:{s.overdue[0].number}"))
+        elif screen == "overdue" and s.staff is not None and s.staff.overdue:
+            self.send(Press(f"order:{s.staff.overdue[0].number}"))
         elif screen == "order_detail":
             self.send(Press(self.data.draw(st.sampled_from(["pickup", "return"]))))
-        elif screen == "door_open" and s.doors:
-            slot = s.doors[0]
+        elif screen == "door_open" and s.customer.doors:
+            slot = s.customer.doors[0]
             kind = {"unlocked": "opened", "open": "closed"}.get(slot.state.value, "not_opened")
             self.send(DoorEvent(slot.number, kind))
         else:
