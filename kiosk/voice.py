@@ -330,7 +330,10 @@ class MixerPlayer:
         return self._channel is not None and bool(self._channel.get_busy())
 
     def close(self) -> None:
-        self.stop()
+        try:
+            self.stop()
+        except Exception:  # noqa: S110 - the mixer is already gone (quit, sound card lost)
+            pass
         self._channel = None
         self._sounds.clear()
 
@@ -416,9 +419,8 @@ class Voice:
                 log_event(logger, "voice_clip_missing", logging.WARNING, clips=" ".join(prompt.clips))
                 return
             self.player.play(prompt, files)
-        except Exception as exc:  # a broken mixer must not stop the kiosk
-            logger.exception("event=voice_failed")
-            self._silence(f"playing failed ({type(exc).__name__})")
+        except Exception as exc:  # a broken mixer must not stop the kiosk: one warning, then silence
+            self._silence(f"playing failed ({type(exc).__name__}: {exc})")
 
     def close(self) -> None:
         if self.player is not None:
