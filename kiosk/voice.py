@@ -23,6 +23,7 @@ default ``<kiosk.state_dir>/voice``.
 
 from __future__ import annotations
 
+import array
 import collections
 import hashlib
 import json
@@ -31,6 +32,7 @@ import os
 import shutil
 import subprocess
 import time
+import wave
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -186,6 +188,23 @@ def _espeak_version(espeak: str) -> str:
     return done.stdout.split("Data at")[0].strip()
 
 
+def _trim(path: Path, keep: float = 0.12, threshold: int = 300) -> None:
+    """Cut espeak-ng's trailing silence (about 0.4 s) down to ``keep`` seconds, so that the clips
+    of a prompt follow each other like one sentence."""
+    with wave.open(str(path), "rb") as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    if params.sampwidth != 2 or params.nchannels != 1:
+        return
+    samples = array.array("h", frames)
+    end = len(samples)
+    while end > 0 and abs(samples[end - 1]) <= threshold:
+        end -= 1
+    end = min(len(samples), end + int(keep * params.framerate))
+    with wave.open(str(path), "wb") as w:
+        w.setparams(params)
+        w.writeframes(samples[:end].tobytes())
+
+
 def _render_one(espeak: str, lang: str, text: str, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     cmd = [espeak, "-v", VOICES[lang], "-s", str(SPEED), "-w", str(tmp), "--", text]
@@ -193,6 +212,7 @@ def _render_one(espeak: str, lang: str, text: str, dest: Path) -> None:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
         if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size <= 44:
             raise VoiceError(f"{espeak} -v {VOICES[lang]} failed for {dest.name}: {done.stderr.strip()[:200]}")
+        _trim(tmp)
         os.replace(tmp, dest)
     except subprocess.TimeoutExpired:
         raise VoiceError(f"{espeak} took too long for {dest.name}") from None
@@ -218,7 +238,7 @@ def build(
     wanted = texts(doors, langs)
     old = _read_manifest(root)
     stamps = {
-        key: hashlib.sha256(f"{version}\0{VOICES[lang]}\0{SPEED}\0{text}".encode()).hexdigest()[:16]
+        key: hashlib.sha256(f"{version}\0{VOICES[lang]}\0{SPEED}\0trim\0{text}".encode()).hexdigest()[:16]
         for key, (lang, text) in wanted.items()
     }
     todo = [k for k in wanted if old.get(k) != stamps[k] or not (root / f"{k}.wav").is_file()]
