@@ -314,7 +314,7 @@ class MixerPlayer:
 
                 self._mixer = pygame.mixer
             if not self._mixer.get_init():
-                self._mixer.init(frequency=self.FREQUENCY, size=-16, channels=1, buffer=1024)
+                self._mixer.init(frequency=self.FREQUENCY, size=-16, channels=1, buffer=2048)  # 93 ms: few wakeups
             self._channel = self._mixer.Channel(0)
             self._mixer.set_reserved(1)  # nothing else takes the voice's channel
         except Exception as exc:  # pygame.error, ImportError, no sound card
