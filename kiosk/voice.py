@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -52,6 +53,7 @@ VOICES = {"zh-TW": "cmn-latn-pinyin", "en": "en-us"}
 SPEED = 150  # words per minute (espeak-ng's default 175 is hurried for instructions)
 DOORS_DEFAULT = range(1, 100)  # "door N" clips when no doors are configured
 MANIFEST = "voice.json"
+CLIP_KEY = re.compile(r"(?:zh-TW|en)/[a-z0-9_]+")
 
 # clip name -> text per language. A prompt is a sequence of these; ``door_<n>`` clips come from
 # DOOR_TEXT and fall back to ``door`` when that number was not rendered.
@@ -253,7 +255,7 @@ def build(
             job.result()  # the first failure is raised
     removed = 0
     for key in set(old) - set(wanted):  # clips of doors no longer configured
-        if "/" in key and ".." not in key:
+        if CLIP_KEY.fullmatch(key):  # never a path the manifest file made up
             path = root / f"{key}.wav"
             if path.is_file():
                 path.unlink()
@@ -382,8 +384,8 @@ class Voice:
         if not self.enabled:
             log_event(logger, "voice_off")
             return self
-        self._available = set(_read_manifest(self.folder)) if self.folder is not None else set()
-        self._available = {k for k in self._available if (self.folder / f"{k}.wav").is_file()}
+        listed = _read_manifest(self.folder) if self.folder is not None else {}
+        self._available = {k for k in listed if CLIP_KEY.fullmatch(k) and (self.folder / f"{k}.wav").is_file()}
         if not self._available:
             why = "no clips rendered (pickup-kiosk voice --build)"
             if shutil.which(ESPEAK) is None:
@@ -400,6 +402,8 @@ class Voice:
             self._warned = True
             log_event(logger, "voice_unavailable", logging.WARNING, why=why)
         self.enabled = False
+        if self.player is not None:
+            self.player.close()
         return self
 
     @property

@@ -150,6 +150,20 @@ def test_render_is_idempotent_and_renders_only_what_changed(tmp_path, monkeypatc
     assert voice.build(tmp_path, (5,), langs=("en",)).rendered == 1
 
 
+def test_a_damaged_manifest_renders_again_and_deletes_nothing_outside(tmp_path):
+    folder = tmp_path / "clips"
+    voice.build(folder, (), langs=("en",))
+    victim = tmp_path / "victim.wav"
+    victim.write_bytes(b"keep me")
+    manifest = folder / voice.MANIFEST
+    manifest.write_text('{"format": 1, "clips": {"en/../../victim": "x", "/tmp/x": "y"}}', encoding="utf-8")
+    result = voice.build(folder, (), langs=("en",))
+    assert (result.rendered, result.removed) == (len(voice.PHRASES), 0)
+    assert victim.read_bytes() == b"keep me"
+    manifest.write_text("not json", encoding="utf-8")
+    assert voice.build(folder, (), langs=("en",)).rendered == len(voice.PHRASES)
+
+
 def test_render_without_espeak_is_a_clear_error(tmp_path):
     with pytest.raises(voice.VoiceError, match="apt-get install espeak-ng"):
         voice.build(tmp_path, (1,), espeak=str(tmp_path / "espeak-ng"))
