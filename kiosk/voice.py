@@ -443,6 +443,7 @@ class Voice:
                 log_event(logger, "voice_clip_missing", logging.WARNING, clips=" ".join(prompt.clips))
                 return
             self.player.play(prompt, files)
+            log_event(logger, "voice_say", lang=prompt.lang, clips=",".join(prompt.clips))
         except Exception as exc:  # a broken mixer must not stop the kiosk: one warning, then silence
             self._silence(f"playing failed ({type(exc).__name__}: {exc})")
 

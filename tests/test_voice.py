@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import array
 import logging
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import time
 import types
 import wave
@@ -25,6 +30,7 @@ from kiosk.errors import ConfigError
 from kiosk.events import Scan
 from kiosk.gpio.sim import SimulatedGpio
 from kiosk.screens.view import Message, Press, View
+from kiosk.server.harness import DEMO_SEED, ServerThread
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup)")
 
@@ -377,3 +383,46 @@ def test_a_mixer_failing_while_playing_silences_the_voice_not_the_kiosk(kiosk, c
         _silent_run(app, gpio, clock)
     assert not app.voice.active
     assert len([r for r in _warnings(caplog) if "voice_unavailable" in r.getMessage()]) == 1
+
+
+# -- pickup-kiosk run speaks ---------------------------------------------------------------------
+
+
+def test_run_says_the_welcome_from_the_configured_clips(tmp_path, clips):
+    """``main_run`` builds the Voice from ``[voice]`` and the app hands it the first screen."""
+    with ServerThread(seed=DEMO_SEED) as server:
+        (tmp_path / "token").write_text(server.kiosk_token + "\n")
+        config = tmp_path / "kiosk.toml"
+        config.write_text(
+            f'[kiosk]\nid = "{server.kiosk_id}"\nmode = "locker"\nstate_dir = "{tmp_path / "state"}"\n'
+            f'[backend]\nurl = "{server.base_url}"\ntoken_file = "{tmp_path / "token"}"\n'
+            '[camera]\nsource = "none"\n[gpio]\npin_factory = "mock"\n'
+            "[[locker.door]]\nnumber = 2\nrelay_pin = 23\nsensor_pin = 24\n"
+            "[display]\nfullscreen = false\nwidth = 800\nheight = 480\n"
+            f'[voice]\nvolume = 0.5\ndir = "{clips}"\n'
+        )
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(tmp_path / "notify"))
+        sock.settimeout(60)
+        env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+        env.pop("CREDENTIALS_DIRECTORY", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert sock.recv(4096).decode().startswith("READY=1")
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            sock.close()
+    assert proc.returncode == 0, err
+    assert f"event=voice_on clips={2 * (len(voice.PHRASES) + len(DOORS))}" in err
+    assert "event=voice_say lang=zh-TW clips=welcome" in err
+    assert "voice_unavailable" not in err
