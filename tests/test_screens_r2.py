@@ -318,7 +318,8 @@ def test_member_code_only_says_why_instead_of_a_gap(renderer, screen):
         buttons = draw(renderer, View(screen=screen, lang=lang, member_code_only=True), size)
         assert "lookup_phone" not in buttons
         assert "lookup_email" not in buttons
-        text = catalogue(lang)("entry.code_only").replace(" ", "")
+        key = "idle.code_only" if screen == "idle" else "entry.code_only"
+        text = catalogue(lang)(key).replace(" ", "")
         assert text[:8] in "".join(renderer.last_drawn).replace(" ", "")
 
 
@@ -329,6 +330,11 @@ def test_idle_without_camera_does_not_say_aim_at_the_camera(renderer):
         drawn = "".join(renderer.last_drawn).replace(" ", "")
         assert t("idle.hint").replace(" ", "") not in drawn
         assert t("idle.hint_no_camera").replace(" ", "")[:8] in drawn
+        for screen in ("idle", "member_entry"):
+            draw(renderer, View(screen=screen, lang=lang, camera_ok=False, member_code_only=True))
+            drawn = "".join(renderer.last_drawn).replace(" ", "")
+            assert "tothecamera" not in drawn  # "hold it up / show it to the camera"
+            assert "對準相機" not in drawn
         draw(renderer, View(lang=lang))
         assert t("idle.hint").replace(" ", "")[:8] in "".join(renderer.last_drawn).replace(" ", "")
 

@@ -239,7 +239,8 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
             target.mkdir(parents=True, exist_ok=True)
             for name in views:
                 surface = pygame.Surface((w, h))
-                renderer.draw(surface, views[name], now=0.25, preview=frame, sim=demo_sim() if sim else None)
+                shown = frame if views[name].camera_ok else None  # no camera, no picture
+                renderer.draw(surface, views[name], now=0.25, preview=shown, sim=demo_sim() if sim else None)
                 path = target / f"{name}.png"
                 pygame.image.save(surface, str(path))
                 written.append(path)

@@ -29,17 +29,19 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     if not view.member_code_only:
         blocks.append(("?", t("help.code")))
     blocks.append(("!", t("help.staff")))
-    avail = body.bottom - y
-    share = (avail - m.px(6) * (len(blocks) - 1)) // len(blocks)
-    r = min(m.px(20), share // 2)
+    gap = m.px(8)
+    r = m.px(16)
+    text_x = body.x + 2 * r + m.gap
+    width = body.right - text_x
+    size = _fitting_size(ctx, [s for _mark, s in blocks], width, body.bottom - y - gap * (len(blocks) - 1))
+    lh = ctx.fonts.line_height(size)
     for mark, s in blocks:
-        pygame.draw.circle(surface, theme.SECONDARY, (body.x + r, y + r + m.px(2)), r)
-        widgets.text(
-            surface, ctx, mark, pygame.Rect(body.x, y + m.px(2), 2 * r, 2 * r), m.small, bold=True, align="center"
-        )
-        text_x = body.x + 2 * r + m.gap
-        widgets.paragraph(surface, ctx, s, pygame.Rect(text_x, y, body.right - text_x, share), m.body)
-        y += share + m.px(6)
+        h = len(widgets.wrap(ctx, s, width, size)) * lh
+        cy = y + lh // 2
+        pygame.draw.circle(surface, theme.SECONDARY, (body.x + r, cy), r)
+        widgets.text(surface, ctx, mark, pygame.Rect(body.x, cy - r, 2 * r, 2 * r), m.small, bold=True, align="center")
+        widgets.paragraph(surface, ctx, s, pygame.Rect(text_x, y, width, h), size)
+        y += h + gap
     widgets.bottom_bar(
         surface,
         ctx,
@@ -48,3 +50,15 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         [("call_staff", t("btn.call_staff"), "primary")],
     )
     return ctx.buttons
+
+
+def _fitting_size(ctx: widgets.RenderContext, texts: list[str], width: int, height: int) -> int:
+    """The largest type size (body size at most) at which every text, wrapped, fits ``height``."""
+    size = ctx.m.body
+    floor = ctx.m.px(16)
+    while size > floor:
+        lh = ctx.fonts.line_height(size)
+        if sum(len(widgets.wrap(ctx, s, width, size)) * lh for s in texts) <= height:
+            break
+        size -= 1
+    return size

@@ -48,7 +48,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     elif bottom - y > ctx.fonts.line_height(m.body):
         # no phone/email buttons, and no empty gap: say that only the member barcode works
         widgets.paragraph(
-            surface, ctx, t("entry.code_only"), pygame.Rect(col.x, y, col.width, bottom - y), m.body, theme.ACCENT,
+            surface, ctx, t("idle.code_only"), pygame.Rect(col.x, y, col.width, bottom - y), m.body, theme.ACCENT,
             bold=True, valign="center",
         )  # fmt: skip
     return ctx.buttons

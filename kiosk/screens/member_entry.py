@@ -43,7 +43,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         if view.member_code_only:
             # no phone/email buttons, and no empty gap either: say why
             widgets.paragraph(
-                surface, ctx, t("entry.code_only"), rest.inflate(-2 * m.pad, 0), m.heading, theme.ACCENT,
+                surface, ctx, t("entry.code_only" if view.camera_ok else "entry.code_only_no_camera"),
+                rest.inflate(-2 * m.pad, 0), m.heading, theme.ACCENT,
                 bold=True, align="center", valign="center",
             )  # fmt: skip
         else:
