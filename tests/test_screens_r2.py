@@ -383,3 +383,22 @@ def test_every_new_view_draws_with_real_glyphs(renderer, lang):
     missing = [ch for ch in sorted(chars) if face.get_metrics(ch, size=24)[0] is None]
     assert missing == []
     assert catalogue(lang).missing == set()
+
+
+def test_the_sim_strip_can_go_below_a_full_size_kiosk(renderer):
+    """The demo's GPIO strip beside (below) the kiosk, not inside its 800x480."""
+    from kiosk.screens.render import sim_strip_height, window_size
+
+    snapshot = {"leds": {"green": True}, "buzzer": False, "doors": {1: "locked", 2: "open"}}
+    view = gallery.demo_views("en")["orders"]
+    plain = {b.id: b.rect for b in renderer.draw(pygame.Surface((800, 480)), view)}
+    size = window_size((800, 480))
+    assert size == (800, 480 + sim_strip_height(480))
+    surface = pygame.Surface(size)
+    buttons = {b.id: b.rect for b in renderer.draw(surface, view, sim=snapshot, kiosk_size=(800, 480))}
+    assert buttons == plain  # the kiosk is drawn at its real size, where it would be alone
+    strip = pygame.surfarray.array3d(surface)[:, 481:]
+    assert strip.any()  # and the strip is drawn below it
+    # without kiosk_size the strip still takes the bottom of the surface (as before)
+    squeezed = renderer.draw(pygame.Surface((800, 480)), view, sim=snapshot)
+    assert max(b.rect[1] + b.rect[3] for b in squeezed) <= 480 - sim_strip_height(480)
