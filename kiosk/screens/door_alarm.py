@@ -23,9 +23,12 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     pygame.draw.rect(surface, theme.PANEL, box, border_radius=m.radius)
     pygame.draw.rect(surface, theme.DANGER, box, width=max(4, m.px(8)), border_radius=m.radius)
     cap_h = ctx.fonts.line_height(m.heading, True)
+    num = pygame.Rect(box.x, box.y + m.px(10), box.width, box.height - cap_h - m.px(24))
+    # the door's number; "!" when the flow could not say which door
+    widgets.big_number(
+        surface, ctx, "!" if door is None else str(door), num.inflate(-2 * m.px(20), -2 * m.px(8)), theme.ACCENT
+    )
     if door is not None:
-        num = pygame.Rect(box.x, box.y + m.px(10), box.width, box.height - cap_h - m.px(24))
-        widgets.big_number(surface, ctx, str(door), num.inflate(-2 * m.px(20), -2 * m.px(8)), theme.ACCENT)
         cap = pygame.Rect(box.x, box.bottom - cap_h - m.px(12), box.width, cap_h)
         widgets.text(
             surface,
