@@ -225,7 +225,7 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame.freetype
 
-    from .render import Renderer
+    from .render import Renderer, window_size
 
     pygame.freetype.init()
     renderer = Renderer()
@@ -238,9 +238,17 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
             target = out / lang / f"{w}x{h}"
             target.mkdir(parents=True, exist_ok=True)
             for name in views:
-                surface = pygame.Surface((w, h))
+                # with --sim the strip goes below the kiosk, which keeps its real size
+                surface = pygame.Surface(window_size((w, h)) if sim else (w, h))
                 shown = frame if views[name].camera_ok else None  # no camera, no picture
-                renderer.draw(surface, views[name], now=0.25, preview=shown, sim=demo_sim() if sim else None)
+                renderer.draw(
+                    surface,
+                    views[name],
+                    now=0.25,
+                    preview=shown,
+                    sim=demo_sim() if sim else None,
+                    kiosk_size=(w, h),
+                )
                 path = target / f"{name}.png"
                 pygame.image.save(surface, str(path))
                 written.append(path)
