@@ -24,6 +24,7 @@ ENTRY_POINTS = {
     "decode": "kiosk.camera.cli:main",
     "selftest": "kiosk.selftest:main",
     "server": "kiosk.server.cli:main",
+    "voice": "kiosk.voice:main",
 }
 
 
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+    voice = sub.add_parser("voice", help="render the spoken prompts (espeak-ng) ahead of time")
+    voice.add_argument("--build", nargs="?", const="", required=True, metavar="DIR", help="clip folder")
+    voice.add_argument("--config", help="take the folder ([voice] dir) and doors from this config")
     return parser
 
 

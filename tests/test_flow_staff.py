@@ -407,7 +407,7 @@ def test_return_refused_is_error_back_to_detail():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("return")
-    assert args(d.last_call().request)["reason"] == "overdue"
+    assert args(d.last_call().request)["reason"] == "not_collected"  # r2 reason keys (view.RETURN_REASONS)
     d.answer("return", error=rejected("wrong_status"))
     assert d.screen == "error"
     d.press("back")
