@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.backend_seed("small")
@@ -88,8 +90,10 @@ def test_same_key_other_body_path_or_call_is_422_mismatch(backend, api):
 
 def test_key_order_of_fields_does_not_matter(api):
     lk = api.lookup_for("m_1")
-    r1 = api.post("/orders/o_2/pickup", data='{"lookup_id": "%s", "locker_door": 2}' % lk, key="k-order")
-    r2 = api.post("/orders/o_2/pickup", data='{"locker_door":2,"lookup_id":"%s"}' % lk, key="k-order")
+    r1 = api.post("/orders/o_2/pickup", data=json.dumps({"lookup_id": lk, "locker_door": 2}), key="k-order")
+    r2 = api.post(
+        "/orders/o_2/pickup", data=json.dumps({"locker_door": 2, "lookup_id": lk}, separators=(",", ":")), key="k-order"
+    )
     assert r1.status_code == r2.status_code == 200
     assert r1.json() == r2.json()
 
