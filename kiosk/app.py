@@ -582,7 +582,7 @@ class App:
         if r == "pickup":
             return lambda: c.pickup(
                 a["order_id"],
-                a["member_id"],
+                a["lookup_id"],
                 package_code=a.get("package_code"),
                 locker_door=a.get("locker_door"),
                 handed_over_by=a.get("handed_over_by"),
