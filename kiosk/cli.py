@@ -25,6 +25,7 @@ ENTRY_POINTS = {
     "selftest": "kiosk.selftest:main",
     "server": "kiosk.server.cli:main",
     "member-code": "kiosk.server.cli:main_member_code",
+    "voice": "kiosk.voice:main",
 }
 
 
@@ -79,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     code = sub.add_parser("member-code", help="print a member's current rotating member code (API.md r2)")
     code.add_argument("--db", default="sqlite:///pickup-server.db", help="SQLAlchemy URL")
     code.add_argument("--member", required=True, metavar="ID", help="the member's id, e.g. m_1")
+
+    voice = sub.add_parser("voice", help="render the spoken prompts (espeak-ng) ahead of time")
+    voice.add_argument("--build", nargs="?", const="", required=True, metavar="DIR", help="clip folder")
+    voice.add_argument("--config", help="take the folder ([voice] dir) and doors from this config")
     return parser
 
 

@@ -400,7 +400,7 @@ def test_return_refused_is_error_back_to_detail():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("return")
-    assert d.last_call().args["reason"] == "overdue"
+    assert d.last_call().args["reason"] == "not_collected"  # r2 reason keys (view.RETURN_REASONS)
     d.answer("return", error=rejected("wrong_status"))
     assert d.screen == "error"
     d.press("back")
