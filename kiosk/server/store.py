@@ -13,19 +13,15 @@ one transaction. Concurrent writes to one order are decided by a conditional UPD
 
 from __future__ import annotations
 
-import collections
 import hashlib
-import hmac
 import json
 import logging
 import re
 import secrets
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +29,23 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from kiosk import __version__
-from kiosk.errors import KioskError
 from kiosk.journal import log_event
 from kiosk.privacy import code_ref, mask_name, mask_phone
 from kiosk.server import db
+from kiosk.server.common import (  # noqa: F401  (re-exported: revision 1's import paths)
+    DAY,
+    MAX_CODE,
+    MAX_COUNT,
+    MAX_DOOR,
+    ApiError,
+    SeedError,
+    check_code,
+    health,
+    is_bad_text,
+    parse_time,
+    phone_digits,
+    utc_iso,
+)
 from kiosk.server.db import (
     DOOR_HOLDING,
     heartbeats,
@@ -49,157 +57,25 @@ from kiosk.server.db import (
     staff,
     staff_tokens,
 )
+from kiosk.server.security import (  # noqa: F401
+    DUMMY_HASH,
+    Lockout,
+    equal_codes,
+    hash_pin,
+    token_hash,
+    verify_pin,
+)
+from kiosk.server.seed import API_STATUSES, seed_rows
+from kiosk.server.settings import DEFAULT_SETTINGS, kiosk_view
 
 logger = logging.getLogger(__name__)
 
-MAX_CODE = 128
-MAX_DOOR = 100_000
-MAX_COUNT = 1_000_000_000
 STAFF_TOKEN_SECONDS = 43200
-DAY = 86400.0
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "overdue_days": 7,
-    "member_code_only": False,
-    "commission_enabled": True,
-    "lockout_attempts": 5,
-    "lockout_seconds": 60,
-    "member_code_pattern": r"[0-9A-Za-z:_-]{6,64}",
-    "parcel_code_pattern": r"[0-9A-Za-z-]{6,40}",
-    "staff_badge_pattern": r"STAFF-[0-9A-Z]{4,16}",
-}
-
-# statuses a client may name in GET /orders?status=
-API_STATUSES = (
-    "shipped",
-    "arrived",
-    "overdue",
-    "received",
-    "return_requested",
-    "return_reviewed",
-    "returned_to_warehouse",
-    "restocked",
-)
-
-
-class ApiError(Exception):
-    """An answer that refuses: HTTP status, the contract's snake_case code, a human message."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
-
-
-class SeedError(KioskError, ValueError):
-    """A seed file that cannot be loaded (bad shape, unknown key, non-empty database)."""
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def utc_iso(ts: float | None) -> str | None:
-    """RFC 3339 UTC, seconds precision: ``2026-11-20T03:00:00Z``."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> float:
-    """RFC 3339 with an offset (``Z`` or ``+08:00``) → epoch seconds."""
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if dt.tzinfo is None:
-        raise ValueError(f"time without an offset: {text!r}")
-    return dt.timestamp()
-
-
-def is_bad_text(value: str, limit: int = MAX_CODE) -> bool:
-    """API.md: longer than ``limit`` or holding a control character (category Cc) is bad input."""
-    return len(value) > limit or any(unicodedata.category(ch) == "Cc" for ch in value)
-
-
-def check_code(value: str, what: str, limit: int = MAX_CODE) -> str:
-    """``value`` unchanged, or 400 ``bad_input`` (empty, too long, control characters)."""
-    if not value or is_bad_text(value, limit):
-        raise ApiError(400, "bad_input", f"{what} is empty, too long or holds a control character")
-    return value
-
-
-def phone_digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# PINs: PBKDF2-HMAC-SHA256 with a random salt; the parameters travel with the hash
-PIN_ITERATIONS = 120_000
-
-
-def hash_pin(pin: str, iterations: int = PIN_ITERATIONS) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt_hex, digest_hex = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), bytes.fromhex(salt_hex), int(iterations))
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
-
-
-_DUMMY_PIN_HASH = hash_pin("not-a-pin")
-
-# Seeds are loaded again and again by tests and demos in one process; the KDF (tens of ms per
-# PIN) would dominate. One staff member's badge + PIN gets one salted hash per process; two
-# staff members with the same PIN still get different salts.
-_seed_pin_hashes: dict[str, str] = {}
-
-
-def _seed_pin_hash(badge_code: str, pin: str) -> str:
-    key = hashlib.sha256(f"{badge_code}\0{pin}".encode("utf-8", "surrogatepass")).hexdigest()
-    if key not in _seed_pin_hashes:
-        _seed_pin_hashes[key] = hash_pin(pin)
-    return _seed_pin_hashes[key]
 
 
 def body_hash(method: str, path: str, body: Any) -> str:
     canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canon}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-class Lockout:
-    """Failed look-ups (or logins) per kiosk within a sliding window; in memory, thread-safe."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self._fails: dict[tuple[str, str], collections.deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _prune(self, key: tuple[str, str], window: float) -> collections.deque[float]:
-        q = self._fails.setdefault(key, collections.deque())
-        cutoff = self._clock() - window
-        while q and q[0] <= cutoff:
-            q.popleft()
-        return q
-
-    def locked(self, kind: str, kiosk_id: str, attempts: int, window: float) -> bool:
-        with self._lock:
-            return len(self._prune((kind, kiosk_id), window)) >= attempts
-
-    def fail(self, kind: str, kiosk_id: str, window: float) -> None:
-        with self._lock:
-            self._prune((kind, kiosk_id), window).append(self._clock())
 
 
 # ---------------------------------------------------------------- the store
@@ -214,13 +90,14 @@ class Store:
     def __init__(self, db_url: str, *, now: Callable[[], float] = time.time):
         self.db_url = db_url
         self.now = now
+        db.secure_sqlite_file(db_url)
         self.engine = db.make_engine(db_url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time anyway; queueing writers here instead of in SQLite's
         # busy handler (which sleeps in steps of up to 100 ms) keeps write latency low.
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
-        self.lockout = Lockout()
-        db.metadata.create_all(self.engine)
+        self.lockout = Lockout(self.write, self.now, postgres=not self.is_sqlite)
+        db.create_schema(self.engine)
         # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
         # a member and their waiting orders in one statement (rows of one member only: see lookup)
         self._q_member = {
@@ -299,7 +176,7 @@ class Store:
             raise SeedError("a seed is a JSON object")
         if not self.is_empty():
             raise SeedError("refusing to load a seed into a database that already holds data")
-        rows = _validate_seed(seed, self.now())
+        rows = seed_rows(seed, self.now())
         with self.write() as conn:
             for table, items in rows:
                 if items:
@@ -308,10 +185,10 @@ class Store:
         log_event(
             logger,
             "seed_loaded",
-            kiosks=len(rows[1][1]),
-            staff=len(rows[2][1]),
-            members=len(rows[3][1]),
-            orders=len(rows[4][1]),
+            kiosks=len(rows[2][1]),
+            staff=len(rows[3][1]),
+            members=len(rows[4][1]),
+            orders=len(rows[5][1]),
         )
 
     # ------------------------------------------------------------ auth
@@ -334,7 +211,7 @@ class Store:
     # ------------------------------------------------------------ settings, staff
 
     def settings_view(self) -> dict[str, Any]:
-        return dict(self.settings)
+        return kiosk_view(self.settings)
 
     def list_staff(self) -> list[dict[str, str]]:
         with self.read() as conn:
@@ -343,30 +220,26 @@ class Store:
             ).all()
         return [{"id": r.id, "name": r.name} for r in rows]
 
-    def _check_lockout(self, kind: str, kiosk_id: str) -> None:
-        s = self.settings
-        if self.lockout.locked(kind, kiosk_id, int(s["lockout_attempts"]), float(s["lockout_seconds"])):
-            log_event(logger, "locked_out", logging.WARNING, kind=kind, kiosk=kiosk_id)
-            raise ApiError(429, "locked_out", "too many failed attempts; try again later")
-
-    def _fail(self, kind: str, kiosk_id: str) -> None:
-        self.lockout.fail(kind, kiosk_id, float(self.settings["lockout_seconds"]))
+    def attempt(self, kind: str, key: str):
+        """A lockout slot for one look-up or login of a kiosk (settings' attempts and window)."""
+        cfg = self.settings
+        return self.lockout.attempt(kind, key, int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"]))
 
     def staff_login(self, kiosk_id: str, badge_code: str, pin: str) -> dict[str, Any]:
         check_code(badge_code, "badge_code")
         check_code(pin, "pin")
-        self._check_lockout("login", kiosk_id)
-        with self.read() as conn:
-            row = conn.execute(
-                select(staff.c.id, staff.c.name, staff.c.pin_hash, staff.c.active).where(
-                    staff.c.badge_code == badge_code
-                )
-            ).first()
-        ok = verify_pin(pin, row.pin_hash if row is not None else _DUMMY_PIN_HASH)
-        if row is None or not ok or not row.active:
-            self._fail("login", kiosk_id)
-            log_event(logger, "staff_login_failed", logging.WARNING, kiosk=kiosk_id, badge=code_ref(badge_code))
-            raise ApiError(401, "bad_credentials", "unknown badge or wrong PIN")
+        with self.attempt("login", kiosk_id) as slot:
+            with self.read() as conn:
+                row = conn.execute(
+                    select(staff.c.id, staff.c.name, staff.c.pin_hash, staff.c.active).where(
+                        staff.c.badge_code == badge_code
+                    )
+                ).first()
+            ok = verify_pin(pin, row.pin_hash if row is not None else DUMMY_HASH)
+            if row is None or not ok or not row.active:
+                slot.fail()
+                log_event(logger, "staff_login_failed", logging.WARNING, kiosk=kiosk_id, badge=code_ref(badge_code))
+                raise ApiError(401, "bad_credentials", "unknown badge or wrong PIN")
         token = secrets.token_urlsafe(32)
         with self.write() as conn:
             now = self.now()
@@ -486,7 +359,6 @@ class Store:
         check_code(value, field)
         if field != "member_code" and self.settings["member_code_only"]:
             raise ApiError(403, "member_code_only", "this store looks members up by member code only")
-        self._check_lockout("lookup", kiosk_id)
         if field == "member_code":
             query, key = self._q_member["member_code"], value
         elif field == "phone":
@@ -497,14 +369,15 @@ class Store:
         else:
             query, key = self._q_member["email_lower"], value.strip().lower()
         now = self.now()
-        with self.read() as conn:
-            found = conn.execute(query, {"v": key}).all()
-        member = found[0] if found else None
-        rows = [r for r in found if r.m_id == member.m_id and r.id is not None] if member else []
-        if member is None:
-            self._fail("lookup", kiosk_id)
-            log_event(logger, "lookup_unknown", kiosk=kiosk_id, by=field, ref=code_ref(value))
-            raise ApiError(404, "member_not_found", "no member has this code")
+        with self.attempt("lookup", kiosk_id) as slot:
+            with self.read() as conn:
+                found = conn.execute(query, {"v": key}).all()
+            member = found[0] if found else None
+            rows = [r for r in found if r.m_id == member.m_id and r.id is not None] if member else []
+            if member is None:
+                slot.fail()
+                log_event(logger, "lookup_unknown", kiosk=kiosk_id, by=field, ref=code_ref(value))
+                raise ApiError(404, "member_not_found", "no member has this code")
         log_event(logger, "lookup", logging.DEBUG, kiosk=kiosk_id, member=member.m_id, orders=len(rows))
         return {
             "member": {"id": member.m_id, "display_name_masked": mask_name(member.m_name)},
@@ -515,6 +388,7 @@ class Store:
 
     def idempotent(
         self,
+        scope: str,
         key: str,
         method: str,
         path: str,
@@ -534,7 +408,7 @@ class Store:
                 with self.write() as conn:
                     stored = conn.execute(
                         select(idempotency.c.body_hash, idempotency.c.status_code, idempotency.c.response).where(
-                            idempotency.c.key == key
+                            idempotency.c.scope == scope, idempotency.c.key == key
                         )
                     ).first()
                     if stored is not None:
@@ -552,6 +426,7 @@ class Store:
                         status, answer = exc.status, exc.body()
                     conn.execute(
                         insert(idempotency).values(
+                            scope=scope,
                             key=key,
                             method=method,
                             path=path,
@@ -639,7 +514,7 @@ class Store:
             log_event(logger, "arrived", order=row.number, door=door, staff=received_by, kiosk=kiosk_id)
             return self._after(conn, row.id, now)
 
-        return self.idempotent(key, "POST", path, body, change)
+        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
 
     def _door_taken(self, conn: Connection, door: int, order_id: str) -> bool:
         return (
@@ -675,9 +550,7 @@ class Store:
                 raise ApiError(403, "not_your_order", "this order belongs to another member")
             if row.status != "arrived":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}, not waiting for pickup")
-            if package_code is not None and not hmac.compare_digest(
-                package_code.encode("utf-8", "surrogatepass"), row.package_code.encode("utf-8", "surrogatepass")
-            ):
+            if package_code is not None and not equal_codes(package_code, row.package_code):
                 raise ApiError(409, "package_mismatch", "this parcel belongs to another order")
             if door is not None and door != row.locker_door:
                 raise ApiError(409, "package_mismatch", "this order is not behind that door")
@@ -686,7 +559,7 @@ class Store:
             log_event(logger, "picked_up", order=row.number, door=row.locker_door, kiosk=kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(key, "POST", path, body, change)
+        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
 
     def request_return(
         self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, staff_id: str, order_id: str
@@ -705,7 +578,7 @@ class Store:
             log_event(logger, "return_requested", order=row.number, staff=staff_id, kiosk=kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(key, "POST", path, body, change)
+        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
 
     def review_return(
         self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, staff_id: str, order_id: str
@@ -730,7 +603,7 @@ class Store:
             log_event(logger, kind, order=row.number, staff=staff_id, kiosk=kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(key, "POST", path, body, change)
+        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
 
     def complete_return(
         self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, staff_id: str, order_id: str
@@ -750,7 +623,7 @@ class Store:
             log_event(logger, "return_completed", order=row.number, to=destination, staff=staff_id, kiosk=kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(key, "POST", path, body, change)
+        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
 
     # ------------------------------------------------------------ heartbeat
 
@@ -805,200 +678,6 @@ class Store:
             return int(conn.execute(stmt).scalar_one())
 
 
-def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__, "time": utc_iso(time.time()) or ""}
-
-
 def _path_ref(path: str) -> str:
     """A path for a log line with its codes replaced by references."""
     return re.sub(r"/(parcels|orders)/([^/]+)", lambda m: f"/{m[1]}/{code_ref(m[2])}", path)
-
-
-# ---------------------------------------------------------------- seed validation
-
-_SEED_KEYS = {"settings", "kiosks", "staff", "members", "orders"}
-_KIOSK_KEYS = {"id": True, "token": True}
-_STAFF_KEYS = {"id": True, "name": True, "badge_code": True, "pin": True, "active": False}
-_MEMBER_KEYS = {"id": True, "name": True, "phone": False, "email": False, "member_code": False}
-_ORDER_KEYS = {
-    "id": True,
-    "number": True,
-    "member_id": True,
-    "package_code": True,
-    "items_summary": False,
-    "status": True,
-    "arrived_at": False,
-    "locker_door": False,
-    "received_by": False,
-    "handed_over_by": False,
-    "return_reason": False,
-}
-_SETTING_TYPES: dict[str, tuple[type, ...]] = {
-    "overdue_days": (int, float),
-    "member_code_only": (bool,),
-    "commission_enabled": (bool,),
-    "lockout_attempts": (int,),
-    "lockout_seconds": (int, float),
-    "member_code_pattern": (str,),
-    "parcel_code_pattern": (str,),
-    "staff_badge_pattern": (str,),
-}
-
-
-def _entries(seed: dict[str, Any], name: str, keys: dict[str, bool]) -> list[dict[str, Any]]:
-    items = seed.get(name, [])
-    if not isinstance(items, list):
-        raise SeedError(f"seed: {name} is a list")
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        where = f"seed: {name}[{i}]"
-        if not isinstance(item, dict):
-            raise SeedError(f"{where} is an object")
-        unknown = set(item) - set(keys)
-        if unknown:
-            raise SeedError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-        for key, required in keys.items():
-            if required and item.get(key) in (None, ""):
-                raise SeedError(f"{where}: {key} is required")
-        for key, value in item.items():
-            if key == "active":
-                if not isinstance(value, bool):
-                    raise SeedError(f"{where}: active is true or false")
-            elif key == "locker_door":
-                continue  # checked with the order
-            elif value is not None and not isinstance(value, str):
-                raise SeedError(f"{where}: {key} is a string")
-            elif isinstance(value, str) and is_bad_text(value, 500):
-                raise SeedError(f"{where}: {key} is too long or holds a control character")
-        if item["id"] in seen:
-            raise SeedError(f"{where}: duplicate id {item['id']!r}")
-        seen.add(item["id"])
-    return items
-
-
-def _validate_seed(seed: dict[str, Any], now: float) -> list[tuple[Any, list[dict[str, Any]]]]:
-    unknown = set(seed) - _SEED_KEYS
-    if unknown:
-        raise SeedError(f"seed: unknown key {sorted(unknown)[0]!r}")
-    cfg = seed.get("settings", {}) or {}
-    if not isinstance(cfg, dict):
-        raise SeedError("seed: settings is an object")
-    setting_rows = []
-    for key, value in cfg.items():
-        if key not in _SETTING_TYPES:
-            raise SeedError(f"seed: settings: unknown key {key!r}")
-        types = _SETTING_TYPES[key]
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            raise SeedError(f"seed: settings: {key} has the wrong type")
-        if key.endswith("_pattern"):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise SeedError(f"seed: settings: {key} is not a regular expression: {exc}") from exc
-        elif not isinstance(value, bool) and value < (1 if key == "lockout_attempts" else 0):
-            raise SeedError(f"seed: settings: {key} is out of range")
-        setting_rows.append({"key": key, "value": json.dumps(value)})
-
-    kiosk_rows = []
-    for i, k in enumerate(_entries(seed, "kiosks", _KIOSK_KEYS)):
-        kiosk_rows.append({"id": k["id"], "token_hash": token_hash(str(k["token"])), "position": i})
-    if len({r["token_hash"] for r in kiosk_rows}) != len(kiosk_rows):
-        raise SeedError("seed: two kiosks share a token")
-
-    staff_rows = []
-    for i, s in enumerate(_entries(seed, "staff", _STAFF_KEYS)):
-        if not isinstance(s["pin"], str) or not isinstance(s["badge_code"], str):
-            raise SeedError(f"seed: staff[{i}]: badge_code and pin are strings")
-        staff_rows.append(
-            {
-                "id": s["id"],
-                "name": str(s["name"]),
-                "badge_code": s["badge_code"],
-                "pin_hash": _seed_pin_hash(s["badge_code"], s["pin"]),
-                "active": bool(s.get("active", True)),
-                "position": i,
-            }
-        )
-    if len({r["badge_code"] for r in staff_rows}) != len(staff_rows):
-        raise SeedError("seed: two staff members share a badge code")
-    staff_ids = {r["id"] for r in staff_rows}
-
-    member_rows = []
-    for m in _entries(seed, "members", _MEMBER_KEYS):
-        phone, email = m.get("phone"), m.get("email")
-        member_rows.append(
-            {
-                "id": m["id"],
-                "name": str(m["name"]),
-                "phone": phone,
-                "phone_digits": phone_digits(phone) if phone else None,
-                "email": email,
-                "email_lower": email.strip().lower() if email else None,
-                "member_code": m.get("member_code"),
-            }
-        )
-    codes = [r["member_code"] for r in member_rows if r["member_code"]]
-    if len(set(codes)) != len(codes):
-        raise SeedError("seed: two members share a member code")
-    member_ids = {r["id"] for r in member_rows}
-
-    overdue_days = float(cfg.get("overdue_days", DEFAULT_SETTINGS["overdue_days"]))
-    order_rows = []
-    doors_in_use: set[int] = set()
-    for i, o in enumerate(_entries(seed, "orders", _ORDER_KEYS)):
-        where = f"seed: orders[{i}]"
-        status = o["status"]
-        if status not in API_STATUSES:
-            raise SeedError(f"{where}: unknown status {status!r}")
-        if o["member_id"] not in member_ids:
-            raise SeedError(f"{where}: unknown member_id {o['member_id']!r}")
-        for key in ("received_by", "handed_over_by"):
-            if o.get(key) is not None and o[key] not in staff_ids:
-                raise SeedError(f"{where}: {key} is not a staff id")
-        arrived_at = None
-        if o.get("arrived_at") is not None:
-            try:
-                arrived_at = parse_time(str(o["arrived_at"]))
-            except ValueError as exc:
-                raise SeedError(f"{where}: arrived_at is not an RFC 3339 time with offset") from exc
-        elif status == "overdue":
-            arrived_at = now - (overdue_days + 1) * DAY
-        elif status != "shipped":
-            arrived_at = now  # "an arrived order without arrived_at arrived when the seed was loaded"
-        if status == "shipped":
-            arrived_at = None
-        door = o.get("locker_door")
-        if door is not None and (not isinstance(door, int) or isinstance(door, bool) or not 1 <= door <= MAX_DOOR):
-            raise SeedError(f"{where}: locker_door is a door number from 1 to {MAX_DOOR}")
-        stored = "arrived" if status == "overdue" else status
-        if door is not None and stored in DOOR_HOLDING:
-            if door in doors_in_use:
-                raise SeedError(f"{where}: door {door} already holds another order")
-            doors_in_use.add(door)
-        order_rows.append(
-            {
-                "id": o["id"],
-                "number": str(o["number"]),
-                "member_id": o["member_id"],
-                "package_code": str(o["package_code"]),
-                "items_summary": o.get("items_summary"),
-                "status": stored,
-                "arrived_at": arrived_at,
-                "locker_door": door,
-                "received_by": o.get("received_by"),
-                "handed_over_by": o.get("handed_over_by"),
-                "return_reason": o.get("return_reason"),
-                "updated_at": now,
-            }
-        )
-    for key in ("number", "package_code"):
-        values = [r[key] for r in order_rows]
-        if len(set(values)) != len(values):
-            raise SeedError(f"seed: two orders share a {key}")
-    return [
-        (db.settings, setting_rows),
-        (kiosks, kiosk_rows),
-        (staff, staff_rows),
-        (members, member_rows),
-        (orders, order_rows),
-    ]
