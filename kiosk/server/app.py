@@ -282,7 +282,7 @@ class BodyLimitAndDelay:
             await response(scope, receive, send)
             return
         body = b"".join(chunks)
-        if body.strip():
+        if body.strip() and scope.get("path", "").startswith("/api/"):  # /admin/ pages post forms
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
             try:
                 parsed = json.loads(body, parse_constant=_no_constants)
@@ -556,6 +556,9 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         store.heartbeat(me, body.model_dump(exclude_unset=True))
         return Response(status_code=204)
 
+    from kiosk.server.admin import install as install_backoffice  # the back office (issue 13)
+
+    install_backoffice(app, store)
     return app
 
 
