@@ -57,6 +57,8 @@ def install(app: Any, store: Any, options: BackofficeOptions | None = None) -> A
     options = options if options is not None else BackofficeOptions.from_env()
     auth.ensure_tables(store)
     notices.ensure_tables(store.engine)
+    if notices.queue_arrival not in store.arrival_hooks:
+        store.arrival_hooks.append(notices.queue_arrival)
     sender = None
     if options.smtp:
         sender = notices.NoticeSender(store.engine, notices.SmtpConfig(options.smtp, options.mail_from))

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from starlette.routing import Match
 
 from kiosk.server import db, notices
-from kiosk.server.admin.service import ALARM_KINDS, EVENT_KINDS, ONLINE_SECONDS
+from kiosk.server.admin.service import ONLINE_SECONDS
+from kiosk.server.kiosks import ALARM_KINDS, EVENT_KINDS
 from kiosk.server.seed import API_STATUSES
 
 _METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"}

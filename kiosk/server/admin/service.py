@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from kiosk.journal import log_event
 from kiosk.server import db, notices
 from kiosk.server.common import DAY, ApiError, check_code, is_bad_text, phone_digits, utc_iso
+from kiosk.server.kiosks import ALARM_KINDS
 from kiosk.server.security import hash_secret
 from kiosk.server.seed import API_STATUSES
 from kiosk.server.settings import DEFAULT_SETTINGS, SettingsError, check_settings
@@ -26,17 +26,6 @@ from kiosk.server.settings import DEFAULT_SETTINGS, SettingsError, check_setting
 logger = logging.getLogger(__name__)
 
 ONLINE_SECONDS = 90.0
-ALARM_KINDS = ("door_forced", "door_left_open")
-EVENT_KINDS = (
-    "door_forced",
-    "door_left_open",
-    "door_closed",
-    "door_not_opened",
-    "camera_lost",
-    "camera_back",
-    "outbox_attention",
-    "locked_out",
-)
 MODES = ("locker", "counter")
 ADMIN_SCOPE = "admin"  # the order calls' idempotency scope and their events' kiosk column
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -84,7 +73,6 @@ class AdminService:
         return select(
             *self.store._order_cols,
             m.c.email.label("member_email"),
-            o.c.pickup_code,
             o.c.return_reason,
             o.c.received_at,
         ).select_from(o.outerjoin(m, m.c.id == o.c.member_id))
@@ -167,9 +155,7 @@ class AdminService:
         """Run the store's staff call ``name`` on the admin API's idempotency scope."""
         check_code(order_id, "order id")
         call = getattr(self.store, name)
-        status, answer = call(
-            key or str(uuid.uuid4()), path, body, kiosk_id=ADMIN_SCOPE, staff_id=None, order_id=order_id
-        )
+        status, answer = call(key, path, body, kiosk_id=None, staff_id=None, order_id=order_id, scope=ADMIN_SCOPE)
         if status != 200:
             return status, answer
         return 200, self.order(order_id)
@@ -352,7 +338,7 @@ class AdminService:
             if values:
                 conn.execute(update(s).where(s.c.id == staff_id).values(**values))
             if end_tokens:
-                self._end_staff_tokens(conn, staff_id)
+                self.store.end_staff_tokens(staff_id, conn)
             row = conn.execute(select(s.c.id, s.c.name, s.c.badge_code, s.c.active).where(s.c.id == staff_id)).one()
         log_event(
             logger,
@@ -364,20 +350,10 @@ class AdminService:
         )
         return self._staff_view(row)
 
-    def _end_staff_tokens(self, conn: Connection, staff_id: str) -> None:
-        ender = getattr(self.store, "end_staff_tokens", None)
-        if ender is not None:
-            ender(conn, staff_id)
-            return
-        t = db.staff_tokens
-        conn.execute(
-            update(t).where(t.c.staff_id == staff_id, t.c.revoked_at.is_(None)).values(revoked_at=self.store.now())
-        )
-
     # ------------------------------------------------------------ kiosks, alarms, events
 
     def kiosks(self) -> list[dict[str, Any]]:
-        k, h, a = db.kiosks, db.heartbeats, db.alarms
+        k, h = db.kiosks, db.heartbeats
         now = self.store.now()
         with self.store.read() as conn:
             rows = conn.execute(
@@ -385,12 +361,7 @@ class AdminService:
                 .select_from(k.outerjoin(h, h.c.kiosk_id == k.c.id))
                 .order_by(k.c.position, k.c.id)
             ).all()
-            open_alarms = conn.execute(
-                select(a.c.kiosk_id, a.c.kind, a.c.door, a.c.at).where(a.c.closed_at.is_(None)).order_by(a.c.at, a.c.id)
-            ).all()
-        by_kiosk: dict[str, list[dict[str, Any]]] = {}
-        for r in open_alarms:
-            by_kiosk.setdefault(r.kiosk_id, []).append({"kind": r.kind, "door": r.door, "at": utc_iso(r.at)})
+        by_kiosk = self.store.open_alarms()
         return [
             {
                 "id": r.id,
@@ -426,37 +397,17 @@ class AdminService:
             raise ApiError(422, "validation_error", "kind is door_forced or door_left_open")
         if door is not None and (isinstance(door, bool) or not isinstance(door, int) or not 0 <= door <= 100_000):
             raise ApiError(422, "validation_error", "door is a door number")
-        acker = getattr(self.store, "ack_alarm", None)
-        if acker is not None:
-            acker(kiosk_id, kind, door, by=f"ack:{admin}")
-        else:
-            a = db.alarms
-            door_cond = a.c.door.is_(None) if door is None else a.c.door == door
-            with self.store.write() as conn:
-                if conn.execute(select(db.kiosks.c.id).where(db.kiosks.c.id == kiosk_id)).first() is None:
-                    raise ApiError(404, "kiosk_not_found", "no kiosk has this id")
-                conn.execute(
-                    update(a)
-                    .where(and_(a.c.kiosk_id == kiosk_id, a.c.kind == kind, door_cond, a.c.closed_at.is_(None)))
-                    .values(closed_at=self.store.now(), closed_by=f"ack:{admin}"[:64])
-                )
-        log_event(logger, "alarm_acknowledged", kiosk=kiosk_id, kind=kind, door=door)
+        with self.store.read() as conn:
+            if conn.execute(select(db.kiosks.c.id).where(db.kiosks.c.id == kiosk_id)).first() is None:
+                raise ApiError(404, "kiosk_not_found", "no kiosk has this id")
+        self.store.ack_alarm(kiosk_id, kind, door, admin)
 
     def events(self, kiosk: str | None = None, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        e = db.kiosk_events
-        stmt = select(e.c.kiosk_id, e.c.kind, e.c.door, e.c.at, e.c.detail)
         if kiosk:
             check_code(kiosk, "kiosk", 64)
-            stmt = stmt.where(e.c.kiosk_id == kiosk)
         if kind:
             check_code(kind, "kind", 64)
-            stmt = stmt.where(e.c.kind == kind)
-        with self.store.read() as conn:
-            rows = conn.execute(stmt.order_by(e.c.received_at.desc(), e.c.id.desc()).limit(limit)).all()
-        return [
-            {"kiosk_id": r.kiosk_id, "kind": r.kind, "door": r.door, "at": utc_iso(r.at), "detail": r.detail}
-            for r in rows
-        ]
+        return self.store.kiosk_events(kiosk=kiosk or None, kind=kind or None, limit=limit)
 
     def staff_names(self) -> dict[str, str]:
         with self.store.read() as conn:
