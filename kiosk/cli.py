@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    # the back office (kiosk/server/admin/cli.py)
+    server.add_argument("--create-admin", metavar="NAME", help="create an admin (password from stdin) and exit")
+    server.add_argument("--smtp", metavar="URL", help="send notices: smtp[s]://[user:password@]HOST:PORT")
+    server.add_argument("--mail-from", metavar="ADDR", help="the notices' From address")
+    server.add_argument("--metrics-token-file", metavar="FILE", help="/metrics needs this Bearer token")
     return parser
 
 
