@@ -34,6 +34,8 @@ def test_document_covers_every_call_of_the_contract():
         ("POST", "/api/v1/orders/{order_id}/return/review"),
         ("POST", "/api/v1/orders/{order_id}/return/complete"),
         ("POST", "/api/v1/kiosks/{kiosk_id}/heartbeat"),
+        ("POST", "/api/v1/staff/logout"),  # r2
+        ("POST", "/api/v1/kiosks/{kiosk_id}/events"),  # r2
     }
     assert calls == expected
     assert set(doc["components"]["schemas"]["OrderOut"]["properties"]) == {

@@ -49,7 +49,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "timezone": (str,),
 }
 # the smallest value of each number
-_MINIMUM = {"lockout_attempts": 1, "lookup_ttl_seconds": 1, "lockout_seconds": 1}
+_MINIMUM = {"lockout_attempts": 1}
 _MAXIMUM = 10**9
 
 
