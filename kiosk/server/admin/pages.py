@@ -83,7 +83,6 @@ _ERR = {
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(HERE / "templates")),
     autoescape=True,
-    undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
@@ -126,7 +125,7 @@ class Pages:
         admin = auth.admin_for_token(self.store, token)
         return (admin, token) if admin and token else None
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def render(self, request: Request, name: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
         lang = self.lang(request)
         cfg = self.service.settings()
         zone = _zone(cfg.get("timezone") or "Asia/Taipei")
@@ -175,7 +174,7 @@ class Pages:
         }
         base.update(ctx)
         html = _env.get_template(name).render(**base)
-        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+        return HTMLResponse(html, status_code=http_status, headers=_HEADERS)
 
     def redirect(self, url: str) -> RedirectResponse:
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
@@ -188,8 +187,7 @@ class Pages:
         lang = self.lang(request)
         return self.render(
             request,
-            "error.html",
-            status=403,
+            "error.html", http_status=403,
             admin=who[0] if who else None,
             csrf=auth.csrf_for(who[1]) if who else "",
             message=i18n.translate(lang, "csrf_failed"),
@@ -252,7 +250,7 @@ def pages_router(service: AdminService) -> APIRouter:
         response = p.render(
             request,
             "login.html",
-            status=status,
+            http_status=status,
             csrf=csrf,
             title=i18n.translate(lang, "sign_in"),
             next=_safe_next(request.query_params.get("next") or ctx.pop("next", None)),
@@ -365,8 +363,7 @@ def pages_router(service: AdminService) -> APIRouter:
             return p.page(
                 request,
                 who,
-                "error.html",
-                status=exc.status if exc.status < 500 else 400,
+                "error.html", http_status=exc.status if exc.status < 500 else 400,
                 title=i18n.translate(lang, "error"),
                 message=i18n.translate(lang, "err_not_found"),
                 back=None,
@@ -472,7 +469,7 @@ def pages_router(service: AdminService) -> APIRouter:
                 request,
                 who,
                 shown,
-                status=422,
+                http_status=422,
                 flash={"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)},
             )
         return p.redirect("/admin/settings?ok=saved")
@@ -503,7 +500,7 @@ def pages_router(service: AdminService) -> APIRouter:
                 request,
                 who,
                 "staff.html",
-                status=exc.status,
+                http_status=exc.status,
                 nav="staff",
                 staff=service.staff(),
                 title=i18n.translate(lang, "staff_title"),
