@@ -133,6 +133,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "staff_title": ("店員", "Staff"),
     "add_staff": ("新增店員", "Add a staff member"),
     "staff_id": ("編號（可空白）", "Id (optional)"),
+    "col_id": ("編號", "Id"),
     "name": ("姓名", "Name"),
     "badge_code": ("員工證條碼", "Badge code"),
     "pin": ("PIN", "PIN"),

@@ -187,7 +187,8 @@ class Pages:
         lang = self.lang(request)
         return self.render(
             request,
-            "error.html", http_status=403,
+            "error.html",
+            http_status=403,
             admin=who[0] if who else None,
             csrf=auth.csrf_for(who[1]) if who else "",
             message=i18n.translate(lang, "csrf_failed"),
@@ -363,7 +364,8 @@ def pages_router(service: AdminService) -> APIRouter:
             return p.page(
                 request,
                 who,
-                "error.html", http_status=exc.status if exc.status < 500 else 400,
+                "error.html",
+                http_status=exc.status if exc.status < 500 else 400,
                 title=i18n.translate(lang, "error"),
                 message=i18n.translate(lang, "err_not_found"),
                 back=None,
@@ -671,7 +673,11 @@ def _history(lang: str, o: dict[str, Any], staff_name: Any) -> list[dict[str, An
         return i18n.translate(lang, key, **fields)
 
     lines = []
-    for e in o.get("history", []):
+    events = o.get("history", [])
+    if o.get("arrived_at") and not any(e["kind"] == "arrive" for e in events):  # a seed order: no event
+        staff = staff_name(o.get("received_by"))
+        lines.append({"at": o["arrived_at"], "text": t("ev_arrive", staff=staff), "where": ""})
+    for e in events:
         staff = staff_name(e["staff_id"])
         kind = e["kind"]
         text = t(f"ev_{kind}", staff=staff) if f"ev_{kind}" in i18n.TEXT else kind
