@@ -265,6 +265,7 @@ class App:
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
         self.heartbeat: Any = None  # a kiosk.heartbeat.Heartbeat: started by start(), stopped by close()
+        self.voice: Any = None  # a kiosk.voice.Voice: says each new screen's prompt (main_run)
         if display:
             import pygame
 
@@ -366,6 +367,8 @@ class App:
         if left is not None and (view.screen == "done" or left <= COUNTDOWN_FROM):
             changes["countdown"] = max(0, math.ceil(left))
         self.view = dataclasses.replace(view, **changes) if changes else view
+        if self.voice is not None:
+            self.voice.on_view(self.view)
 
     def _idle_left(self) -> float | None:
         """Seconds of kiosk time until this customer screen returns to idle (None: no such timer)."""
@@ -582,7 +585,7 @@ class App:
         if r == "pickup":
             return lambda: c.pickup(
                 a["order_id"],
-                a["member_id"],
+                a["lookup_id"],
                 package_code=a.get("package_code"),
                 locker_door=a.get("locker_door"),
                 handed_over_by=a.get("handed_over_by"),
@@ -800,6 +803,9 @@ def main_run(args: Any) -> int:
             )
         except ImportError:  # pragma: no cover
             app.heartbeat = None
+        from kiosk.voice import Voice
+
+        parts["voice"] = app.voice = Voice.from_config(config)
         on_sigterm(systemd, _stopper(app))
         app.start()
         return app.run()

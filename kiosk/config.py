@@ -182,6 +182,13 @@ class LoggingSection:
 
 
 @dataclass(frozen=True)
+class VoiceSection:  # spoken prompts (kiosk.voice); enabled left out: on at a locker, off at a counter
+    enabled: bool | None = None
+    volume: float = field(default=0.8, metadata={"check": lambda v: None if 0 <= v <= 1 else "must be from 0 to 1"})
+    dir: str = ""  # the rendered clips; "": <kiosk.state_dir>/voice
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     backend: BackendSection = field(default_factory=BackendSection)
@@ -191,6 +198,7 @@ class Config:
     locker: LockerSection = field(default_factory=LockerSection)
     display: DisplaySection = field(default_factory=DisplaySection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    voice: VoiceSection = field(default_factory=VoiceSection)
     path: str = ""  # the file it came from, for messages
 
     def replace(self, **sections: Any) -> Config:

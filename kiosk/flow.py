@@ -271,6 +271,8 @@ class State:
     attention: int = 0
     # customer session
     member_id: str = ""
+    lookup_id: str = ""  # API.md r2: the look-up's id, named by every pickup of this session
+    lookup_expires_in: int = 0
     member_code: str = ""  # the code looked up (kept in memory only): shown again, it is no new look-up
     member_masked: str = ""
     orders: tuple = ()
@@ -384,6 +386,8 @@ def _customer_reset(state: State) -> State:
     return replace(
         state,
         member_id="",
+        lookup_id="",
+        lookup_expires_in=0,
         member_code="",
         member_masked="",
         orders=(),
@@ -559,7 +563,7 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
         order = state.queue[0] if state.queue else None
         if order is None:
             return state
-        args: dict[str, Any] = {"order_id": order.id, "member_id": order.member_id, "package_code": code}
+        args: dict[str, Any] = {"order_id": order.id, "lookup_id": state.lookup_id, "package_code": code}
         staff_token = None
         if state.purpose is Purpose.HANDOVER and state.staff is not None:
             args["handed_over_by"] = state.staff.id
@@ -1031,6 +1035,8 @@ def _res_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
         screen=Screen.ORDERS,
         page=0,
         member_id=member.id,
+        lookup_id=lookup.lookup_id,
+        lookup_expires_in=lookup.expires_in,
         member_masked=member.display_name_masked,
         orders=orders,
         entry_text="",
@@ -1227,7 +1233,7 @@ def _on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
         slot = replace(slot, state=DoorSlotState.OPEN)
         if state.purpose in (Purpose.PICKUP, Purpose.HANDOVER) and not slot.written:
             order = slot.order
-            payload: dict[str, Any] = {"order_id": order.id, "member_id": order.member_id, "locker_door": slot.number}
+            payload: dict[str, Any] = {"order_id": order.id, "lookup_id": state.lookup_id, "locker_door": slot.number}
             staff_token = None
             if state.purpose is Purpose.HANDOVER and state.staff is not None:
                 payload["handed_over_by"] = state.staff.id

@@ -306,6 +306,8 @@ class Lookup:
 
     member: Member
     orders: tuple[Order, ...] = ()
+    lookup_id: str = ""  # API.md r2: pickups name it
+    expires_in: int = 0  # seconds the look-up is valid for (0: not said)
 
     @classmethod
     def from_json(cls, data: Any, what: str = "lookup") -> Lookup:
@@ -313,6 +315,8 @@ class Lookup:
         return cls(
             member=Member.from_json(f.obj("member"), f"{what}.member"),
             orders=orders_from_json(f.obj("orders"), f"{what}.orders"),
+            lookup_id=f.str("lookup_id", optional=True, default=""),
+            expires_in=f.int("expires_in", optional=True, default=0),
         )
 
 

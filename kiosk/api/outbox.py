@@ -50,7 +50,7 @@ SCHEMA_VERSION = 1
 # kind -> (required payload keys, optional payload keys, staff token required)
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
     "arrive": (("package_code",), ("received_by", "locker_door"), True),
-    "pickup": (("order_id", "member_id"), ("package_code", "locker_door", "handed_over_by"), False),
+    "pickup": (("order_id", "lookup_id"), ("package_code", "locker_door", "handed_over_by"), False),
     "return": (("order_id", "reason"), (), True),
     "return_review": (("order_id", "approved"), (), True),
     "return_complete": (("order_id", "destination"), (), True),
@@ -502,7 +502,7 @@ class Outbox:
         if event.kind == "pickup":
             return c.pickup(
                 p["order_id"],
-                p["member_id"],
+                p["lookup_id"],
                 package_code=p.get("package_code"),
                 locker_door=p.get("locker_door"),
                 handed_over_by=p.get("handed_over_by"),

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import re
+import urllib.parse
 from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -56,6 +57,7 @@ class _CodeConvertor(Convertor):
 register_url_convertor("code", _CodeConvertor())
 MAX_BODY = 64 * 1024
 MAX_DEPTH = 32  # API.md r2: the top-level value is level 1
+MAX_IN_FLIGHT = 64  # requests served at once by one process; more are 503 busy (not /health)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 _DRAIN_LIMIT = 8 * 1024 * 1024
@@ -236,6 +238,17 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _utf8(scope: dict) -> bool:
+    """The percent-decoded path and query are UTF-8 (a lone surrogate escaped as ``%ED%A0%80``
+    is not; the router would see replacement characters)."""
+    try:
+        urllib.parse.unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
+        urllib.parse.unquote_to_bytes(scope.get("query_string") or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def json_depth(body: bytes) -> int:
     """How deep the JSON text nests (strings skipped); counted before parsing, so a body nested
     40,000 deep never reaches the recursive parser."""
@@ -330,14 +343,32 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 class BodyLimitAndDelay:
     """Pure ASGI: refuse bodies over 64 KiB with 413 (declared or streamed); add ``control.delay``."""
 
-    def __init__(self, app: Any, control: Control):
+    def __init__(self, app: Any, control: Control, max_in_flight: int = MAX_IN_FLIGHT):
         self.app = app
         self.control = control
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope.get("path", "").endswith("/health"):
+            await self._handle(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            log_event(logger, "busy", logging.WARNING, in_flight=self.in_flight)
+            response = _error(503, "busy", "the server is busy; try again shortly")
+            response.headers["Retry-After"] = "1"
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: dict, receive: Any, send: Any) -> None:
         raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
         self.control.requests.append((scope["method"], raw.decode("latin-1")))
         if self.control.delay > 0:
@@ -352,6 +383,9 @@ class BodyLimitAndDelay:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+            return
+        if not _utf8(scope):
+            await _error(400, "bad_input", "the path or query is not UTF-8")(scope, receive, send)
             return
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.server.app import Control, create_app
+from kiosk.server.http import TimedHttpToolsProtocol
 from kiosk.server.store import Store
 
 DEMO_SEED = Path(__file__).resolve().parent.parent / "demo_data" / "seed.json"
@@ -228,6 +229,7 @@ class ServerThread(_ServerBase):
             access_log=False,
             lifespan="off",
             ws="none",
+            http=TimedHttpToolsProtocol,  # header and body read time-outs (API.md r2)
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
         )
