@@ -92,7 +92,7 @@ class AdminService:
         (by digits) or e-mail (any case); by ``arrived_at`` ascending (not arrived last)."""
         stmt = self._select()
         now = self.store.now()
-        if status is not None:
+        if status is not None and status.strip():
             if is_bad_text(status, 400):
                 raise ApiError(400, "bad_input", "status is too long or holds a control character")
             wanted = [s.strip() for s in status.split(",") if s.strip()]
