@@ -9,10 +9,10 @@ Two runs, loopback only, each bounded by ``--seconds``:
 - SQLite (one file) with one server process.
 
 Each kiosk is a thread with its own keep-alive connection and its own token. It sends a
-heartbeat every ``--heartbeat`` seconds (a compressed 30 s), looks one of its members up by member
-code about once a second, picks the first waiting order up at its locker door (naming the
-look-up) every other time, and sends a kiosk event (camera lost/back, door closed) about every
-5 s through the events call with an Idempotency-Key. Every answer other than 2xx, and every
+heartbeat every ``--heartbeat`` seconds (30 s compressed tenfold), looks one of its members up by
+member code every ``--lookup-every`` seconds on average, picks the first waiting order up at its
+locker door (naming the look-up) every other time, and sends a kiosk event (camera lost/back,
+door closed) every 10 s through the events call with an Idempotency-Key. Every answer other than 2xx, and every
 transport error, is an error; the run must end with 0. Afterwards an admin signs in and the
 fleet page (``/admin/fleet``, 100 kiosks with their events) and ``GET /api/v1/admin/kiosks`` are
 timed.
@@ -166,7 +166,16 @@ def server(db_url: str, workers: int, seed: dict):
 
 
 class Kiosk(threading.Thread):
-    def __init__(self, k: int, port: int, until: float, heartbeat: float, results: dict, lock: threading.Lock):
+    def __init__(
+        self,
+        k: int,
+        port: int,
+        until: float,
+        heartbeat: float,
+        lookup_every: float,
+        results: dict,
+        lock: threading.Lock,
+    ):
         super().__init__(daemon=True, name=f"kiosk-{k}")
         self.k = k
         self.id = f"k_{k:03d}"
@@ -174,6 +183,7 @@ class Kiosk(threading.Thread):
         self.port = port
         self.until = until
         self.heartbeat_every = heartbeat
+        self.lookup_every = lookup_every
         self.results = results
         self.lock = lock
         self.rng = random.Random(k)
@@ -206,7 +216,8 @@ class Kiosk(threading.Thread):
 
     def run(self) -> None:
         next_hb = time.monotonic() + self.rng.random() * self.heartbeat_every
-        next_event = time.monotonic() + self.rng.random() * 5
+        next_event = time.monotonic() + self.rng.random() * 10
+        time.sleep(self.rng.random() * self.lookup_every)  # the kiosks do not start in step
         started = time.monotonic()
         while time.monotonic() < self.until:
             now = time.monotonic()
@@ -221,14 +232,15 @@ class Kiosk(threading.Thread):
                 if kind == "door_closed":
                     body["door"] = self.rng.randint(1, 50)
                 self.call("event", "POST", f"/kiosks/{self.id}/events", body, key=True)
-                next_event += 5.0
+                next_event += 10.0
             member = f"MEMBER-{self.k:03d}-{self.rng.randrange(MEMBERS_PER_KIOSK):04d}"
             found = self.call("lookup", "POST", "/members/lookup", {"member_code": member})
             if found and found["orders"] and self.rng.random() < 0.5:
                 order = found["orders"][0]
                 body = {"lookup_id": found["lookup_id"], "locker_door": order["locker_door"]}
                 self.call("pickup", "POST", f"/orders/{order['id']}/pickup", body, key=True)
-            time.sleep(max(0.0, 0.8 + self.rng.random() * 0.4 - (time.monotonic() - now)))
+            pause = self.lookup_every * (0.5 + self.rng.random())
+            time.sleep(max(0.0, min(pause - (time.monotonic() - now), self.until - time.monotonic())))
         if self.conn is not None:
             self.conn.close()
 
@@ -280,12 +292,14 @@ def fleet_page_ms(port: int, repeats: int = 10) -> tuple[float, float, int]:
     return statistics.median(page_times), statistics.median(api_times), kiosks
 
 
-def run_fleet(label: str, db_url: str, workers: int, kiosks: int, seconds: float, heartbeat: float) -> dict:
+def run_fleet(
+    label: str, db_url: str, workers: int, kiosks: int, seconds: float, heartbeat: float, lookup_every: float
+) -> dict:
     with server(db_url, workers, make_seed(kiosks)) as port:
         results: dict[str, list] = {}
         lock = threading.Lock()
         until = time.monotonic() + seconds
-        threads = [Kiosk(k, port, until, heartbeat, results, lock) for k in range(kiosks)]
+        threads = [Kiosk(k, port, until, heartbeat, lookup_every, results, lock) for k in range(kiosks)]
         t0 = time.monotonic()
         for t in threads:
             t.start()
@@ -316,20 +330,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kiosks", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats (30 s compressed)")
+    ap.add_argument("--heartbeat", type=float, default=3.0, help="seconds between heartbeats (30 s, 10x compressed)")
+    ap.add_argument("--lookup-every", type=float, default=4.0, help="mean seconds between a kiosk's look-ups")
     ap.add_argument("--only", choices=("postgres", "sqlite"))
     args = ap.parse_args()
     rows = []
     if args.only in (None, "postgres"):
         with postgres_cluster() as url:
-            rows.append(run_fleet("PostgreSQL", url, 2, args.kiosks, args.seconds, args.heartbeat))
+            rows.append(run_fleet("PostgreSQL", url, 2, args.kiosks, args.seconds, args.heartbeat, args.lookup_every))
     if args.only in (None, "sqlite"):
         tmp = tempfile.mkdtemp(prefix="fleet-sqlite-")
         try:
-            rows.append(run_fleet("SQLite", f"sqlite:///{tmp}/fleet.db", 1, args.kiosks, args.seconds, args.heartbeat))
+            url = f"sqlite:///{tmp}/fleet.db"
+            rows.append(run_fleet("SQLite", url, 1, args.kiosks, args.seconds, args.heartbeat, args.lookup_every))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{args.kiosks} kiosks, {args.seconds:.0f} s, heartbeat every {args.heartbeat:g} s, loopback\n")
+    print(
+        f"\n{args.kiosks} kiosks, {args.seconds:.0f} s, heartbeat every {args.heartbeat:g} s, a look-up every "
+        f"~{args.lookup_every:g} s per kiosk (half of them followed by a pickup), an event every 10 s; loopback\n"
+    )
     head = ("backend", "procs", "req", "req/s", "look-up p50", "look-up p99", "heartbeat p99", "pickup p99",
             "event p99", "errors", "fleet page", "admin/kiosks")  # fmt: skip
     print("| " + " | ".join(head) + " |")
