@@ -329,6 +329,19 @@ def test_commission_counts_arrivals_and_handovers_in_the_period(server, admin):
     assert all(r["received"] == 0 and r["handed_over"] == 0 for r in none)
 
 
+def test_commission_counts_handovers_when_the_order_was_picked_up(server, admin):
+    look = kiosk(server, "POST", "/members/lookup", json={"member_code": "MEMBER-0000002"}).json()
+    order = next(o for o in look["orders"] if o["number"] == "A1004")
+    body = {"lookup_id": look["lookup_id"], "locker_door": 4, "handed_over_by": "s_2"}
+    assert kiosk(server, "POST", f"/orders/{order['id']}/pickup", key=True, json=body).status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    rows = {r["staff_id"]: r for r in admin.get("/reports/commission", params={"from": today, "to": today}).json()}
+    assert rows["s_2"]["handed_over"] == 1
+    assert rows["s_1"]["handed_over"] == 0
+    before = admin.get("/reports/commission", params={"from": "2020-01-01", "to": "2025-12-31"}).json()
+    assert all(r["handed_over"] == 0 for r in before)
+
+
 def test_commission_csv(admin):
     r = admin.get("/reports/commission", params={"from": "2020-01-01", "to": "2030-12-31", "format": "csv"})
     assert r.status_code == 200
