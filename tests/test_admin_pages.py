@@ -238,3 +238,37 @@ def test_metrics_token_file(tmp_path, monkeypatch):
         assert "pickup_kiosk_up" in ok.text
         forwarded = {"Authorization": "Bearer s3cret-metrics-token", "X-Forwarded-For": "203.0.113.9"}
         assert requests.get(url, headers=forwarded, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form"),
+    [
+        ("GET", "/admin/orders?q=%ED%A0%80", None),
+        ("GET", "/admin/orders?q=%00&status=%01", None),
+        ("GET", "/admin/orders/%00", None),
+        ("GET", "/admin/orders/" + "x" * 5000, None),
+        ("GET", "/admin/report?from=%ff&to=2026-01-01", None),
+        ("GET", "/admin/lang/%00?next=%0d%0aSet-Cookie:x", None),
+        ("POST", "/admin/orders/%00/return", {"reason": "x"}),
+        ("POST", "/admin/orders/o_2/return", {"reason": "\x00" * 2000}),
+        ("POST", "/admin/orders/o_2/return/review", {"approved": "maybe"}),
+        ("POST", "/admin/orders/o_2/return/complete", {"destination": "moon"}),
+        ("POST", "/admin/settings", {"overdue_days": "1e999"}),
+        ("POST", "/admin/settings", {"member_code_pattern": "(((("}),
+        ("POST", "/admin/staff", {"name": "\x07bell", "badge_code": "STAFF-0900", "pin": "1"}),
+        ("POST", "/admin/staff", "name=%ED%A0%80&badge_code=STAFF-0901&pin=1"),
+        ("POST", "/admin/staff/s_1", {}),
+        ("POST", "/admin/kiosks/k_1", {"mode": "x"}),
+        ("POST", "/admin/kiosks/k_1/alarms/ack", {"kind": "door_forced", "door": "-3"}),
+    ],
+)
+def test_hostile_page_input_never_gets_a_500(server, method, path, form):
+    s, csrf = signed_in(server)
+    if isinstance(form, str):  # raw, as a client that sends broken UTF-8 would
+        data = form + "&csrf_token=" + csrf
+    else:
+        data = None if form is None else {**form, "csrf_token": csrf}
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if isinstance(form, str) else {}
+    r = s.request(method, server.base_url + path, data=data, headers=headers, allow_redirects=False, timeout=10)
+    assert r.status_code < 500, (path, r.status_code, r.text[:300])
+    assert "\r\nSet-Cookie: x" not in str(r.headers)
