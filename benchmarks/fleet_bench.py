@@ -195,16 +195,25 @@ class Kiosk(threading.Thread):
             headers["Idempotency-Key"] = str(uuid.uuid4())
         t0 = time.perf_counter()
         status, data = 0, b""
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.conn.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None,
-                              headers=headers)  # fmt: skip
-            resp = self.conn.getresponse()
-            status, data = resp.status, resp.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self.conn = None
-            status, data = 0, repr(exc).encode()
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None,
+                                  headers=headers)  # fmt: skip
+                resp = self.conn.getresponse()
+                status, data = resp.status, resp.read()
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                self.conn.close() if self.conn is not None else None
+                self.conn = None
+                status, data = 0, repr(exc).encode()
+                # the server closed an idle keep-alive connection before this request reached it:
+                # send it again on a new one, as the kiosk's client (urllib3) does
+                stale = isinstance(exc, (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected))
+                if not (reused and stale and attempt == 1):
+                    break
         took = time.perf_counter() - t0
         with self.lock:
             self.results.setdefault(kind, []).append(took)
