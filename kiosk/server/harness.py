@@ -287,8 +287,10 @@ class ServerProcess(_ServerBase):
         port: int = 0,
         log_level: str = "warning",
         log_path: str | Path | None = None,
+        workers: int = 1,
     ):
         super().__init__(db_url, seed, host, port)
+        self.workers = workers
         if self.port == 0:
             self.port = free_port(host)
         self.log_level = log_level
@@ -301,7 +303,7 @@ class ServerProcess(_ServerBase):
             return self
         self._seed_once()
         cmd = [sys.executable, "-m", "kiosk", "server", "--db", self.db_url, "--host", self.host]
-        cmd += ["--port", str(self.port), "--log-level", self.log_level]
+        cmd += ["--port", str(self.port), "--log-level", self.log_level, "--workers", str(self.workers)]
         if self.log_path is None:
             workdir = self._tmpdir or tempfile.gettempdir()
             self.log_path = Path(workdir) / f"server-{self.port}.log"
