@@ -89,7 +89,7 @@ def mail(inbox):
 def sender_for(server, url: str, **kw) -> NoticeSender:
     kw.setdefault("poll", 0.05)
     kw.setdefault("backoff_first", 0.2)
-    return NoticeSender(server.store.engine, SmtpConfig(url, "shop@example.net", timeout=3), **kw)
+    return NoticeSender(server.store, SmtpConfig(url, "shop@example.net", timeout=3), **kw)
 
 
 def arrive(server, package_code: str, badge="STAFF-0001", pin="2468") -> dict:
@@ -331,3 +331,42 @@ def test_mail_repr_hides_personal_data():
     m = Mail(to="ming@example.com", subject="訂單 A1 已到", body="取件碼：123456")
     assert "ming" not in repr(m)
     assert "123456" not in repr(m)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_server_command_sends_notices_with_smtp(tmp_path, mail, inbox, workers):
+    """``pickup-kiosk server --smtp … --mail-from …`` (and its worker processes) send each notice once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from kiosk.server.store import Store
+
+    url = f"sqlite:///{tmp_path}/server.db"
+    store = Store(url)
+    store.load_seed(backoffice_seed())
+    store.close()
+    port = free_port()
+    cmd = [sys.executable, "-m", "kiosk", "server", "--db", url, "--port", str(port), "--workers", str(workers),
+           "--smtp", mail.url, "--mail-from", "shop@example.net", "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        server = type("S", (), {"api_url": f"http://127.0.0.1:{port}/api/v1"})()
+        assert wait_for(lambda: _healthy(server.api_url), 30)
+        time.sleep(0.5 * workers)
+        arrive(server, "PKG1001")
+        assert inbox.arrived.wait(15)
+        assert inbox.envelopes[0] == ("shop@example.net", ["ming@example.com"])
+        time.sleep(2.5)  # every worker's sender has looked again
+        assert len(inbox.messages) == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        return requests.get(api_url + "/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

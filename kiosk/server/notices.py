@@ -346,13 +346,16 @@ def backoff(attempts: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CA
 class NoticeSender:
     """A daemon thread sending waiting notices through ``smtp`` (one per server process).
 
+    ``store`` gives the transactions (``read()``, ``write()``: on SQLite its write lock and
+    ``BEGIN IMMEDIATE``).
+
     ``poll`` is how often it looks for work; ``reminder_every`` how often it makes reminders.
     ``send`` defaults to ``smtp.send``. ``backoff_first`` scales the backoff (tests shorten it).
     """
 
     def __init__(
         self,
-        engine: Engine,
+        store: Any,
         smtp: SmtpConfig,
         *,
         poll: float = 1.0,
@@ -360,7 +363,7 @@ class NoticeSender:
         backoff_first: float = BACKOFF_FIRST,
         now: Callable[[], float] = time.time,
     ):
-        self.engine = engine
+        self.store = store
         self.smtp = smtp
         self.poll = poll
         self.reminder_every = reminder_every
@@ -369,7 +372,7 @@ class NoticeSender:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        ensure_tables(engine)
+        ensure_tables(store.engine)
 
     def start(self) -> NoticeSender:
         if self._thread is None:
@@ -404,7 +407,7 @@ class NoticeSender:
             self._wake.clear()
 
     def make_reminders(self) -> int:
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             made = queue_reminders(conn, self.now())
         if made:
             log_event(logger, "reminders_made", count=made)
@@ -418,7 +421,7 @@ class NoticeSender:
         if not ignore_backoff:
             stmt = stmt.where(notices.c.next_try_at <= now)
         stmt = stmt.where((notices.c.lease_until.is_(None)) | (notices.c.lease_until < now))
-        with self.engine.connect() as conn:
+        with self.store.read() as conn:
             ids = [r.id for r in conn.execute(stmt.order_by(notices.c.id).limit(100))]
         tried = 0
         for notice_id in ids:
@@ -438,7 +441,7 @@ class NoticeSender:
         ]
         if not ignore_backoff:
             cond.append(notices.c.next_try_at <= now)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             res = conn.execute(update(notices).where(*cond).values(lease_until=now + LEASE_SECONDS))
             return res.rowcount == 1
 
@@ -454,12 +457,10 @@ class NoticeSender:
             o.c.status,
             o.c.arrived_at,
             m.c.email,
+            m.c.lang,
+            o.c.pickup_code,
         ]
-        if "pickup_code" in o.c:
-            cols.append(o.c.pickup_code)
-        if "lang" in m.c:
-            cols.append(m.c.lang)
-        with self.engine.connect() as conn:
+        with self.store.read() as conn:
             row = conn.execute(
                 select(*cols)
                 .select_from(notices.join(o, o.c.id == notices.c.order_id).join(m, m.c.id == o.c.member_id))
@@ -475,19 +476,19 @@ class NoticeSender:
             overdue_at = row.arrived_at + float(cfg.get("overdue_days", 7)) * DAY
         mail = compose(
             kind=row.kind,
-            lang=getattr(row, "lang", None),
+            lang=row.lang,
             to=row.email,
             store_name=str(cfg.get("store_name") or DEFAULT_STORE_NAME),
             timezone=str(cfg.get("timezone") or DEFAULT_TIMEZONE),
             number=row.number,
             items=row.items_summary,
             overdue_at=overdue_at,
-            pickup_code=getattr(row, "pickup_code", None),
+            pickup_code=row.pickup_code,
         )
         return row, mail
 
     def _finish(self, notice_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             conn.execute(update(notices).where(notices.c.id == notice_id).values(lease_until=None, **values))
 
     def _deliver(self, notice_id: int) -> None:

@@ -61,7 +61,7 @@ def install(app: Any, store: Any, options: BackofficeOptions | None = None) -> A
         store.arrival_hooks.append(notices.queue_arrival)
     sender = None
     if options.smtp:
-        sender = notices.NoticeSender(store.engine, notices.SmtpConfig(options.smtp, options.mail_from))
+        sender = notices.NoticeSender(store, notices.SmtpConfig(options.smtp, options.mail_from))
     service = AdminService(store, wake_sender=sender.wake if sender else None)
     token = read_token_file(options.metrics_token_file) if options.metrics_token_file else None
     metrics = Metrics(store, token)
