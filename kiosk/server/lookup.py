@@ -1,9 +1,11 @@
 """Look-ups (API.md r2, "Proof of ownership"): a mixin of :class:`~kiosk.server.store.Store`.
 
-A look-up runs in two short write transactions around one read: the first holds the lockout's
-failure slots (the kiosk's, and the contact's for a pickup-code guess) or answers 429; the
-read finds the member and orders; the second settles the slots and, for a 200, stores the
-look-up (and uses up a rotating code's value).
+A look-up is one short write transaction: it counts the kiosk's (and the contact's) failures
+and answers 429, or reads the member and orders and records the answer: a failure (404, 409
+``code_used``) or the look-up itself (and the rotating code's value it used up). Writers take
+turns (SQLite's write lock, PostgreSQL advisory locks per kiosk and contact), so the count is
+race-free without pending slots; logins, whose PIN hash is slow, hold slots instead
+(:meth:`kiosk.server.security.Lockout.take`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from kiosk.journal import log_event
 from kiosk.privacy import mask_name
 from kiosk.server.common import ApiError, check_code, phone_digits
 from kiosk.server.db import lookups, members, orders, totp_used
-from kiosk.server.security import Slot
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ CONTACT_ATTEMPTS = 10
 CONTACT_SECONDS = 3600.0
 TOTP_STEP = 30
 _USED = "this code was used already; show a new one"
+_INSERT_LOOKUP = insert(lookups)
 LOOKUP_FIELDS = ("member_code", "phone", "email")
 
 
@@ -72,84 +74,73 @@ class LookupRules:
                 raise ApiError(403, "member_code_only", "this store looks members up by member code only")
             if pickup_code is None and not (cfg["contact_lookup"] == "open" and self.kiosk_mode(kiosk_id) == "counter"):
                 raise ApiError(403, "pickup_code_required", "a phone or email look-up needs the pickup code")
-        # 429: hold the slots
+        # 429, then the answer: one write transaction (one writer at a time on SQLite, an advisory
+        # lock per kiosk and contact on PostgreSQL) counts the failures, reads, and records the
+        # failure or the look-up, so parallel guesses never get more failure answers than allowed
         contact = contact_key(field, value) if field != "member_code" else None
-        with self.write() as conn:
-            slots = [
-                self.lockout.take(conn, "lookup", kiosk_id, int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"]))
-            ]
-            if contact is not None:
-                if pickup_code is not None:
-                    slots.append(self.lockout.take(conn, "contact", contact, CONTACT_ATTEMPTS, CONTACT_SECONDS))
-                else:
-                    wait = self.lockout.check(conn, "contact", contact, CONTACT_ATTEMPTS, CONTACT_SECONDS, self.now())
-                    if wait is not None:
-                        raise ApiError(429, "locked_out", "too many wrong pickup codes", retry_after=wait)
-        try:
-            return self._lookup_held(kiosk_id, field, value, pickup_code, slots)
-        finally:
-            if any(s.row_id for s in slots):  # not settled with the answer (an error on the way)
-                with self.write() as conn:
-                    for slot in slots:
-                        if slot.row_id:
-                            self.lockout.settle(conn, slot)
-
-    def _settle(self, conn: Connection, slots: list[Slot]) -> None:
-        for slot in slots:
-            self.lockout.settle(conn, slot)
-            slot.row_id = 0
-
-    def _refuse(self, slots: list[Slot], status: int, code: str, message: str, *, kiosk_id: str, by: str) -> None:
-        """Settle the slots as failures (the kiosk's always, the contact's for a wrong code) and raise."""
-        for slot in slots:
-            slot.fail()
-        with self.write() as conn:
-            self._settle(conn, slots)
-        log_event(logger, "lookup_refused", logging.INFO, kiosk=kiosk_id, by=by, code=code)
-        raise ApiError(status, code, message)
-
-    def _lookup_held(
-        self, kiosk_id: str, field: str, value: str, pickup_code: str | None, slots: list[Slot]
-    ) -> dict[str, Any]:
+        attempts, window = int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
         now = self.now()
-        cfg = self.settings
+        refusal: ApiError | None = None
+        with self.write(durable=False) as conn:
+            wait = self.lockout.check(conn, "lookup", kiosk_id, attempts, window, now)
+            if wait is None and contact is not None:
+                wait = self.lockout.check(conn, "contact", contact, CONTACT_ATTEMPTS, CONTACT_SECONDS, now)
+            if wait is not None:
+                raise ApiError(429, "locked_out", "too many failed attempts; try again later", retry_after=wait)
+            try:
+                answer = self._answer(conn, kiosk_id, field, value, pickup_code, now, cfg)
+            except ApiError as exc:  # 404 member_not_found, 409 code_used: failures, recorded
+                refusal = exc
+                self.lockout.record_failure(conn, "lookup", kiosk_id, now)
+                if contact is not None and pickup_code is not None:
+                    self.lockout.record_failure(conn, "contact", contact, now)
+            self.maintain(conn, now)
+        if refusal is not None:
+            log_event(logger, "lookup_refused", kiosk=kiosk_id, by=field, code=refusal.code)
+            raise refusal
+        return answer
+
+    def _answer(
+        self,
+        conn: Connection,
+        kiosk_id: str,
+        field: str,
+        value: str,
+        pickup_code: str | None,
+        now: float,
+        cfg: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The 200 answer (the look-up stored in ``conn``), or ApiError 404 / 409 ``code_used``."""
         step: int | None = None
-        try:
-            with self.read() as conn:
-                if field == "member_code":
-                    found, step = self._by_member_code(conn, value, now, totp=bool(cfg["member_code_totp"]))
-                elif pickup_code is not None:
-                    found = self._by_pickup_code(conn, field, value, pickup_code)
-                else:
-                    key = phone_digits(value) if field == "phone" else value.strip().lower()
-                    column = "phone_digits" if field == "phone" else "email_lower"
-                    found = conn.execute(self._q_member[column], {"v": key}).all()
-        except _CodeUsed:
-            self._refuse(slots, 409, "code_used", _USED, kiosk_id=kiosk_id, by=field)
-        member = found[0] if found else None
-        if member is None:
-            self._refuse(slots, 404, "member_not_found", "no member or order matches", kiosk_id=kiosk_id, by=field)
+        if field == "member_code":
+            found, step = self._by_member_code(conn, value, now, totp=bool(cfg["member_code_totp"]))
+        elif pickup_code is not None:
+            found = self._by_pickup_code(conn, field, value, pickup_code)
+        else:
+            key = phone_digits(value) if field == "phone" else value.strip().lower()
+            column = "phone_digits" if field == "phone" else "email_lower"
+            found = conn.execute(self._q_member[column], {"v": key}).all()
+        if not found:
+            raise ApiError(404, "member_not_found", "no member or order matches")
+        member = found[0]
         rows = [r for r in found if r.m_id == member.m_id and r.id is not None]
+        if step is not None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(totp_used).values(member_id=member.m_id, step=step, used_at=now))
+            except IntegrityError:  # PostgreSQL: a parallel look-up used the same value first
+                raise ApiError(409, "code_used", _USED) from None
         lookup_id = "lk_" + secrets.token_urlsafe(18)
         ttl = cfg["lookup_ttl_seconds"]
-        try:
-            with self.write() as conn:
-                if step is not None:
-                    conn.execute(insert(totp_used).values(member_id=member.m_id, step=step, used_at=now))
-                conn.execute(
-                    insert(lookups).values(
-                        id=lookup_id,
-                        kiosk_id=kiosk_id,
-                        member_id=member.m_id,
-                        order_ids=json.dumps([r.id for r in rows]),
-                        created_at=now,
-                        ttl=float(ttl),
-                    )
-                )
-                self._settle(conn, slots)
-                self.maintain(conn, now)
-        except IntegrityError:  # the same rotating value was used by a parallel look-up
-            self._refuse(slots, 409, "code_used", _USED, kiosk_id=kiosk_id, by=field)
+        row = {
+            "id": lookup_id,
+            "kiosk_id": kiosk_id,
+            "member_id": member.m_id,
+            "order_ids": json.dumps([r.id for r in rows]),
+            "created_at": now,
+            "ttl": float(ttl),
+        }
+        conn.execute(_INSERT_LOOKUP, row)
         log_event(logger, "lookup", logging.DEBUG, kiosk=kiosk_id, member=member.m_id, orders=len(rows))
         return {
             "lookup_id": lookup_id,
@@ -176,7 +167,7 @@ class LookupRules:
                     select(totp_used.c.step).where(totp_used.c.member_id == member.id, totp_used.c.step == step)
                 ).first()
                 if used is not None:
-                    raise _CodeUsed()
+                    raise ApiError(409, "code_used", _USED)
                 return conn.execute(self._q_member["member_code"], {"v": base}).all(), step
         return [], None
 
@@ -202,10 +193,6 @@ class LookupRules:
             .limit(1)
             for col in (members.c.phone_digits, members.c.email_lower)
         }
-
-
-class _CodeUsed(Exception):
-    """A rotating code's value that was used already, inside its window."""
 
 
 def current_member_code(member_code: str, secret: str, now: float) -> str:

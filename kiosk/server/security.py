@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from kiosk.journal import log_event
@@ -118,6 +118,12 @@ class Lockout:
         self._write = write
         self._now = now
         self._postgres = postgres
+        t = lockout_attempts.c
+        # built once: the request path only binds values (old rows go in Store.maintain)
+        self._q_count = select(func.count(), func.min(t.at)).where(
+            t.kind == bindparam("kind"), t.key == bindparam("key"), t.at > bindparam("cut")
+        )
+        self._q_insert = insert(lockout_attempts)
 
     def _serialize(self, conn: Connection, kind: str, key: str) -> None:
         if self._postgres:
@@ -127,11 +133,7 @@ class Lockout:
     def check(self, conn: Connection, kind: str, key: str, attempts: int, window: float, now: float) -> int | None:
         """Seconds until (kind, key) is free again if it is locked now, else None (in ``conn``)."""
         self._serialize(conn, kind, key)
-        t = lockout_attempts.c
-        conn.execute(delete(lockout_attempts).where(t.kind == kind, t.key == key, t.at <= now - window))
-        count, oldest = conn.execute(
-            select(func.count(), func.min(t.at)).where(t.kind == kind, t.key == key, t.at > now - window)
-        ).one()
+        count, oldest = conn.execute(self._q_count, {"kind": kind, "key": key, "cut": now - window}).one()
         if count >= attempts:
             return retry_after(float(oldest), window, now)
         return None
@@ -146,6 +148,10 @@ class Lockout:
             insert(lockout_attempts).values(kind=kind, key=key, state="pending", at=now)
         ).inserted_primary_key[0]
         return Slot(int(row_id))
+
+    def record_failure(self, conn: Connection, kind: str, key: str, now: float) -> None:
+        """A failure of (kind, key) at ``now``, in ``conn`` (which already ran :meth:`check`)."""
+        conn.execute(self._q_insert, {"kind": kind, "key": key, "state": "fail", "at": now})
 
     def settle(self, conn: Connection, slot: Slot) -> None:
         """Turn the slot into a failure (at this moment) or give it back (in ``conn``)."""

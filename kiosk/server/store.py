@@ -116,7 +116,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         # SQLite has one writer at a time anyway; queueing writers here instead of in SQLite's
         # busy handler (which sleeps in steps of up to 100 ms) keeps write latency low.
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
-        self.lockout = Lockout(self.write, self.now, postgres=not self.is_sqlite)
+        self.lockout = Lockout(lambda: self.write(durable=False), self.now, postgres=not self.is_sqlite)
         self.arrival_hooks = []
         db.create_schema(self.engine)
         # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
@@ -160,12 +160,26 @@ class Store(OrderRules, LookupRules, KioskRules):
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction (SQLite: one writer at a time, ``BEGIN IMMEDIATE``).
+
+        ``durable=False`` (look-ups and lockout failures): on SQLite the commit is not synced
+        to disk (WAL with ``synchronous=NORMAL``): it survives a crash or restart of the server,
+        only a power loss may forget it; state changes of orders stay ``durable``.
+        """
         with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            raw = None
             if self.is_sqlite:
                 conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn
+                if not durable:
+                    raw = conn.connection.dbapi_connection
+                    raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA synchronous=FULL")
 
     # ------------------------------------------------------------ cached configuration
 
@@ -305,7 +319,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         check_code(badge_code, "badge_code")
         check_code(pin, "pin")
         cfg = self.settings
-        with self.write() as conn:
+        with self.write(durable=False) as conn:
             slot = self.lockout.take(
                 conn, "login", kiosk_id, int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
             )
@@ -322,7 +336,7 @@ class Store(OrderRules, LookupRules, KioskRules):
                 log_event(logger, "staff_login_failed", logging.WARNING, kiosk=kiosk_id, badge=code_ref(badge_code))
                 raise ApiError(401, "bad_credentials", "unknown badge or wrong PIN")
             token = secrets.token_urlsafe(32)
-            with self.write() as conn:
+            with self.write(durable=False) as conn:
                 now = self.now()
                 conn.execute(
                     insert(staff_tokens).values(
@@ -337,7 +351,7 @@ class Store(OrderRules, LookupRules, KioskRules):
                 self.maintain(conn, now)
         finally:
             if slot.row_id:
-                with self.write() as conn:
+                with self.write(durable=False) as conn:
                     self.lockout.settle(conn, slot)
         log_event(logger, "staff_login", kiosk=kiosk_id, staff=row.id)
         return {"staff_token": token, "staff": {"id": row.id, "name": row.name}, "expires_in": STAFF_TOKEN_SECONDS}
