@@ -238,13 +238,26 @@ class BackendClient:
         )
         return self._parse(StaffSession.from_json, data)
 
-    def lookup(self, *, member_code: str | None = None, phone: str | None = None, email: str | None = None) -> Lookup:
-        """The member and their waiting orders; exactly one of the three keys."""
+    def lookup(
+        self,
+        *,
+        member_code: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        pickup_code: str | None = None,
+    ) -> Lookup:
+        """The member and their waiting orders; exactly one of the three keys. API.md r2: a
+        ``pickup_code`` goes with a phone or an email (then the answer holds that one order)."""
         given = {k: v for k, v in (("member_code", member_code), ("phone", phone), ("email", email)) if v is not None}
         if len(given) != 1:
             raise ValueError("lookup() takes exactly one of member_code, phone, email")
+        if pickup_code is not None and member_code is not None:
+            raise ValueError("a pickup code goes with a phone or an email, not a member code")
         ((kind, value),) = given.items()
-        data = self._call("POST", "/members/lookup", "lookup", body=given, ref=value, fields={"by": kind})
+        body = dict(given)
+        if pickup_code is not None:
+            body["pickup_code"] = pickup_code
+        data = self._call("POST", "/members/lookup", "lookup", body=body, ref=value, fields={"by": kind})
         return self._parse(Lookup.from_json, data)
 
     def parcel(self, package_code: str, staff_token: str) -> Order:
@@ -565,7 +578,11 @@ def _rejection(name: str, status: int, content: bytes) -> Exception:
         return malformed(f"{name} answered {status} without the contract's error shape")
     if not isinstance(code, str) or not code or not isinstance(message, str):
         return malformed(f"{name} answered {status} without the contract's error shape")
-    return Rejected(code, message, status)
+    rejected = Rejected(code, message, status)
+    retry_after = error.get("retry_after")  # API.md r2: a 429 says how long the lockout lasts
+    if isinstance(retry_after, int) and not isinstance(retry_after, bool) and 0 < retry_after <= 86400:
+        rejected.retry_after = retry_after
+    return rejected
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

@@ -268,6 +268,9 @@ SETTINGS_KEYS = (
     "member_code_pattern",
     "parcel_code_pattern",
     "staff_badge_pattern",
+    "contact_lookup",
+    "member_code_totp",
+    "lookup_ttl_seconds",
 )
 
 
@@ -283,6 +286,11 @@ class Settings(_Wire):
     member_code_pattern: Pattern = DEFAULT_MEMBER_PATTERN
     parcel_code_pattern: Pattern = DEFAULT_PARCEL_PATTERN
     staff_badge_pattern: Pattern = DEFAULT_STAFF_PATTERN
+    # API.md r2: "open" lets a counter look up by phone or email alone; anything else (the
+    # default "pickup_code", or a value a newer server invents) asks for the pickup code
+    contact_lookup: Text = "pickup_code"
+    member_code_totp: StrictBool = False
+    lookup_ttl_seconds: Count = 300
 
     @model_validator(mode="before")
     @classmethod

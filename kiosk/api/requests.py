@@ -46,12 +46,14 @@ class LoadSettings(Request):
 
 @dataclass(frozen=True, repr=False)
 class LookupMember(Request):
-    """Exactly one of the three keys (the client refuses anything else)."""
+    """Exactly one of the three keys (the client refuses anything else); API.md r2: a
+    ``pickup_code`` with the phone or the email."""
 
     name: ClassVar[str] = "lookup"
     member_code: str | None = None
     phone: str | None = None
     email: str | None = None
+    pickup_code: str | None = None
 
     def run(self, client: Any) -> Any:
         keys = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}

@@ -15,8 +15,10 @@ from kiosk.flow.state import (
     Customer,
     Effect,
     Indicate,
+    Log,
     Message,
     Screen,
+    StartTimer,
     State,
 )
 
@@ -24,6 +26,9 @@ from kiosk.flow.state import (
 SCAN: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a code read on that screen
 PRESS: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a button pressed on it
 RESULT: dict[str, Callable[[State, ApiResult, list[Effect]], State]] = {}  # the answer awaited, by name
+TYPE: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # characters typed on it
+ERASE: dict[Screen, Callable[[State, bool], State]] = {}  # backspace (False) / clear (True) on it
+TIMER: dict[str, Callable[[State, list[Effect]], State]] = {}  # a named timer of a screen's rules fired
 
 
 def rule(table: dict, *keys: Any) -> Callable:
@@ -155,3 +160,30 @@ def refusal_code(event: ApiResult) -> str:
 def staff_task(state: State) -> bool:
     """A staff screen, or staff logged in (a hand-over or return on a customer screen)."""
     return state.screen in STAFF or state.staff is not None
+
+
+# r2: a lockout (429) shows on the screen where it happened, counting down on the kiosk clock ----
+
+
+def locked_out(state: State, event: ApiResult, fx: list[Effect]) -> State | None:
+    """A 429 that says how long it lasts: the seconds left go on the current screen (View
+    ``locked_for``) and count down; None when the refusal is no such lockout."""
+    err = event.error
+    if not isinstance(err, Rejected) or err.status != 429 or getattr(err, "retry_after", 0) < 1:
+        return None
+    fx.append(Indicate("error"))
+    fx.append(Log("locked_out", (("request", event.request), ("seconds", err.retry_after))))
+    fx.append(StartTimer("lockout", 1.0))
+    state = with_backend(state, locked_for=int(err.retry_after), locked_on=state.screen, pending=None)
+    return replace(state, message=None)
+
+
+def lockout_tick(state: State, fx: list[Effect]) -> State:
+    left = state.backend.locked_for - 1
+    if left > 0:
+        fx.append(StartTimer("lockout", 1.0))
+        return with_backend(state, locked_for=left)
+    return with_backend(state, locked_for=0, locked_on=None)
+
+
+TIMER["lockout"] = lockout_tick

@@ -1,5 +1,11 @@
-"""The customer's screens: idle, member_entry, orders, scan_package, door_open, done, error,
-offline. Each screen's rules for scans, presses and the backend's answers sit together here."""
+"""The customer's screens: idle, orders, scan_package, door_open, done, error, offline. Each
+screen's rules for scans, presses and the backend's answers sit together here (member_entry and
+pickup_code with the look-up's answer: :mod:`kiosk.flow.contact`; help: :mod:`kiosk.flow.help_screen`).
+
+r2 (docs/design.md): after one pickup the parcels left of the same look-up are listed again on
+``orders``; a locker lists a parcel without a door as one to collect at the counter and never
+tries to open it; the counter calls staff to bring the parcel chosen and credits the staff
+member on duty with the hand-over; no door opens once the look-up's ``expires_in`` has passed."""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from dataclasses import replace
 
 from kiosk.api.models import Order
 from kiosk.api.requests import LookupMember, Pickup
-from kiosk.codes import CodePatterns, clean
+from kiosk.codes import CodePatterns
 from kiosk.events import ApiResult, DoorEvent
 from kiosk.flow.common import (
     PRESS,
@@ -56,9 +62,20 @@ def wrong_code(state: State, code: str, fx: list[Effect]) -> State:
 # scans -----------------------------------------------------------------------------------------
 
 
-@rule(SCAN, Screen.IDLE, Screen.OFFLINE, Screen.DONE, Screen.ERROR, Screen.ORDERS, Screen.MEMBER_ENTRY)
+@rule(
+    SCAN,
+    Screen.IDLE,
+    Screen.OFFLINE,
+    Screen.DONE,
+    Screen.ERROR,
+    Screen.ORDERS,
+    Screen.MEMBER_ENTRY,
+    Screen.PICKUP_CODE,
+    Screen.HELP,
+)
 def scan_greeting(state: State, code: str, fx: list[Effect]) -> State:
-    """A scan on idle, offline, done, error, orders or member_entry: a badge or a member code."""
+    """A scan on idle, offline, done, error, orders, member_entry, pickup_code or help: a badge or
+    a member code."""
     screen = state.screen
     p = state.backend.patterns
     if screen is Screen.ERROR and state.error_back in STAFF:
@@ -92,13 +109,17 @@ def scan_package(state: State, code: str, fx: list[Effect]) -> State:
     request = Pickup(order_id=order.id, lookup_id=state.customer.lookup_id, package_code=code)
     if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
         request = replace(request, handed_over_by=state.staff.id, staff_token=state.staff.token)
+    elif state.customer.lookup_expired:
+        return expired(state, fx)
+    elif state.on_duty is not None:  # the customer's own pickup: the member on duty handed it over
+        request = replace(request, handed_over_by=state.on_duty.id)
     return call(replace(state, message=None), fx, request)
 
 
 # presses ---------------------------------------------------------------------------------------
 
 
-def _entry_kind(b: str) -> str:
+def entry_kind(b: str) -> str:
     return "phone" if b == "lookup_phone" else "email"
 
 
@@ -107,29 +128,8 @@ def press_idle(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         return replace(with_backend(state, pending=None), message=None)  # a look-up in flight is forgotten
     if b in ("lookup_phone", "lookup_email") and not state.backend.member_code_only:
-        state = with_customer(state, entry_kind=_entry_kind(b), entry_text="")
+        state = with_customer(state, entry_kind=entry_kind(b), entry_text="")
         return replace(state, screen=Screen.MEMBER_ENTRY, message=None)
-    return state
-
-
-@rule(PRESS, Screen.MEMBER_ENTRY)
-def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
-    if b in ("lookup_phone", "lookup_email") and not state.backend.member_code_only:
-        return replace(with_customer(state, entry_kind=_entry_kind(b), entry_text=""), message=None)
-    if b in BACK:
-        return to_idle(state, fx)
-    if b == "confirm":
-        text = state.customer.entry_text.strip()
-        if state.customer.entry_kind == "phone":
-            digits = "".join(ch for ch in text if ch.isdigit())
-            if len(digits) < 8 or clean(text) is None:
-                return refuse(state, fx, "msg.phone_invalid")
-            return call(replace(state, message=None), fx, LookupMember(phone=text))
-        if state.customer.entry_kind == "email":
-            local, at, domain = text.partition("@")
-            if not (local and at and "." in domain) or clean(text) is None:
-                return refuse(state, fx, "msg.email_invalid")
-            return call(replace(state, message=None), fx, LookupMember(email=text))
     return state
 
 
@@ -141,14 +141,36 @@ def press_orders(state: State, b: str, fx: list[Effect]) -> State:
         return turn_page(state, b, fx)
     orders = state.customer.orders
     if b == "pickup_all":
-        chosen = orders
+        chosen = tuple(o for o in orders if openable(state, o))
+        if orders and not chosen:  # a locker with only parcels for the counter (no button shown)
+            return refuse(state, fx, "orders.hint_counter_only")
     elif b.startswith("order:"):
         chosen = tuple(o for o in orders if o.number == b[6:])
+        if chosen and not openable(state, chosen[0]):  # no button for it: collected at the counter
+            fx.append(Log("door_unknown", (("order", chosen[0].number), ("door", chosen[0].locker_door))))
+            return refuse(state, fx, "orders.at_counter")
     else:
         return state
     if not chosen:
         return state
-    return take(with_customer(state, purpose=Purpose.PICKUP), chosen, fx)
+    return take(with_customer(state, purpose=Purpose.PICKUP, take_all=b == "pickup_all"), chosen, fx)
+
+
+def openable(state: State, order: Order) -> bool:
+    """Counter: every parcel; locker: one behind an in-service door of this bank."""
+    if not state.cfg.locker:
+        return True
+    door = order.locker_door
+    if door is None:
+        return False
+    info = state.cfg.door_info(door)
+    return not state.cfg.doors or (info is not None and info.in_service)
+
+
+def expired(state: State, fx: list[Effect]) -> State:
+    """The look-up's time is up (kiosk clock): nothing more is handed over; scan again."""
+    fx.append(Log("pickup_refused", (("code", "lookup_expired"),)))
+    return error(state, fx, "lookup_expired", Screen.IDLE)
 
 
 @rule(PRESS, Screen.SCAN_PACKAGE)
@@ -166,6 +188,8 @@ def press_scan_package(state: State, b: str, fx: list[Effect]) -> State:
 @rule(PRESS, Screen.DOOR_OPEN)
 def press_door_open(state: State, b: str, fx: list[Effect]) -> State:
     if b == "retry":
+        if state.customer.lookup_expired and state.customer.purpose is Purpose.PICKUP:
+            return expired(state, fx)  # never a door after the look-up's expires_in
         slots = []
         for slot in state.customer.doors:
             if slot.state is DoorSlotState.NOT_OPENED and not slot.retried:
@@ -256,55 +280,44 @@ def on_page_rows(state: State, event: PageRows, fx: list[Effect]) -> State:
 def take(state: State, chosen: tuple[Order, ...], fx: list[Effect]) -> State:
     """Start handing over ``chosen`` orders: scan each (counter) or unlock their doors (locker)."""
     purpose = state.customer.purpose
+    if purpose is Purpose.PICKUP and state.customer.lookup_expired:
+        return expired(state, fx)
     fx.append(Log("pickup_start", (("orders", ",".join(o.number for o in chosen)), ("purpose", purpose.value))))
     if not state.cfg.locker:
-        return replace(with_customer(state, queue=chosen, picked=()), screen=Screen.SCAN_PACKAGE, message=None)
+        state = replace(with_customer(state, queue=chosen), screen=Screen.SCAN_PACKAGE, message=None)
+        if purpose is Purpose.PICKUP:  # staff bring the parcel: call them (pattern and buzzer)
+            fx.append(Indicate("attention"))
+            fx.append(Log("staff_needed", (("orders", len(chosen)),)))
+        return state
     slots = []
-    in_service = {d.number for d in state.cfg.doors if d.in_service}
     for order in chosen:
-        door = order.locker_door
-        if door is None or (state.cfg.doors and door not in in_service):
-            fx.append(Log("door_unknown", (("order", order.number), ("door", door))))
+        if not openable(state, order):
+            fx.append(Log("door_unknown", (("order", order.number), ("door", order.locker_door))))
             continue  # not behind one of this bank's doors: nothing to open here
-        slots.append(DoorSlot(number=door, order=order))
+        slots.append(DoorSlot(number=order.locker_door, order=order))
     if not slots:
         return error(state, fx, "unknown")
     for slot in slots:
         fx.append(Unlock(slot.number))
-    return replace(with_customer(state, doors=tuple(slots), picked=()), screen=Screen.DOOR_OPEN, message=None)
+    return replace(with_customer(state, doors=tuple(slots)), screen=Screen.DOOR_OPEN, message=None)
 
 
 def finish_pickup(state: State) -> State:
-    if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
-        picked = state.customer.picked
+    """The parcels chosen are handed over: ``done``, or back to ``orders`` when the customer's
+    look-up still has parcels waiting (none taken with ``pickup_all``)."""
+    c = state.customer
+    if c.purpose is Purpose.HANDOVER and state.staff is not None:
+        picked = c.picked
         state = with_staff(state, overdue=tuple(o for o in state.staff.overdue if o.number not in picked), detail=None)
+    left = tuple(o for o in c.orders if o.number not in c.picked)
+    if c.purpose is Purpose.PICKUP and left and not c.take_all and not c.lookup_expired:
+        state = with_customer(state, orders=left, queue=(), doors=())
+        last = c.picked[-1] if c.picked else ""
+        return replace(with_page(state, 0), screen=Screen.ORDERS, message=msg("msg.picked_up", "ok", number=last))
     return replace(state, screen=Screen.DONE, message=None)
 
 
 # the backend's answers ---------------------------------------------------------------------------
-
-
-@rule(RESULT, LookupMember.name)
-def result_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
-    if not event.ok:
-        code = refusal_code(event)
-        fx.append(Log("lookup_refused", (("code", code),)))
-        return error(replace(customer_reset(state), screen=Screen.IDLE), fx, code, Screen.IDLE)
-    lookup = event.value
-    orders = tuple(lookup.orders)
-    fx.append(Indicate("success"))
-    fx.append(Log("lookup_ok", (("orders", len(orders)),)))
-    state = with_customer(
-        state,
-        member_id=lookup.member.id,
-        lookup_id=lookup.lookup_id,
-        lookup_expires_in=lookup.expires_in,
-        member_masked=lookup.member.display_name_masked,
-        orders=orders,
-        entry_text="",
-        entry_kind="",
-    )
-    return replace(with_page(state, 0), screen=Screen.ORDERS, message=None if orders else msg("msg.no_orders"))
 
 
 @rule(RESULT, Pickup.name)

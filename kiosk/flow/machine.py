@@ -13,11 +13,14 @@ from kiosk.api.requests import GetParcel, LoadSettings
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
-from kiosk.flow import customer, staff
+from kiosk.flow import contact, customer, help_screen, staff
 from kiosk.flow.common import (
+    ERASE,
     PRESS,
     RESULT,
     SCAN,
+    TIMER,
+    TYPE,
     customer_reset,
     next_token,
     refuse,
@@ -47,7 +50,8 @@ from kiosk.flow.state import (
 )
 from kiosk.screens.view import Erase, Message, Press, Typed
 
-SCREEN_RULES = (customer, staff)  # loading them registered each screen's rules (@rule) in SCAN/PRESS/RESULT
+# loading them registered each screen's rules (@rule) in SCAN/PRESS/RESULT/TYPE/ERASE/TIMER
+SCREEN_RULES = (customer, contact, help_screen, staff)
 
 
 def step(state: State, event: object) -> tuple[State, list[Effect]]:
@@ -122,6 +126,8 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
             fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "inactivity"))))
             return to_idle(state, fx)
         return state
+    if name in TIMER:
+        return TIMER[name](state, fx)
     if name == "probe":
         if state.backend.probing:
             fx.append(StartTimer("probe", state.cfg.probe_offline))
@@ -185,13 +191,13 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
     if b == "lang":
         return replace(state, lang="en" if state.lang == "zh-TW" else "zh-TW")
     if b == "help":
-        return replace(state, message=Message.of("msg.help"))
+        return help_screen.open_help(state, fx)
     if b.startswith("key:"):
         name = b[4:]
         if name in ("backspace", "clear"):
             return _erase(state, name == "clear")
         char = event.key_char
-        return _type(state, char) if char is not None else state
+        return _type(state, char, fx) if char is not None else state
     if b == "logout" and state.staff is not None:
         fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "button"))))
         return to_idle(state, fx)
@@ -204,7 +210,9 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
 _PHONE_CHARS = set("0123456789+-() ")
 
 
-def _type(state: State, text: str) -> State:
+def _type(state: State, text: str, fx: list[Effect]) -> State:
+    if state.screen in TYPE:
+        return TYPE[state.screen](state, text, fx)
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
         digits = "".join(ch for ch in text if ch.isdigit())
@@ -219,6 +227,8 @@ def _type(state: State, text: str) -> State:
 
 
 def _erase(state: State, everything: bool) -> State:
+    if state.screen in ERASE:
+        return ERASE[state.screen](state, everything)
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
         return with_customer(state, pin="" if everything else c.pin[:-1])
@@ -233,7 +243,7 @@ def _on_typed(state: State, event: Typed, fx: list[Effect]) -> State:
     parts = text.split("\n")
     for i, part in enumerate(parts):
         if part:
-            state = _type(state, part)
+            state = _type(state, part, fx)
         if i < len(parts) - 1:
             state = _on_press(state, Press("confirm"), fx)
     return state
@@ -280,6 +290,7 @@ def _on_settings(state: State, event: ApiResult, fx: list[Effect]) -> State:
         patterns=CodePatterns.from_settings(s, dict(cfg.pattern_overrides)),
         member_code_only=s.member_code_only,
         commission_enabled=s.commission_enabled,
+        contact_lookup=s.contact_lookup,
     )
     was_online = state.online
     state = went_online(state)

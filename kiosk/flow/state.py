@@ -204,6 +204,12 @@ class Backend:
     probing: int = 0  # token of a probe in flight (0: none)
     outbox_depth: int = 0
     attention: int = 0
+    # API.md r2: "open" lets a counter look up by phone or email alone; else the pickup code
+    contact_lookup: str = "pickup_code"
+    # a 429: seconds left of the lockout (counted down on the kiosk clock) and the screen where
+    # it happened, the one that shows them
+    locked_for: int = 0
+    locked_on: Screen | None = None
 
 
 @dataclass(frozen=True)
@@ -220,10 +226,19 @@ class Customer:
     picked: tuple[str, ...] = ()
     purpose: Purpose = Purpose.PICKUP
     doors: tuple[DoorSlot, ...] = ()
-    entry_kind: str = ""
+    entry_kind: str = ""  # member_entry: "phone" | "email"; pickup_code: "pickup_code"
     entry_text: str = ""
+    # r2: the phone or email typed, kept while the pickup code is typed ("phone" | "email", text)
+    contact_kind: str = ""
+    contact: str = ""
+    lookup_expired: bool = False  # the look-up's expires_in passed (kiosk clock): no door opens
+    take_all: bool = False  # the parcels being taken were chosen with pickup_all
+    help_back: Screen | None = None  # help: the screen `back` returns to
     badge: str = ""
     pin: str = ""
+
+    def __repr__(self) -> str:  # codes, contacts, badges and PINs stay out of log lines
+        return f"Customer(orders={len(self.orders)}, doors={len(self.doors)})"
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,16 @@ class StaffSession:
 
     def __repr__(self) -> str:
         return f"StaffSession(id={self.id!r})"
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    """Counter: the staff member on duty, credited with customers' hand-overs (``until``: the
+    kiosk clock's time the duty ends, 0 when not said)."""
+
+    id: str
+    name: str
+    until: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -278,6 +303,7 @@ class State:
     staff: StaffSession | None = None
     lockers: Lockers = field(default_factory=Lockers)
     paging: Paging = field(default_factory=Paging)
+    on_duty: OnDuty | None = None  # counter: who hands parcels over to customers now
 
     def __repr__(self) -> str:  # never dump codes, PINs or tokens
         return f"State(screen={self.screen.value}, busy={self.busy}, online={self.online})"

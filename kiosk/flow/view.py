@@ -51,10 +51,12 @@ def view(state: State) -> View:
     doors: tuple[DoorRow, ...] = ()
     extra: list[tuple[str, Any]] = []
     current = ""
+    current_door = None
     if s is Screen.ORDERS:
         orders = tuple(_row(o) for o in c.orders)
     elif s is Screen.SCAN_PACKAGE:
         current = c.queue[0].number if c.queue else ""
+        current_door = c.queue[0].locker_door if c.queue else None  # where staff fetch it from
         orders = tuple(_row(o, selected=o.number == current) for o in c.queue)
     elif s is Screen.OVERDUE and staff is not None:
         orders = tuple(_row(o, staff=True) for o in staff.overdue)
@@ -96,8 +98,9 @@ def view(state: State) -> View:
         retry_allowed=retry,
         picked_up=c.picked if s in (Screen.DONE, Screen.SCAN_PACKAGE, Screen.DOOR_OPEN) else (),
         current_order=current,
-        entry_kind=c.entry_kind if s is Screen.MEMBER_ENTRY else "",
-        entry_text=c.entry_text if s is Screen.MEMBER_ENTRY else "",
+        current_door=current_door,
+        entry_kind=c.entry_kind if s in (Screen.MEMBER_ENTRY, Screen.PICKUP_CODE) else "",
+        entry_text=c.entry_text if s in (Screen.MEMBER_ENTRY, Screen.PICKUP_CODE) else "",
         member_code_only=state.backend.member_code_only,
         pin_length=len(c.pin) if s is Screen.STAFF_LOGIN else 0,
         staff_name=staff.name if staff is not None else "",
@@ -111,5 +114,7 @@ def view(state: State) -> View:
         outbox_depth=state.backend.outbox_depth,
         attention_count=state.backend.attention,
         camera_ok=state.camera_ok,
+        locked_for=state.backend.locked_for if state.backend.locked_on is s else 0,
+        on_duty=state.on_duty.name if state.on_duty is not None and not state.cfg.locker else "",
         extra=tuple(extra),
     )
