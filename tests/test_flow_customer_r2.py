@@ -194,16 +194,27 @@ def test_lockout_counts_down_on_the_pickup_code_screen():
     assert d.calls("lookup")
 
 
-def test_lockout_on_a_member_scan_shows_on_idle_only():
+def test_lockout_on_a_member_scan_is_the_error_screen_counting_down():
     d = Driver()
     d.scan("MEMBER-0000001")
     d.answer("lookup", error=lockout(45))
+    assert d.screen == "error"  # as in revision 1, now with the seconds left
+    assert d.state.message.key == "err.locked_out"
+    assert flow.view(d.state).locked_for == 45
+    d.timer("lockout")
+    assert flow.view(d.state).locked_for == 44
+    d.press("confirm")
     assert d.screen == "idle"
-    assert flow.view(d.state).locked_for == 45
-    d.press("lookup_phone")  # another screen: not shown there
-    assert flow.view(d.state).locked_for == 0
-    d.press("cancel")
-    assert flow.view(d.state).locked_for == 45
+    assert flow.view(d.state).locked_for == 0  # shown where it happened only
+
+
+def test_lockout_on_member_entry_stays_there():
+    d = Driver(settings=Settings(contact_lookup="open"))
+    to_pickup_code(d)
+    d.answer("lookup", error=lockout(7))
+    assert d.screen == "member_entry"
+    assert flow.view(d.state).locked_for == 7
+    assert flow.view(d.state).entry_text == "0912345678"
 
 
 def test_lockout_without_retry_after_is_the_error_screen():
@@ -569,3 +580,20 @@ def test_a_phone_number_alone_never_energises_a_relay(mode, open_, events):
     assert not d.of(flow.Unlock)
     assert not d.calls("pickup")
     assert not d.of(flow.Enqueue)
+
+
+def test_help_over_door_open_keeps_following_the_doors():
+    d = Driver("locker")
+    d.member([order("A1002", door=2)])
+    d.press("order:A1002")
+    d.press("help")
+    assert d.screen == "help"
+    d.door(2, "opened")
+    assert [e.request.locker_door for e in d.of(flow.Enqueue)] == [2]
+    d.press("back")
+    assert d.screen == "door_open"
+    d.press("help")
+    d.door(2, "closed")
+    assert d.screen == "done"
+    d.door(2, "opened")  # the session's doors are done: a later event changes nothing here
+    assert len(d.of(flow.Enqueue)) == 1

@@ -172,12 +172,12 @@ def lookup_refused(state: State, event: ApiResult, fx: list[Effect]) -> State:
     code = refusal_code(event)
     fx.append(Log("lookup_refused", (("code", code),)))
     locked = locked_out(state, event, fx)
-    if locked is not None:  # 429: the seconds left show here, counting down
-        if locked.screen is Screen.PICKUP_CODE:
-            locked = with_customer(locked, entry_text="")
-        elif locked.screen is Screen.IDLE:
-            locked = customer_reset(locked)
-        return locked
+    if locked is not None:  # 429: the seconds left show where it happened, counting down
+        if locked.screen in (Screen.MEMBER_ENTRY, Screen.PICKUP_CODE):
+            return with_customer(locked, entry_text="") if locked.screen is Screen.PICKUP_CODE else locked
+        # a code scanned: the error screen says "too many tries" (as in revision 1), with the count
+        locked = error(replace(customer_reset(locked), screen=Screen.IDLE), fx, code, Screen.IDLE)
+        return with_backend(locked, locked_on=Screen.ERROR)
     c = state.customer
     if state.screen is Screen.PICKUP_CODE and code == "member_not_found":
         return wrong_pair(state, fx)

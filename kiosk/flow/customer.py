@@ -353,8 +353,9 @@ def on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
         fx.append(Indicate("attention"))
         fx.append(Log(f"door_{kind}", (("door", event.door),)))
         return state
-    if state.screen is not Screen.DOOR_OPEN:
-        return state
+    over_help = state.screen is Screen.HELP and state.customer.help_back is Screen.DOOR_OPEN
+    if state.screen is not Screen.DOOR_OPEN and not over_help:
+        return state  # (help opened over door_open still follows the doors)
     doors = state.customer.doors
     index = next((i for i, s in enumerate(doors) if s.number == event.door), None)
     if index is None:

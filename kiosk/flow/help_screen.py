@@ -15,8 +15,8 @@ from dataclasses import replace
 from kiosk.flow.common import PRESS, msg, rule, to_idle, with_customer
 from kiosk.flow.state import CUSTOMER, Effect, Indicate, Log, Screen, State
 
-# screens a customer can open help from (not while a door, a scan or an answer is awaited)
-FROM = frozenset(CUSTOMER) - {Screen.HELP, Screen.DOOR_OPEN, Screen.SCAN_PACKAGE, Screen.DOOR_ALARM}
+# screens a customer can open help from (door_open goes on following its doors meanwhile)
+FROM = frozenset(CUSTOMER) - {Screen.HELP, Screen.SCAN_PACKAGE, Screen.DOOR_ALARM}
 
 
 def open_help(state: State, fx: list[Effect]) -> State:
