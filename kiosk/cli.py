@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     server.add_argument("--workers", type=int, default=1, help="server processes (all state is in the database)")
     server.add_argument("--state-dir", metavar="DIR", help="where the log key is kept (default: the database's folder)")
+    # the back office (kiosk/server/admin/cli.py)
+    server.add_argument("--create-admin", metavar="NAME", help="create an admin (password from stdin) and exit")
+    server.add_argument("--smtp", metavar="URL", help="send notices: smtp[s]://[user:password@]HOST:PORT")
+    server.add_argument("--mail-from", metavar="ADDR", help="the notices' From address")
+    server.add_argument("--metrics-token-file", metavar="FILE", help="/metrics needs this Bearer token")
 
     code = sub.add_parser("member-code", help="print a member's current rotating member code (API.md r2)")
     code.add_argument("--db", default="sqlite:///pickup-server.db", help="SQLAlchemy URL")

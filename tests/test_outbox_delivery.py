@@ -3,6 +3,7 @@ and a SimClock (backoff elapses only when the test advances the clock)."""
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -119,13 +120,35 @@ def test_enqueue_stores_the_event_and_its_key_before_returning(make_outbox, orde
     with sqlite3.connect(tmp_path / "outbox.db") as other:  # what a restarted process would read
         row = other.execute("SELECT key, kind, order_ref, staff_token, state FROM events").fetchone()
         mode = other.execute("PRAGMA journal_mode").fetchone()[0]
-    assert row == (key, "arrive", oid, token, "pending")
+    assert row == (key, "ConfirmArrival", oid, token, "pending")  # the record's class name
     assert mode == "wal"
     assert box.depth() == 1
     (event,) = box.pending()
     assert event.payload == {"package_code": code, "received_by": "s_2"}
     assert code not in repr(event)
     assert token not in repr(event)
+
+
+def test_a_row_written_before_the_records_is_read_and_delivered(make_outbox, up, order, token, tmp_path):
+    """An outbox file from a kiosk of before stores the wire kind ("arrive"), not the record's
+    class name: after the upgrade it is rebuilt as its record and delivered with its own key."""
+    from kiosk.api.requests import ConfirmArrival
+
+    box = make_outbox()
+    box.close()
+    oid, number, code = order
+    with sqlite3.connect(tmp_path / "outbox.db") as old:
+        old.execute(
+            "INSERT INTO events (key, kind, order_ref, payload, staff_token, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            ("old-key-1", "arrive", oid, json.dumps({"package_code": code, "received_by": "s_2"}), token, 1.0),
+        )
+    box = make_outbox()
+    (event,) = box.pending()
+    assert event.kind == "arrive"
+    assert event.request == ConfirmArrival(package_code=code, staff_token=token, received_by="s_2")
+    assert box.flush(5)
+    assert up.order_by_number(number)["status"] == "arrived"
+    assert up.count_rows("order_events", idempotency_key="old-key-1") == 1
 
 
 def test_a_fresh_event_is_sent_at_once_and_reported(make_outbox, up, order, token, changes):

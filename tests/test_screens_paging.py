@@ -252,17 +252,23 @@ def test_the_app_passes_the_page_size_to_the_flow_which_clamps(renderer):
     app = App(Config(), clock=clock, client=None, surface=pygame.Surface((800, 480)), renderer=renderer)
     try:
         orders = tuple(order(f"A{1001 + i}") for i in range(13))
-        app.state = dataclasses.replace(app.state, screen=flow.Screen.ORDERS, orders=orders, page=7)
+        state = app.state
+        app.state = dataclasses.replace(
+            state,
+            screen=flow.Screen.ORDERS,
+            customer=dataclasses.replace(state.customer, orders=orders),
+            paging=dataclasses.replace(state.paging, page=7),
+        )
         app._refresh_view()
         assert app.redraw(force=True)
         per_page = renderer.last_page_rows
         pages = -(-13 // per_page)
-        assert app.state.page_rows == ("orders", per_page)
-        assert app.state.page == pages - 1
+        assert app.state.paging.rows == ("orders", per_page)
+        assert app.state.paging.page == pages - 1
         assert app.drawn_view.page == pages - 1
         assert "page_prev" in {b.id for b in app.buttons}
         app.handle(Press("page_prev"))
-        assert app.state.page == pages - 2
+        assert app.state.paging.page == pages - 2
     finally:
         app.close()
         clock.close()

@@ -249,7 +249,7 @@ def kiosk(backend, tmp_path, clips, mixer):
         app.voice = voice.Voice.from_config(config)
         made.append((app, gpio, client, clock))
         app.start()
-        assert _until(app, lambda: app.state.settings_loaded and app.quiet())
+        assert _until(app, lambda: app.state.backend.settings_loaded and app.quiet())
         return app, gpio, clock
 
     yield make

@@ -339,6 +339,41 @@ class BackendClient:
         path = "/kiosks/" + _segment(kiosk_id) + "/heartbeat"
         self._parse(_no_body, self._call("POST", path, "heartbeat", body=payload, empty_ok=True))
 
+    def staff_logout(self, staff_token: str, idempotency_key: str | None = None) -> None:
+        """API revision 2: end a staff session; the token is refused from then on (204)."""
+        data = self._call(
+            "POST",
+            "/staff/logout",
+            "staff_logout",
+            body={},
+            staff_token=staff_token,
+            key=_key(idempotency_key),
+            empty_ok=True,
+        )
+        self._parse(_no_body, data)
+
+    def kiosk_event(
+        self,
+        kiosk_id: str,
+        kind: str,
+        at: str,
+        *,
+        door: int | None = None,
+        detail: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """API revision 2: report a door alarm, a camera change, ... (204)."""
+        body: dict[str, Any] = {"kind": kind, "at": at}
+        if door is not None:
+            body["door"] = door
+        if detail is not None:
+            body["detail"] = detail
+        path = "/kiosks/" + _segment(kiosk_id) + "/events"
+        data = self._call(
+            "POST", path, "kiosk_event", body=body, key=_key(idempotency_key), fields={"door": door}, empty_ok=True
+        )
+        self._parse(_no_body, data)
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _parse(self, parse: Callable[[Any], Any], data: Any) -> Any:

@@ -21,47 +21,50 @@ door_alarm, help, returns.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCREENS: tuple[str, ...] = (
-    "idle",
-    "member_entry",
-    "orders",
-    "scan_package",
-    "door_open",
-    "done",
-    "error",
-    "offline",
-    "staff_login",
-    "staff_menu",
-    "arrival",
-    "arrival_confirm",
-    "overdue",
-    "order_detail",
-    "pickup_code",
-    "door_alarm",
-    "help",
-    "returns",
-)
-CUSTOMER_SCREENS = frozenset(
+
+class Screen(enum.Enum):
+    """Every screen of the kiosk, in the order of docs/design.md: the one list of their names
+    (the flow moves between them, the renderer has a module per value)."""
+
+    IDLE = "idle"
+    MEMBER_ENTRY = "member_entry"
+    ORDERS = "orders"
+    SCAN_PACKAGE = "scan_package"
+    DOOR_OPEN = "door_open"
+    DONE = "done"
+    ERROR = "error"
+    OFFLINE = "offline"
+    STAFF_LOGIN = "staff_login"
+    STAFF_MENU = "staff_menu"
+    ARRIVAL = "arrival"
+    ARRIVAL_CONFIRM = "arrival_confirm"
+    OVERDUE = "overdue"
+    ORDER_DETAIL = "order_detail"
+    PICKUP_CODE = "pickup_code"
+    DOOR_ALARM = "door_alarm"
+    HELP = "help"
+    RETURNS = "returns"
+
+
+STAFF = frozenset(
     {
-        "idle",
-        "member_entry",
-        "orders",
-        "scan_package",
-        "door_open",
-        "done",
-        "error",
-        "offline",
-        "pickup_code",
-        "door_alarm",
-        "help",
+        Screen.STAFF_LOGIN,
+        Screen.STAFF_MENU,
+        Screen.ARRIVAL,
+        Screen.ARRIVAL_CONFIRM,
+        Screen.OVERDUE,
+        Screen.ORDER_DETAIL,
+        Screen.RETURNS,
     }
 )
-STAFF_SCREENS = frozenset(
-    {"staff_login", "staff_menu", "arrival", "arrival_confirm", "overdue", "order_detail", "returns"}
-)
+CUSTOMER = frozenset(Screen) - STAFF  # door_open, done and error serve staff's hand-overs too
+SCREENS: tuple[str, ...] = tuple(s.value for s in Screen)
+CUSTOMER_SCREENS = frozenset(s.value for s in CUSTOMER)
+STAFF_SCREENS = frozenset(s.value for s in STAFF)
 SCANNING_SCREENS = frozenset({"idle", "scan_package", "arrival"})  # these show the camera preview
 LANGUAGES: tuple[str, ...] = ("zh-TW", "en")
 DOOR_STATES = ("unlocked", "open", "locked", "not_opened")

@@ -427,7 +427,7 @@ class BodyLimitAndDelay:
             await response(scope, receive, send)
             return
         body = b"".join(chunks)
-        if body.strip():
+        if body.strip() and scope.get("path", "").startswith("/api/"):  # /admin/ pages post forms
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
             problem = json_problem(body)
             if problem is not None:
@@ -743,6 +743,9 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         status, answer = store.kiosk_event(key, request.url.path, body.model_dump(exclude_unset=True), kiosk_id=me)
         return _answer(status, answer)
 
+    from kiosk.server.admin import install as install_backoffice  # the back office (issue 13)
+
+    install_backoffice(app, store)
     return app
 
 

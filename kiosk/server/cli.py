@@ -98,6 +98,10 @@ def main(args: argparse.Namespace) -> int:
     store = Store(args.db)
     try:
         load_log_key(state_dir(args))
+        from kiosk.server.admin.cli import apply as apply_backoffice
+
+        if (done := apply_backoffice(args, store)) is not None:  # --create-admin, or a bad flag
+            return done
         if args.seed:
             try:
                 store.load_seed(args.seed)
