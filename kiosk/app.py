@@ -210,6 +210,7 @@ class App:
         display: bool = False,
         lang: str | None = None,
         preview: bool = True,
+        kiosk_size: tuple[int, int] | None = None,
     ):
         from kiosk.api.worker import ApiWorker
 
@@ -223,6 +224,9 @@ class App:
         self.surface = surface
         self.renderer = renderer
         self.sim = sim
+        # the demo's window holds the kiosk screen at this size and the sim strip beside it
+        # (kiosk.screens.render.window_size); None: the kiosk takes the whole surface
+        self.kiosk_size = kiosk_size
         self.systemd = systemd
         self.display = display  # surface is the pygame display: flip after drawing, read its events
         self.preview = preview
@@ -593,7 +597,9 @@ class App:
             return False
         frame = self._preview_frame()
         self._preview_drawn = frame
-        self.buttons = self.renderer.draw(self.surface, self.view, now=now, preview=frame, sim=sim)
+        self.buttons = self.renderer.draw(
+            self.surface, self.view, now=now, preview=frame, sim=sim, kiosk_size=self.kiosk_size
+        )
         self.drawn_view = self.view
         self._sim_drawn = sim
         self._last_draw = now

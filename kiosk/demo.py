@@ -88,7 +88,7 @@ def run_demo(args: Any) -> int:
     from kiosk.config import Config
     from kiosk.gpio.sim import SimulatedGpio
     from kiosk.journal import setup_logging
-    from kiosk.screens.render import Renderer
+    from kiosk.screens.render import Renderer, window_size
     from kiosk.server.harness import DEMO_SEED, ServerThread
     from kiosk.systemd import Systemd, on_sigterm
 
@@ -121,7 +121,8 @@ def run_demo(args: Any) -> int:
         )
         client = BackendClient(server.base_url, token, connect_timeout=2.0, read_timeout=5.0)
         closers.append(client.close)
-        surface = _open_window(size, headless)
+        # the simulated GPIO strip goes below the kiosk's screen, which keeps its full size
+        surface = _open_window(window_size(size), headless)
         driver = pygame.display.get_driver()
         if driver in ("dummy", "offscreen") and not headless:
             headless = True
@@ -147,6 +148,7 @@ def run_demo(args: Any) -> int:
             display=True,
             lang=getattr(args, "lang", None),
             preview=not headless,
+            kiosk_size=size,
         )
         gpio.bank.post = app.post
         app.camera = Camera.build(config, app.post, clock, source=source)

@@ -150,7 +150,9 @@ def test_locker_pickup_unlocks_and_writes_through_outbox(kiosk, backend):
     gpio.open_door(2)
     assert _until(app, lambda: backend.order_by_number("A1002")["status"] == "received")
     gpio.close_door(2)
-    assert _until(app, lambda: app.view.screen == "done")
+    # r2: A1003 of the same look-up still waits, so the kiosk lists it again
+    assert _until(app, lambda: app.view.screen == "orders")
+    assert [r.number for r in app.view.orders] == ["A1003"]
 
 
 def test_counter_mode_never_unlocks(kiosk):
@@ -230,6 +232,10 @@ def test_countdown_on_done_and_in_the_last_seconds(kiosk):
     assert _until(app, lambda: app.view.screen == "scan_package")
     assert app.view.countdown is None  # a touch restarted the 60 s
     app.post(Scan("CODE128", "PKG1003", 0.0))
+    assert _until(app, lambda: app.view.screen == "orders")  # r2: A1002 is listed again
+    app.post(Press("order:A1002"))
+    assert _until(app, lambda: app.view.screen == "scan_package")
+    app.post(Scan("CODE128", "PKG1002", 0.0))
     assert _until(app, lambda: app.view.screen == "done")
     assert app.view.countdown == 8
     clock.advance(3)
