@@ -42,7 +42,7 @@ def test_rotating_code_is_the_apps_code_now():
     seed = {"members": [{"id": "m_1", "member_code": "MEMBER-0000001", "totp_secret": SECRET}]}
     code = rotating_code(seed, "m_1", now=1_700_000_000)
     assert code == "MEMBER-0000001." + pyotp.TOTP(SECRET).at(1_700_000_000)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no such member"):
         rotating_code({"members": [{"id": "m_1", "member_code": "MEMBER-0000001"}]}, "m_1")
 
 
