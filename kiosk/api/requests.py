@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from kiosk.api.models import IN_STORE, Order
@@ -309,6 +310,14 @@ class KioskEvent(Write):
         )
 
 
+def stamped(request: Request) -> Request:
+    """A kiosk event made by the flow (which has no wall clock) gets its time as it is queued."""
+    if isinstance(request, KioskEvent) and not request.at:
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return dataclasses.replace(request, at=at)
+    return request
+
+
 WRITES: dict[str, type[Write]] = {
     cls.__name__: cls
     for cls in (ConfirmArrival, Pickup, RequestReturn, ReviewReturn, CompleteReturn, StaffLogout, KioskEvent)
@@ -372,4 +381,5 @@ __all__ = [
     "StaffLogout",
     "Write",
     "rebuild",
+    "stamped",
 ]

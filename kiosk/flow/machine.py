@@ -13,13 +13,14 @@ from kiosk.api.requests import GetParcel, LoadSettings
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
-from kiosk.flow import customer, staff
+from kiosk.flow import alarm, customer, staff
 from kiosk.flow.common import (
     PRESS,
     RESULT,
     SCAN,
     customer_reset,
     next_token,
+    refusal_code,
     refuse,
     staff_task,
     to_idle,
@@ -29,12 +30,13 @@ from kiosk.flow.common import (
     with_customer,
     with_staff,
 )
-from kiosk.flow.customer import clamp_page, on_door, on_page_rows, wrong_code
+from kiosk.flow.customer import clamp_page, on_page_rows, wrong_code
 from kiosk.flow.state import (
     CUSTOMER,
     STAFF,
     Call,
     CancelTimer,
+    DoorSlotState,
     Effect,
     Indicate,
     Log,
@@ -53,13 +55,21 @@ SCREEN_RULES = (customer, staff)  # loading them registered each screen's rules 
 def step(state: State, event: object) -> tuple[State, list[Effect]]:
     """The next state and what to do, for one event. Pure."""
     fx: list[Effect] = []
-    before = state
-    user_input = isinstance(event, Press | Typed | Erase | Scan | DoorEvent)
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return state, fx
+    if alarm.blocked(state, event):
+        refused = alarm.refuse_input(state, event, fx)
+        if refused.message is not None and refused.message is not state.message:
+            fx.append(StartTimer("message", state.cfg.message_timeout))
+        return refused, fx
+    outer = state
+    covered = state.screen is Screen.DOOR_ALARM
+    before = state = alarm.cover(state)  # under door_alarm, the rules see the screen underneath
+    user_input = isinstance(event, Press | Typed | Erase | Scan | DoorEvent)
     state = handler(state, event, fx)
     state = _housekeeping(before, state, user_input, fx)
+    state = alarm.overlay(outer, state, covered, fx)
     return clamp_page(state), fx
 
 
@@ -132,6 +142,10 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
 
 def _idle_timeout(state: State, fx: list[Effect]) -> State:
     screen = state.screen
+    if screen is Screen.DOOR_OPEN and any(s.state is DoorSlotState.OPEN for s in state.customer.doors):
+        # someone is at an open door: the session lasts until it is closed (or its alarm)
+        fx.append(StartTimer("idle", state.cfg.idle_timeout))
+        return state
     if state.staff is not None and screen in CUSTOMER and screen is not Screen.ERROR:
         # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
         state = with_staff(customer_reset(state), detail=None)
@@ -158,6 +172,8 @@ def _on_backend_state(state: State, event: BackendState, fx: list[Effect]) -> St
 def _on_outbox(state: State, event: OutboxChanged, fx: list[Effect]) -> State:
     if event.attention > state.backend.attention:
         fx.append(Indicate("attention"))
+        if not (event.order_ref or "").startswith("events:"):  # a parked event is not reported again
+            alarm.kiosk_event(state, fx, "outbox_attention")
     state = with_backend(state, outbox_depth=event.depth, attention=event.attention)
     if event.delivered:
         state = went_online(state)
@@ -165,7 +181,10 @@ def _on_outbox(state: State, event: OutboxChanged, fx: list[Effect]) -> State:
 
 
 def _on_camera(state: State, event: CameraState, fx: list[Effect]) -> State:
-    return replace(state, camera_ok=event.state == "ok")
+    ok = event.state == "ok"
+    if ok != state.camera_ok:
+        alarm.kiosk_event(state, fx, "camera_back" if ok else "camera_lost")
+    return replace(state, camera_ok=ok)
 
 
 # scans, presses and typing ---------------------------------------------------------------------
@@ -258,12 +277,23 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
     state = with_backend(state, pending=None)
     if not event.ok and isinstance(event.error, BackendUnavailable):
         return _unreachable(state, event, fx)
+    state = _lockout_event(state, event, fx)
     handler = RESULT.get(event.request)
     if handler is None:
         return state
     if event.ok:
         state = went_online(state)
     return handler(state, event, fx)
+
+
+def _lockout_event(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    """``locked_out`` goes to the backend on the first 429 of a lockout (a later success ends it)."""
+    if event.ok:
+        return with_backend(state, lockout_reported=False) if state.backend.lockout_reported else state
+    if refusal_code(event) == "locked_out" and not state.backend.lockout_reported:
+        alarm.kiosk_event(state, fx, "locked_out", detail=event.request)
+        return with_backend(state, lockout_reported=True)
+    return state
 
 
 def _on_settings(state: State, event: ApiResult, fx: list[Effect]) -> State:
@@ -311,5 +341,5 @@ _HANDLERS = {
     Typed: _on_typed,
     Erase: _on_erase,
     ApiResult: _on_result,
-    DoorEvent: on_door,
+    DoorEvent: alarm.on_door,
 }

@@ -148,6 +148,8 @@ class FlowConfig:
     probe_offline: float = 2.0  # and while it is unreachable: back on its own within seconds
     doors: tuple[DoorInfo, ...] = ()
     pattern_overrides: tuple[tuple[str, str], ...] = ()  # local [scanner] *_pattern values
+    kiosk_id: str = ""  # the kiosk's id: its events (POST /kiosks/{id}/events) name it; "": none sent
+    duty_hours: float = 12.0  # r2: duty ends by itself after this long (kiosk clock)
 
     @property
     def locker(self) -> bool:
@@ -204,6 +206,7 @@ class Backend:
     probing: int = 0  # token of a probe in flight (0: none)
     outbox_depth: int = 0
     attention: int = 0
+    lockout_reported: bool = False  # r2: the `locked_out` event of this lockout was sent
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,25 @@ class StaffSession:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """An open door alarm (DESIGN.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
+
+    door: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Duty:
+    """r2, counter: the staff member on duty (credited with hand-overs as ``handed_over_by``)."""
+
+    id: str
+    name: str
+
+    def __repr__(self) -> str:
+        return f"Duty(id={self.id!r})"
+
+
+@dataclass(frozen=True)
 class Lockers:
     """Doors that hold parcels, and the arrival being received."""
 
@@ -278,6 +300,9 @@ class State:
     staff: StaffSession | None = None
     lockers: Lockers = field(default_factory=Lockers)
     paging: Paging = field(default_factory=Paging)
+    alarms: tuple[Alarm, ...] = ()  # r2: open door alarms, oldest first
+    alarm_back: Screen = Screen.IDLE  # the screen under `door_alarm` (where closing the door goes)
+    duty: Duty | None = None  # r2, counter: the staff member on duty
 
     def __repr__(self) -> str:  # never dump codes, PINs or tokens
         return f"State(screen={self.screen.value}, busy={self.busy}, online={self.online})"

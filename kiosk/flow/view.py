@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.api.models import Order
+from kiosk.flow.alarm import banner
 from kiosk.flow.state import CUSTOMER, DoorSlotState, Screen, State
 from kiosk.screens.view import DoorRow, OrderDetail, OrderRow, StaffChoice, View
 
@@ -89,7 +90,7 @@ def view(state: State) -> View:
         mode=state.cfg.mode,
         page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE) else 0,
         busy=state.busy,
-        message=state.message,
+        message=state.message if state.message is not None else banner(state),
         member_masked=c.member_masked if s in CUSTOMER else "",
         orders=orders,
         doors=doors,
@@ -111,5 +112,8 @@ def view(state: State) -> View:
         outbox_depth=state.backend.outbox_depth,
         attention_count=state.backend.attention,
         camera_ok=state.camera_ok,
+        alarm_door=state.alarms[0].door if state.alarms and s is Screen.DOOR_ALARM else None,
+        alarm_kind=state.alarms[0].kind if state.alarms and s is Screen.DOOR_ALARM else "",
+        on_duty=state.duty.name if state.duty is not None else "",
         extra=tuple(extra),
     )
