@@ -129,9 +129,10 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
         return _idle_timeout(state, fx)
     if name == "staff":
         if state.staff is not None:
-            fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "inactivity"))))
-            return to_idle(state, fx)
+            return staff.end_session(state, fx, "inactivity")
         return state
+    if name == "duty":
+        return staff.duty_over(state, fx)
     if name == "probe":
         if state.backend.probing:
             fx.append(StartTimer("probe", state.cfg.probe_offline))
@@ -212,8 +213,7 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
         char = event.key_char
         return _type(state, char) if char is not None else state
     if b == "logout" and state.staff is not None:
-        fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "button"))))
-        return to_idle(state, fx)
+        return staff.end_session(state, fx, "button")
     if state.busy and b not in ("cancel", "back"):
         return state
     handler = PRESS.get(state.screen)

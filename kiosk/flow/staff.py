@@ -14,6 +14,7 @@ from kiosk.api.requests import (
     ListStaff,
     RequestReturn,
     StaffLogin,
+    StaffLogout,
 )
 from kiosk.events import ApiResult
 from kiosk.flow.common import (
@@ -37,7 +38,9 @@ from kiosk.flow.common import (
 from kiosk.flow.customer import BACK, PAGE_BUTTONS, take, turn_page, wrong_code
 from kiosk.flow.state import (
     Arrival,
+    CancelTimer,
     DoorSlot,
+    Duty,
     Effect,
     Enqueue,
     Indicate,
@@ -45,6 +48,7 @@ from kiosk.flow.state import (
     Purpose,
     Screen,
     StaffSession,
+    StartTimer,
     State,
     Unlock,
     free_door,
@@ -107,10 +111,46 @@ def press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
+def end_session(state: State, fx: list[Effect], why: str) -> State:
+    """Leave the staff session (``logout``, inactivity, ``duty``): ``/staff/logout`` goes through
+    the outbox after the session's queued writes (each carries the same token), then ``idle``."""
+    staff = state.staff
+    if staff is not None:
+        fx.append(Log("staff_logout", (("staff", staff.id), ("why", why))))
+        fx.append(Enqueue(StaffLogout(staff_token=staff.token)))
+    return to_idle(state, fx)
+
+
+def press_duty(state: State, fx: list[Effect]) -> State:
+    """Counter: the logged-in member goes on duty (the one on duty before goes off), or ends their
+    own duty; either way the session ends and the kiosk returns to ``idle``."""
+    staff = state.staff
+    if state.duty is not None and state.duty.id == staff.id:
+        fx.append(Log("duty_end", (("staff", staff.id), ("why", "button"))))
+        fx.append(CancelTimer("duty"))
+        state = replace(state, duty=None)
+        return replace(end_session(state, fx, "duty"), message=msg("msg.off_duty", "ok"))
+    if state.duty is not None:
+        fx.append(Log("duty_end", (("staff", state.duty.id), ("why", "replaced"))))
+    fx.append(Log("duty_start", (("staff", staff.id),)))
+    fx.append(StartTimer("duty", state.cfg.duty_hours * 3600.0))
+    state = replace(state, duty=Duty(id=staff.id, name=staff.name))
+    return replace(end_session(state, fx, "duty"), message=msg("msg.on_duty", "ok", name=staff.name))
+
+
+def duty_over(state: State, fx: list[Effect]) -> State:
+    """The duty timer (12 hours of kiosk time) ran out."""
+    if state.duty is not None:
+        fx.append(Log("duty_end", (("staff", state.duty.id), ("why", "timeout"))))
+    return replace(state, duty=None)
+
+
 @rule(PRESS, Screen.STAFF_MENU)
 def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     if state.staff is None:
         return state
+    if b == "duty" and not state.cfg.locker:
+        return press_duty(state, fx)
     if b == "arrival":
         state = replace(with_lockers(state, arrival=None), screen=Screen.ARRIVAL, message=None)
         if state.cfg.locker:
