@@ -389,7 +389,7 @@ def test_return_locker_opens_door_after_yes():
     d.press("overdue")
     d.answer("overdue", (order("A1003", door=4, status="overdue", overdue=True),))
     d.press("order:A1003")
-    d.press("reason:wrong_item")
+    d.press("reason:damaged")  # r2: a reason first (reason keys of view.RETURN_REASONS)
     assert not d.of(flow.Unlock)
     d.press("return")
     d.answer("return", order("A1003", door=4, status="return_requested"))
@@ -407,6 +407,10 @@ def test_return_refused_is_error_back_to_detail():
     d.press("overdue")
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
+    d.press("return")  # r2: no reason is preselected: refused, nothing asked
+    assert not d.calls("return")
+    assert d.state.message.key == "msg.choose_reason"
+    d.press("reason:not_collected")
     d.press("return")
     assert args(d.last_call().request)["reason"] == "not_collected"  # r2 reason keys (view.RETURN_REASONS)
     d.answer("return", error=rejected("wrong_status"))

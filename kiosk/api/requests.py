@@ -127,6 +127,20 @@ class ListOverdue(Request):
 
 
 @dataclass(frozen=True, repr=False)
+class ListReturns(Request):
+    """r2: returns waiting for review in the back office, and reviewed ones to finish."""
+
+    name: ClassVar[str] = "returns"
+    staff_token: str
+
+    def run(self, client: Any) -> Any:
+        return client.orders(RETURN_STATUSES, self.staff_token)
+
+
+RETURN_STATUSES = ("return_requested", "return_reviewed")
+
+
+@dataclass(frozen=True, repr=False)
 class SendHeartbeat(Request):
     name: ClassVar[str] = "heartbeat"
     kiosk_id: str
@@ -368,6 +382,7 @@ __all__ = [
     "KioskEvent",
     "ListOccupied",
     "ListOverdue",
+    "ListReturns",
     "ListStaff",
     "LoadSettings",
     "LookupMember",

@@ -7,10 +7,12 @@ from dataclasses import replace
 
 from kiosk.api.models import Order
 from kiosk.api.requests import (
+    CompleteReturn,
     ConfirmArrival,
     GetParcel,
     ListOccupied,
     ListOverdue,
+    ListReturns,
     ListStaff,
     RequestReturn,
     StaffLogin,
@@ -159,6 +161,8 @@ def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
         return state
     if b == "overdue":
         return call(replace(state, message=None), fx, ListOverdue(staff_token=state.staff.token))
+    if b == "returns":
+        return call(replace(state, message=None), fx, ListReturns(staff_token=state.staff.token))
     return state
 
 
@@ -219,38 +223,60 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.OVERDUE)
-def press_overdue(state: State, b: str, fx: list[Effect]) -> State:
+@rule(PRESS, Screen.OVERDUE, Screen.RETURNS)
+def press_staff_list(state: State, b: str, fx: list[Effect]) -> State:
+    """``overdue`` and ``returns``: rows ``order:<number>`` open ``order_detail``."""
     if b in BACK:
-        return with_page(replace(with_staff(state, overdue=()), screen=Screen.STAFF_MENU, message=None), 0)
+        state = with_staff(state, overdue=(), returns=())
+        return with_page(replace(state, screen=Screen.STAFF_MENU, message=None), 0)
     if b in PAGE_BUTTONS:
         return turn_page(state, b, fx)
     if b.startswith("order:") and state.staff is not None:
-        for order in state.staff.overdue:
+        rows = state.staff.overdue if state.screen is Screen.OVERDUE else state.staff.returns
+        for order in rows:
             if order.number == b[6:]:
-                state = with_staff(state, detail=order, return_reason=None)
-                return replace(state, screen=Screen.ORDER_DETAIL, message=None)
+                state = with_staff(state, detail=order, return_reason=None, detail_from=state.screen)
+                message = None
+                if order.status == "return_requested":
+                    message = msg("msg.return_waits_review", "info", number=order.number)
+                return replace(state, screen=Screen.ORDER_DETAIL, message=message)
     return state
+
+
+def back_to_list(state: State, message=None) -> State:
+    """From ``order_detail`` to the list it was chosen from."""
+    screen = state.staff.detail_from if state.staff is not None else Screen.OVERDUE
+    state = with_staff(state, detail=None, return_reason=None)
+    return replace(state, screen=screen, message=message)
 
 
 @rule(PRESS, Screen.ORDER_DETAIL)
 def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
-        return replace(with_staff(state, detail=None, return_reason=None), screen=Screen.OVERDUE, message=None)
+        return back_to_list(state)
     staff = state.staff
     order = staff.detail if staff is not None else None
     if order is None:
+        return state
+    if order.status == "return_requested":
+        return state  # it waits for the review in the back office: nothing to do here
+    if order.status == "return_reviewed":
+        if b in ("to_warehouse", "to_store_stock"):
+            destination = "warehouse" if b == "to_warehouse" else "store_stock"
+            request = CompleteReturn(order_id=order.id, destination=destination, staff_token=staff.token)
+            return call(replace(state, message=None), fx, request)
         return state
     if b == "pickup":
         state = with_customer(state, purpose=Purpose.HANDOVER, member_id=order.member_id)
         return take(state, (order,), fx)
     if b.startswith("reason:") and b[7:] in RETURN_REASONS:
-        return with_staff(state, return_reason=b[7:])
+        return replace(with_staff(state, return_reason=b[7:]), message=None)
     if b in ("return", "confirm"):
-        # the reason picked (reason:<key> buttons), or the first one offered ("overdue")
-        reason = staff.return_reason or RETURN_REASONS[0]
-        request = RequestReturn(order_id=order.id, reason=reason, staff_token=staff.token)
-        return call(replace(with_staff(state, return_reason=reason), message=None), fx, request)
+        # r2: the reason is chosen first (none is preselected); `return` shows only then
+        if staff.return_reason not in RETURN_REASONS:
+            return refuse(state, fx, "msg.choose_reason")
+        request = RequestReturn(order_id=order.id, reason=staff.return_reason, staff_token=staff.token)
+        return call(replace(state, message=None), fx, request)
     return state
 
 
@@ -324,6 +350,28 @@ def result_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
         return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
     state = with_staff(state, overdue=tuple(event.value), detail=None)
     return with_page(replace(state, screen=Screen.OVERDUE, message=None), 0)
+
+
+@rule(RESULT, ListReturns.name)
+def result_returns(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    if not event.ok:
+        return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
+    state = with_staff(state, returns=tuple(event.value), detail=None)
+    return with_page(replace(state, screen=Screen.RETURNS, message=None), 0)
+
+
+@rule(RESULT, CompleteReturn.name)
+def result_complete(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    staff = state.staff
+    if not event.ok:
+        return error(state, fx, refusal_code(event), Screen.ORDER_DETAIL)
+    if staff is None or staff.detail is None:
+        return state
+    number = staff.detail.number
+    fx.append(Indicate("success"))
+    fx.append(Log("return_completed", (("order", number),)))
+    state = with_staff(state, returns=tuple(o for o in staff.returns if o.number != number))
+    return back_to_list(state, msg("msg.return_completed", "ok", number=number))
 
 
 @rule(RESULT, RequestReturn.name)

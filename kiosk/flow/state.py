@@ -241,7 +241,9 @@ class StaffSession:
     arrival_count: int = 0
     confirmed: tuple[tuple[str, str], ...] = ()  # (package code, order number) confirmed this session
     overdue: tuple[Order, ...] = ()
+    returns: tuple[Order, ...] = ()  # r2: the `returns` list (requested and reviewed returns)
     detail: Order | None = None
+    detail_from: Screen = Screen.OVERDUE  # the list `back` on order_detail goes to
     return_reason: str | None = None
     side_calls: frozenset[int] = frozenset()  # tokens of the staff_list/occupied reads in flight
 

@@ -16,8 +16,9 @@ def _time(value: datetime | None) -> str:
     return value.isoformat().replace("+00:00", "Z") if value else ""
 
 
-def _row(order: Order, staff: bool = False, selected: bool = False) -> OrderRow:
+def _row(order: Order, staff: bool = False, selected: bool = False, status: bool = False) -> OrderRow:
     return OrderRow(
+        status=order.status if status else "",
         number=order.number,
         items_summary=order.items_summary,
         overdue=order.overdue,
@@ -59,6 +60,8 @@ def view(state: State) -> View:
         orders = tuple(_row(o, selected=o.number == current) for o in c.queue)
     elif s is Screen.OVERDUE and staff is not None:
         orders = tuple(_row(o, staff=True) for o in staff.overdue)
+    elif s is Screen.RETURNS and staff is not None:
+        orders = tuple(_row(o, staff=True, status=True) for o in staff.returns)
     elif s is Screen.ORDER_DETAIL and staff is not None and staff.detail is not None:
         detail = _detail(staff.detail)
     elif s is Screen.ARRIVAL_CONFIRM and arrival is not None:
@@ -88,7 +91,7 @@ def view(state: State) -> View:
         screen=s.value,
         lang=state.lang,
         mode=state.cfg.mode,
-        page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE) else 0,
+        page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE, Screen.RETURNS) else 0,
         busy=state.busy,
         message=state.message if state.message is not None else banner(state),
         member_masked=c.member_masked if s in CUSTOMER else "",
