@@ -19,7 +19,7 @@ def test_duty_puts_the_member_on_duty_and_returns_to_idle():
     assert d.screen == "idle"
     assert d.state.staff is None
     assert flow.view(d.state).on_duty == "陳*華"
-    assert d.state.duty.id == "s_1"
+    assert d.state.on_duty.id == "s_1"
     assert flow.StartTimer("duty", 12 * 3600.0) in d.effects
     assert logouts(d) == ["tok-s_1"]
 
@@ -31,11 +31,11 @@ def test_another_member_takes_over_and_the_same_member_ends_it():
     d.login("s_2", "林*玲")
     assert flow.view(d.state).on_duty == "陳*華"  # the staff menu shows who is on duty
     d.press("duty")
-    assert d.state.duty.id == "s_2"
+    assert d.state.on_duty.id == "s_2"
     assert flow.view(d.state).on_duty == "林*玲"
     d.login("s_2", "林*玲")
     d.press("duty")
-    assert d.state.duty is None
+    assert d.state.on_duty is None
     assert d.screen == "idle"
     assert flow.view(d.state).on_duty == ""
     assert flow.CancelTimer("duty") in d.effects
@@ -48,11 +48,11 @@ def test_duty_ends_after_twelve_hours_of_kiosk_time_and_survives_customers():
     d.press("duty")
     d.member([])
     d.press("cancel")
-    assert d.state.duty is not None
+    assert d.state.on_duty is not None
     d.timer("idle")
-    assert d.state.duty is not None
+    assert d.state.on_duty is not None
     d.timer("duty")
-    assert d.state.duty is None
+    assert d.state.on_duty is None
     assert flow.view(d.state).on_duty == ""
 
 
@@ -61,7 +61,7 @@ def test_no_duty_at_a_locker():
     d.login()
     d.press("duty")
     assert d.screen == "staff_menu"
-    assert d.state.duty is None
+    assert d.state.on_duty is None
     assert logouts(d) == []
 
 

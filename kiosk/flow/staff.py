@@ -42,11 +42,11 @@ from kiosk.flow.state import (
     Arrival,
     CancelTimer,
     DoorSlot,
-    Duty,
     Effect,
     Enqueue,
     Indicate,
     Log,
+    OnDuty,
     Purpose,
     Screen,
     StaffSession,
@@ -127,24 +127,24 @@ def press_duty(state: State, fx: list[Effect]) -> State:
     """Counter: the logged-in member goes on duty (the one on duty before goes off), or ends their
     own duty; either way the session ends and the kiosk returns to ``idle``."""
     staff = state.staff
-    if state.duty is not None and state.duty.id == staff.id:
+    if state.on_duty is not None and state.on_duty.id == staff.id:
         fx.append(Log("duty_end", (("staff", staff.id), ("why", "button"))))
         fx.append(CancelTimer("duty"))
-        state = replace(state, duty=None)
+        state = replace(state, on_duty=None)
         return replace(end_session(state, fx, "duty"), message=msg("msg.off_duty", "ok"))
-    if state.duty is not None:
-        fx.append(Log("duty_end", (("staff", state.duty.id), ("why", "replaced"))))
+    if state.on_duty is not None:
+        fx.append(Log("duty_end", (("staff", state.on_duty.id), ("why", "replaced"))))
     fx.append(Log("duty_start", (("staff", staff.id),)))
     fx.append(StartTimer("duty", state.cfg.duty_hours * 3600.0))
-    state = replace(state, duty=Duty(id=staff.id, name=staff.name))
+    state = replace(state, on_duty=OnDuty(id=staff.id, name=staff.name))
     return replace(end_session(state, fx, "duty"), message=msg("msg.on_duty", "ok", name=staff.name))
 
 
 def duty_over(state: State, fx: list[Effect]) -> State:
     """The duty timer (12 hours of kiosk time) ran out."""
-    if state.duty is not None:
-        fx.append(Log("duty_end", (("staff", state.duty.id), ("why", "timeout"))))
-    return replace(state, duty=None)
+    if state.on_duty is not None:
+        fx.append(Log("duty_end", (("staff", state.on_duty.id), ("why", "timeout"))))
+    return replace(state, on_duty=None)
 
 
 @rule(PRESS, Screen.STAFF_MENU)

@@ -252,22 +252,13 @@ class StaffSession:
 
 
 @dataclass(frozen=True)
-class Alarm:
-    """An open door alarm (DESIGN.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
-
-    door: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class Duty:
-    """r2, counter: the staff member on duty (credited with hand-overs as ``handed_over_by``)."""
+class OnDuty:
+    """Counter: the staff member on duty, credited with customers' hand-overs (``until``: the
+    kiosk clock's time the duty ends, 0 when not said)."""
 
     id: str
     name: str
-
-    def __repr__(self) -> str:
-        return f"Duty(id={self.id!r})"
+    until: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -278,6 +269,14 @@ class Lockers:
     occupied: frozenset[int] = frozenset()
     assigned: frozenset[int] = frozenset()  # doors given to arrivals here, maybe still in the outbox
     occupancy_known: bool = False  # `occupied` came from the backend (else no door is given offline)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """An open door alarm (DESIGN.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
+
+    door: int
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -302,9 +301,9 @@ class State:
     staff: StaffSession | None = None
     lockers: Lockers = field(default_factory=Lockers)
     paging: Paging = field(default_factory=Paging)
+    on_duty: OnDuty | None = None  # counter: who hands parcels over to customers now
     alarms: tuple[Alarm, ...] = ()  # r2: open door alarms, oldest first
     alarm_back: Screen = Screen.IDLE  # the screen under `door_alarm` (where closing the door goes)
-    duty: Duty | None = None  # r2, counter: the staff member on duty
 
     def __repr__(self) -> str:  # never dump codes, PINs or tokens
         return f"State(screen={self.screen.value}, busy={self.busy}, online={self.online})"

@@ -117,6 +117,6 @@ def view(state: State) -> View:
         camera_ok=state.camera_ok,
         alarm_door=state.alarms[0].door if state.alarms and s is Screen.DOOR_ALARM else None,
         alarm_kind=state.alarms[0].kind if state.alarms and s is Screen.DOOR_ALARM else "",
-        on_duty=state.duty.name if state.duty is not None else "",
+        on_duty=state.on_duty.name if state.on_duty is not None and not state.cfg.locker else "",
         extra=tuple(extra),
     )
