@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kiosk.api.requests import GetParcel, LoadSettings
+from kiosk.api.requests import GetParcel, LoadSettings, LookupMember
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
@@ -149,7 +149,7 @@ def _idle_timeout(state: State, fx: list[Effect]) -> State:
         return state
     if state.staff is not None and screen in CUSTOMER and screen is not Screen.ERROR:
         # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
-        state = with_staff(customer_reset(state), detail=None)
+        state = with_staff(customer_reset(state), detail=None, handover=None)
         return with_backend(replace(state, screen=Screen.STAFF_MENU), pending=None)
     if screen is Screen.STAFF_LOGIN and state.staff is None:
         fx.append(Log("idle_return", (("from", screen.value),)))
@@ -214,6 +214,8 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
         return _type(state, char) if char is not None else state
     if b == "logout" and state.staff is not None:
         return staff.end_session(state, fx, "button")
+    if b in ("cancel", "back") and staff.handing_over(state) and state.screen in staff.IDENTIFY:
+        return staff.handover_back(state)
     if state.busy and b not in ("cancel", "back"):
         return state
     handler = PRESS.get(state.screen)
@@ -278,6 +280,8 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if not event.ok and isinstance(event.error, BackendUnavailable):
         return _unreachable(state, event, fx)
     state = _lockout_event(state, event, fx)
+    if event.request == LookupMember.name and staff.handing_over(state):
+        return staff.result_handover_lookup(state, event, fx)
     handler = RESULT.get(event.request)
     if handler is None:
         return state

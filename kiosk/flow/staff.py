@@ -24,6 +24,7 @@ from kiosk.flow.common import (
     RESULT,
     SCAN,
     call,
+    customer_reset,
     error,
     msg,
     refusal_code,
@@ -267,8 +268,11 @@ def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
             return call(replace(state, message=None), fx, request)
         return state
     if b == "pickup":
-        state = with_customer(state, purpose=Purpose.HANDOVER, member_id=order.member_id)
-        return take(state, (order,), fx)
+        # r2: only the owner may take a parcel: the customer proves who they are first (member
+        # barcode, or phone/email and pickup code), a normal look-up the pickup then names
+        fx.append(Log("handover_identify", (("order", order.number),)))
+        state = with_staff(customer_reset(state), handover=order)
+        return replace(state, screen=Screen.MEMBER_ENTRY, message=msg("msg.handover_identify", "info"))
     if b.startswith("reason:") and b[7:] in RETURN_REASONS:
         return replace(with_staff(state, return_reason=b[7:]), message=None)
     if b in ("return", "confirm"):
@@ -278,6 +282,48 @@ def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
         request = RequestReturn(order_id=order.id, reason=staff.return_reason, staff_token=staff.token)
         return call(replace(state, message=None), fx, request)
     return state
+
+
+# the hand-over of an overdue parcel (r2) -------------------------------------------------------
+
+IDENTIFY = frozenset({Screen.IDLE, Screen.MEMBER_ENTRY, Screen.PICKUP_CODE})
+
+
+def handing_over(state: State) -> bool:
+    """Staff wait for the customer's look-up before handing a parcel over."""
+    return state.staff is not None and state.staff.handover is not None
+
+
+def handover_back(state: State) -> State:
+    """``back``/``cancel`` while the customer identifies: back to the order, still logged in."""
+    state = with_backend(with_staff(customer_reset(state), handover=None), pending=None)
+    return replace(state, screen=Screen.ORDER_DETAIL, message=None)
+
+
+def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    """The customer's look-up during a hand-over: the parcel goes on only when that look-up
+    allows this order; the pickup names the look-up, with ``handed_over_by`` the staff member."""
+    order = state.staff.handover
+    state = with_staff(state, handover=None)
+    if not event.ok:
+        code = refusal_code(event)
+        fx.append(Log("handover_lookup_refused", (("code", code), ("order", order.number))))
+        return error(customer_reset(state), fx, code, Screen.ORDER_DETAIL)
+    lookup = event.value
+    allowed = next((o for o in lookup.orders if o.id == order.id), None)
+    if allowed is None:
+        fx.append(Log("handover_refused", (("code", "not_your_order"), ("order", order.number))))
+        state = replace(customer_reset(state), screen=Screen.ORDER_DETAIL)
+        return refuse(state, fx, "msg.handover_not_theirs", number=order.number)
+    fx.append(Log("handover_identified", (("order", order.number),)))
+    state = with_customer(
+        customer_reset(state),
+        purpose=Purpose.HANDOVER,
+        member_id=lookup.member.id,
+        lookup_id=lookup.lookup_id,
+        lookup_expires_in=lookup.expires_in,
+    )
+    return take(state, (allowed,), fx)
 
 
 # the backend's answers ---------------------------------------------------------------------------

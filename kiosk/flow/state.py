@@ -244,6 +244,8 @@ class StaffSession:
     returns: tuple[Order, ...] = ()  # r2: the `returns` list (requested and reviewed returns)
     detail: Order | None = None
     detail_from: Screen = Screen.OVERDUE  # the list `back` on order_detail goes to
+    # r2: an overdue parcel to hand over once the customer proved who they are (a look-up)
+    handover: Order | None = None
     return_reason: str | None = None
     side_calls: frozenset[int] = frozenset()  # tokens of the staff_list/occupied reads in flight
 
