@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import flow
-from kiosk.api.requests import ParcelInfo
+from kiosk.api.requests import ParcelInfo, stamped
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.errors import KioskError
@@ -178,6 +178,7 @@ def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
         message_timeout=k.message_timeout,
         doors=doors,
         pattern_overrides=overrides,
+        kiosk_id=k.id or "",
     )
 
 
@@ -526,7 +527,7 @@ class App:
             log_event(logger, "outbox_missing", logging.ERROR, kind=kind, order=effect.number or "-")
             return
         try:
-            self.outbox.enqueue(effect.request)
+            self.outbox.enqueue(stamped(effect.request))
         except (KioskError, ValueError) as exc:
             # the door may already be open: a person must see to it (the journal says which order)
             log_event(
@@ -552,7 +553,7 @@ class App:
         return {
             "state": self.state.screen.value,
             "camera": "ok" if self.state.camera_ok else "lost",
-            "gpio": "ok",
+            "gpio": "alarm" if self.state.alarms else "ok",
             "outbox": self.state.backend.outbox_depth,
         }
 

@@ -36,6 +36,7 @@ from typing import Any, TextIO
 from kiosk.api.models import Order
 from kiosk.errors import KioskError
 from kiosk.journal import JournalFormatter, log_event
+from kiosk.scenario_r2 import R2_ACTIONS, R2_EXPECTS, BackOffice, check_seed, check_step, rotating_code
 from kiosk.screens.view import SCREENS, Press, Typed
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ ACTIONS = (
     "screenshot",
     "backend",
     "camera",
+    *R2_ACTIONS,
 )
-EXPECTS = ("expect_screen", "expect_door", "expect_order")
+EXPECTS = ("expect_screen", "expect_door", "expect_order", *R2_EXPECTS)
 SETUP_KEYS = ("mode", "seed", "doors", "lang", "size")
 SYMBOLOGIES = ("QRCODE", "CODE128", "CODE39", "EAN13", "EAN8", "UPCA", "I25", "DATAMATRIX")
 DOOR_STATES = ("unlocked", "open", "locked")
@@ -148,6 +150,14 @@ def parse(text: str, path: str | Path = "<scenario>") -> Scenario:
     steps = tuple(_step(p, i + 1, raw) for i, raw in enumerate(raw_steps))
     if not steps:
         raise ScenarioError(f"{p}: no [[step]] in the scenario")
+    first_scan = next((s.number for s in steps if s.action in ("scan", "scan_totp")), None)
+    for s in steps:
+        if s.action == "scan_last" and (first_scan is None or first_scan > s.number):
+            raise ScenarioError(f"{p}: step {s.number}: scan_last needs a scan or scan_totp before it")
+    if seed is not None:
+        why = check_seed(seed, steps, str(p))
+        if why:
+            raise ScenarioError(why)
     return Scenario(path=p, mode=mode, seed=seed, doors=doors, lang=lang, size=size, steps=steps)
 
 
@@ -232,6 +242,8 @@ def _step(p: Path, n: int, raw: dict) -> Step:
         need(value in BACKEND_FAULTS, "must be 'down', 'up' or 'slow' (or the extension 'garbage')")
     elif action == "camera":
         need(value in ("unplugged", "plugged"), "must be 'unplugged' or 'plugged'")
+    elif action in R2_ACTIONS:
+        value = check_step(action, value, need)
     return Step(n, action, value, symbology)
 
 
@@ -291,6 +303,9 @@ class World:
             if not kiosks:
                 raise ScenarioError(f"{scenario.path}: the seed has no kiosk to play")
             kiosk_id, token = kiosks[0]["id"], kiosks[0]["token"]
+            self.seed, self.kiosk_id = seed, kiosk_id
+            self.last_scan: tuple[str, str] | None = None  # (code, symbology) shown last: scan_last
+            self._backoffice: BackOffice | None = None
             self.clock = SimClock()
             self._closers.append(self.clock.close)
             self.gpio = SimulatedGpio(self.clock, doors=scenario.doors, csv_path=out / "gpio.csv")
@@ -349,6 +364,14 @@ class World:
             if time.monotonic() > deadline:
                 raise _StepFailed("the kiosk did not reach idle with the backend's settings")
             self.app.wait(0.02)
+
+    @property
+    def backoffice(self) -> BackOffice:
+        """The runner as an admin of its fresh database (made on first use)."""
+        if self._backoffice is None:
+            self._backoffice = BackOffice(self.server)
+            self._closers.append(self._backoffice.close)
+        return self._backoffice
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -411,8 +434,14 @@ def _do(world: World, step: Step) -> None:
     a, v = step.action, step.value
     if a not in EXPECTS:
         world.settle()
-    if a == "scan":
-        world.source.show(v, step.symbology)
+    if a in ("scan", "scan_totp", "scan_last"):
+        if a == "scan_last":
+            code, symbology = world.last_scan
+        else:
+            code = rotating_code(world.seed, v) if a == "scan_totp" else v
+            symbology = "QRCODE" if a == "scan_totp" else step.symbology
+        world.last_scan = (code, symbology)
+        world.source.show(code, symbology)
         world.camera.scanner.wake()
         if not world.until(lambda: not world.source.pending):
             raise _StepFailed("the code was not decoded")
@@ -445,6 +474,13 @@ def _do(world: World, step: Step) -> None:
         app.pump()
     elif a == "expect_order":
         _expect_order(world, v)
+    elif a == "expect_absent":
+        if not world.until(lambda: v not in {b.id for b in app.buttons}):
+            raise _StepFailed(f"the button is on screen {app.view.screen}")
+    elif a == "expect_event":
+        _expect_event(world, v)
+    elif a == "settings":
+        world.backoffice.settings(v)
     elif a == "screenshot":
         app.screenshot(world.out / v)
     elif a == "backend":
@@ -484,6 +520,17 @@ def _expect_door(world: World, want: dict) -> None:
     door = _door(world, want["door"])
     if not world.until(lambda: bank.state(door) == want["state"]):
         raise _StepFailed(f"door is {bank.state(door)}")
+
+
+def _expect_event(world: World, want: dict) -> None:
+    def check() -> bool:
+        try:
+            return world.backoffice.has_event(world.kiosk_id, want)
+        except (OSError, RuntimeError, ValueError):  # the server is down for a drill
+            return False
+
+    if not world.until(check):
+        raise _StepFailed("the backend has no such event of this kiosk")
 
 
 def _same(want: Any, got: Any) -> bool:

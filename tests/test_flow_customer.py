@@ -318,11 +318,13 @@ def test_locker_retry_then_opened():
     assert len(d.of(flow.Enqueue)) == 1
 
 
-def test_locker_forced_door_is_attention_only():
+def test_locker_forced_door_is_an_alarm():
+    # r2 (DESIGN.md "Door alarms"): a forced door shows door_alarm over idle with the alarm
+    # pattern (r1: attention only); no kiosk id configured here, so no event is queued
     d = Driver("locker")
     d.door(7, "forced")
-    assert d.screen == "idle"
-    assert flow.Indicate("attention") in d.effects
+    assert d.screen == "door_alarm"
+    assert flow.Indicate("alarm") in d.effects
     assert not d.of(flow.Enqueue)
 
 
@@ -468,7 +470,8 @@ def test_locker_order_without_door_is_refused_and_opens_nothing():
 def test_door_left_open_and_outbox_attention_call_for_attention():
     d = Driver("locker")
     d.door(4, "left_open")
-    assert flow.Indicate("attention") in d.effects
+    assert flow.Indicate("alarm") in d.effects  # r2: a door left open is an alarm
+    d.door(4, "closed")
     d.effects.clear()
     d.send(flow.OutboxChanged(depth=0, attention=1))
     assert flow.Indicate("attention") in d.effects

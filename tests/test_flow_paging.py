@@ -171,6 +171,7 @@ def test_overdue_list_shrinks_after_a_return_and_the_page_follows():
     d.press("page_next")
     d.press("page_next")
     d.press("order:A1011")
+    d.press("reason:not_collected")  # r2: the reason is chosen first
     d.press("return")
     d.answer("return", order("A1011", status="return_requested"))
     assert d.screen == "overdue"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, args, down, order, rejected
+from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Settings, Staff, StaffSession
@@ -332,11 +332,15 @@ def test_overdue_list_detail_handover_counter():
     assert d.screen == "order_detail"
     assert flow.view(d.state).detail.number == "A1003"
     d.press("pickup")
+    # r2: the customer proves who they are first (a normal look-up)
+    assert d.screen == "member_entry"
+    d.member([order("A1003", status="overdue", overdue=True)])
     assert d.screen == "scan_package"
     d.scan("PKG1003")
     call = d.last_call()
     assert call.request.name == "pickup"
     assert args(call.request)["handed_over_by"] == "s_1"
+    assert args(call.request)["lookup_id"] == LOOKUP_ID
     assert args(call.request)["package_code"] == "PKG1003"
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
@@ -351,13 +355,15 @@ def test_handover_locker_through_outbox():
     d.answer("overdue", (order("A1003", door=4, status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("pickup")
+    assert not d.of(flow.Unlock)  # r2: nothing opens before the customer's look-up
+    d.member([order("A1003", door=4, status="overdue", overdue=True)])
     assert d.of(flow.Unlock) == [flow.Unlock(4)]
     d.door(4, "opened")
     (enq,) = d.of(flow.Enqueue)
-    # r2: a hand-over from the staff list has no look-up (the screens issue gives it one)
+    # r2: the hand-over names the customer's look-up
     assert enq.request.payload() == {
         "order_id": "o_A1003",
-        "lookup_id": "",
+        "lookup_id": LOOKUP_ID,
         "locker_door": 4,
         "handed_over_by": "s_1",
     }
@@ -389,7 +395,7 @@ def test_return_locker_opens_door_after_yes():
     d.press("overdue")
     d.answer("overdue", (order("A1003", door=4, status="overdue", overdue=True),))
     d.press("order:A1003")
-    d.press("reason:wrong_item")
+    d.press("reason:damaged")  # r2: a reason first (reason keys of view.RETURN_REASONS)
     assert not d.of(flow.Unlock)
     d.press("return")
     d.answer("return", order("A1003", door=4, status="return_requested"))
@@ -407,6 +413,10 @@ def test_return_refused_is_error_back_to_detail():
     d.press("overdue")
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
+    d.press("return")  # r2: no reason is preselected: refused, nothing asked
+    assert not d.calls("return")
+    assert d.state.message.key == "msg.choose_reason"
+    d.press("reason:not_collected")
     d.press("return")
     assert args(d.last_call().request)["reason"] == "not_collected"  # r2 reason keys (view.RETURN_REASONS)
     d.answer("return", error=rejected("wrong_status"))
@@ -454,6 +464,7 @@ def test_handover_left_alone_returns_to_staff_menu_logged_in():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("pickup")
+    d.member([order("A1003", status="overdue", overdue=True)])
     assert d.screen == "scan_package"
     d.timer("idle")
     assert d.screen == "staff_menu"

@@ -139,7 +139,19 @@ def test_unknown_pattern_is_refused(rig):
     _clock, _pin, ind = rig
     with pytest.raises(ValueError, match="unknown indicator pattern 'party'"):
         ind.show("party")
-    assert set(PATTERNS) == {"off", "ready", "busy", "success", "error", "attention"}
+    assert set(PATTERNS) == {"off", "ready", "busy", "success", "error", "attention", "alarm"}
+
+
+def test_alarm_pattern_beeps_until_another_pattern(rig):
+    clock, pin, ind = rig
+    ind.show("alarm")
+    clock.advance(3)
+    beeps = [t for t, level in hist(pin(BUZZER)) if level]
+    assert len(beeps) >= 3  # r2: a door alarm keeps sounding
+    ind.show("ready")
+    before = len([t for t, level in hist(pin(BUZZER)) if level])
+    clock.advance(3)
+    assert len([t for t, level in hist(pin(BUZZER)) if level]) == before
 
 
 def test_off_and_close_leave_everything_dark(rig):

@@ -153,9 +153,11 @@ class Outbox:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise OutboxError(f"outbox folder {self.path.parent} cannot be created ({exc.strerror})") from None
+        with contextlib.suppress(OSError):
+            os.chmod(self.path.parent, 0o700)  # issue 11: staff tokens live here, for nobody else
         try:
             return self._connect()
         except sqlite3.OperationalError as exc:
@@ -174,10 +176,15 @@ class Outbox:
                 raise OutboxError(f"outbox {self.path} cannot be created ({exc2})") from None
 
     def _connect(self) -> sqlite3.Connection:
+        # made 0600 before SQLite opens it: its -wal and -shm files take the database's mode
+        with contextlib.suppress(OSError):
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(str(self.path) + suffix, 0o600)  # staff tokens and package codes live here
         db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
         try:
-            with contextlib.suppress(OSError):
-                os.chmod(self.path, 0o600)  # staff tokens and package codes live here
+            db.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed: no token lingers there
             mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"journal_mode is {mode}, not wal")
@@ -427,10 +434,12 @@ class Outbox:
                 self._backoff("internal error")
 
     def _heads(self) -> list[OutboxEvent]:
-        """The first pending event of every order_ref, oldest first."""
+        """The first pending event of every order_ref, oldest first. A staff logout also waits
+        for every earlier pending write made with its staff token (DESIGN.md r2)."""
         return self._rows(
             "AS e WHERE state = 'pending' AND NOT EXISTS (SELECT 1 FROM events AS p WHERE p.state = 'pending'"
-            " AND p.order_ref = e.order_ref AND p.seq < e.seq) ORDER BY seq"
+            " AND p.seq < e.seq AND (p.order_ref = e.order_ref OR (e.kind IN ('StaffLogout', 'staff_logout')"
+            " AND p.staff_token = e.staff_token))) ORDER BY seq"
         )
 
     def _next_due(self) -> OutboxEvent | None:
@@ -493,6 +502,8 @@ class Outbox:
     def _delivered(self, event: OutboxEvent) -> None:
         with self._db_lock:
             self._db.execute("DELETE FROM events WHERE key = ?", (event.key,))
+            if event.staff_token:
+                self._forget_token(event.staff_token)
         with self._state:
             self._streak = 0
             self._hold_until = 0.0
@@ -510,6 +521,15 @@ class Outbox:
             **_order_field(event.payload),
         )
         self._changed(delivered=event.key, order_ref=event.order_ref)
+
+    def _forget_token(self, token: str) -> None:
+        """Issue 11: once no queued row needs a staff token, no copy of it stays in the files: the
+        deleted rows' bytes are zeroed (``secure_delete``) and the WAL, which still holds the old
+        pages, is checkpointed and truncated."""
+        needed = self._db.execute("SELECT 1 FROM events WHERE staff_token = ? LIMIT 1", (token,)).fetchone()
+        if needed is None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _park(self, event: OutboxEvent, code: str, message: str) -> None:
         with self._db_lock:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from kiosk.api.models import IN_STORE, Order
@@ -125,6 +126,20 @@ class ListOverdue(Request):
 
     def run(self, client: Any) -> Any:
         return client.orders("overdue", self.staff_token)
+
+
+@dataclass(frozen=True, repr=False)
+class ListReturns(Request):
+    """r2: returns waiting for review in the back office, and reviewed ones to finish."""
+
+    name: ClassVar[str] = "returns"
+    staff_token: str
+
+    def run(self, client: Any) -> Any:
+        return client.orders(RETURN_STATUSES, self.staff_token)
+
+
+RETURN_STATUSES = ("return_requested", "return_reviewed")
 
 
 @dataclass(frozen=True, repr=False)
@@ -311,6 +326,14 @@ class KioskEvent(Write):
         )
 
 
+def stamped(request: Request) -> Request:
+    """A kiosk event made by the flow (which has no wall clock) gets its time as it is queued."""
+    if isinstance(request, KioskEvent) and not request.at:
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return dataclasses.replace(request, at=at)
+    return request
+
+
 WRITES: dict[str, type[Write]] = {
     cls.__name__: cls
     for cls in (ConfirmArrival, Pickup, RequestReturn, ReviewReturn, CompleteReturn, StaffLogout, KioskEvent)
@@ -361,6 +384,7 @@ __all__ = [
     "KioskEvent",
     "ListOccupied",
     "ListOverdue",
+    "ListReturns",
     "ListStaff",
     "LoadSettings",
     "LookupMember",
@@ -374,4 +398,5 @@ __all__ = [
     "StaffLogout",
     "Write",
     "rebuild",
+    "stamped",
 ]

@@ -32,6 +32,7 @@ from kiosk.flow.machine import step
 from kiosk.flow.state import (
     CUSTOMER,
     STAFF,
+    Alarm,
     Arrival,
     Backend,
     Call,
@@ -67,6 +68,7 @@ __all__ = [
     "CUSTOMER",
     "PAGE_BUTTONS",
     "STAFF",
+    "Alarm",
     "ApiResult",
     "Arrival",
     "Backend",

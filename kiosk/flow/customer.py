@@ -237,6 +237,8 @@ def list_rows(state: State) -> int | None:
         return len(state.customer.orders)
     if state.screen is Screen.OVERDUE and state.staff is not None:
         return len(state.staff.overdue)
+    if state.screen is Screen.RETURNS and state.staff is not None:
+        return len(state.staff.returns)
     return None
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kiosk.api.requests import GetParcel, LoadSettings
+from kiosk.api.requests import GetParcel, LoadSettings, LookupMember
 from kiosk.codes import CodePatterns, clean
 from kiosk.errors import BackendUnavailable
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
-from kiosk.flow import contact, customer, help_screen, staff
+from kiosk.flow import alarm, contact, customer, help_screen, staff
 from kiosk.flow.common import (
     ERASE,
     PRESS,
@@ -23,6 +23,7 @@ from kiosk.flow.common import (
     TYPE,
     customer_reset,
     next_token,
+    refusal_code,
     refuse,
     staff_task,
     to_idle,
@@ -32,12 +33,13 @@ from kiosk.flow.common import (
     with_customer,
     with_staff,
 )
-from kiosk.flow.customer import clamp_page, on_door, on_page_rows, wrong_code
+from kiosk.flow.customer import clamp_page, on_page_rows, wrong_code
 from kiosk.flow.state import (
     CUSTOMER,
     STAFF,
     Call,
     CancelTimer,
+    DoorSlotState,
     Effect,
     Indicate,
     Log,
@@ -57,13 +59,21 @@ SCREEN_RULES = (customer, contact, help_screen, staff)
 def step(state: State, event: object) -> tuple[State, list[Effect]]:
     """The next state and what to do, for one event. Pure."""
     fx: list[Effect] = []
-    before = state
-    user_input = isinstance(event, Press | Typed | Erase | Scan | DoorEvent)
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return state, fx
+    if alarm.blocked(state, event):
+        refused = alarm.refuse_input(state, event, fx)
+        if refused.message is not None and refused.message is not state.message:
+            fx.append(StartTimer("message", state.cfg.message_timeout))
+        return refused, fx
+    outer = state
+    covered = state.screen is Screen.DOOR_ALARM
+    before = state = alarm.cover(state)  # under door_alarm, the rules see the screen underneath
+    user_input = isinstance(event, Press | Typed | Erase | Scan | DoorEvent)
     state = handler(state, event, fx)
     state = _housekeeping(before, state, user_input, fx)
+    state = alarm.overlay(outer, state, covered, fx)
     return clamp_page(state), fx
 
 
@@ -123,9 +133,10 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
         return _idle_timeout(state, fx)
     if name == "staff":
         if state.staff is not None:
-            fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "inactivity"))))
-            return to_idle(state, fx)
+            return staff.end_session(state, fx, "inactivity")
         return state
+    if name == "duty":
+        return staff.duty_over(state, fx)
     if name in TIMER:
         return TIMER[name](state, fx)
     if name == "probe":
@@ -138,9 +149,13 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
 
 def _idle_timeout(state: State, fx: list[Effect]) -> State:
     screen = state.screen
+    if screen is Screen.DOOR_OPEN and any(s.state is DoorSlotState.OPEN for s in state.customer.doors):
+        # someone is at an open door: the session lasts until it is closed (or its alarm)
+        fx.append(StartTimer("idle", state.cfg.idle_timeout))
+        return state
     if state.staff is not None and screen in CUSTOMER and screen is not Screen.ERROR:
         # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
-        state = with_staff(customer_reset(state), detail=None)
+        state = with_staff(customer_reset(state), detail=None, handover=None)
         return with_backend(replace(state, screen=Screen.STAFF_MENU), pending=None)
     if screen is Screen.STAFF_LOGIN and state.staff is None:
         fx.append(Log("idle_return", (("from", screen.value),)))
@@ -164,6 +179,8 @@ def _on_backend_state(state: State, event: BackendState, fx: list[Effect]) -> St
 def _on_outbox(state: State, event: OutboxChanged, fx: list[Effect]) -> State:
     if event.attention > state.backend.attention:
         fx.append(Indicate("attention"))
+        if not (event.order_ref or "").startswith("events:"):  # a parked event is not reported again
+            alarm.kiosk_event(state, fx, "outbox_attention")
     state = with_backend(state, outbox_depth=event.depth, attention=event.attention)
     if event.delivered:
         state = went_online(state)
@@ -171,7 +188,10 @@ def _on_outbox(state: State, event: OutboxChanged, fx: list[Effect]) -> State:
 
 
 def _on_camera(state: State, event: CameraState, fx: list[Effect]) -> State:
-    return replace(state, camera_ok=event.state == "ok")
+    ok = event.state == "ok"
+    if ok != state.camera_ok:
+        alarm.kiosk_event(state, fx, "camera_back" if ok else "camera_lost")
+    return replace(state, camera_ok=ok)
 
 
 # scans, presses and typing ---------------------------------------------------------------------
@@ -199,8 +219,9 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
         char = event.key_char
         return _type(state, char, fx) if char is not None else state
     if b == "logout" and state.staff is not None:
-        fx.append(Log("staff_logout", (("staff", state.staff.id), ("why", "button"))))
-        return to_idle(state, fx)
+        return staff.end_session(state, fx, "button")
+    if b in ("cancel", "back") and staff.handing_over(state) and state.screen in staff.IDENTIFY:
+        return staff.handover_back(state)
     if state.busy and b not in ("cancel", "back"):
         return state
     handler = PRESS.get(state.screen)
@@ -268,12 +289,25 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
     state = with_backend(state, pending=None)
     if not event.ok and isinstance(event.error, BackendUnavailable):
         return _unreachable(state, event, fx)
+    state = _lockout_event(state, event, fx)
+    if event.request == LookupMember.name and staff.handing_over(state):
+        return staff.result_handover_lookup(state, event, fx)
     handler = RESULT.get(event.request)
     if handler is None:
         return state
     if event.ok:
         state = went_online(state)
     return handler(state, event, fx)
+
+
+def _lockout_event(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    """``locked_out`` goes to the backend on the first 429 of a lockout (a later success ends it)."""
+    if event.ok:
+        return with_backend(state, lockout_reported=False) if state.backend.lockout_reported else state
+    if refusal_code(event) == "locked_out" and not state.backend.lockout_reported:
+        alarm.kiosk_event(state, fx, "locked_out", detail=event.request)
+        return with_backend(state, lockout_reported=True)
+    return state
 
 
 def _on_settings(state: State, event: ApiResult, fx: list[Effect]) -> State:
@@ -322,5 +356,5 @@ _HANDLERS = {
     Typed: _on_typed,
     Erase: _on_erase,
     ApiResult: _on_result,
-    DoorEvent: on_door,
+    DoorEvent: alarm.on_door,
 }

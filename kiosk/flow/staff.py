@@ -7,13 +7,16 @@ from dataclasses import replace
 
 from kiosk.api.models import Order
 from kiosk.api.requests import (
+    CompleteReturn,
     ConfirmArrival,
     GetParcel,
     ListOccupied,
     ListOverdue,
+    ListReturns,
     ListStaff,
     RequestReturn,
     StaffLogin,
+    StaffLogout,
 )
 from kiosk.events import ApiResult
 from kiosk.flow.common import (
@@ -21,6 +24,7 @@ from kiosk.flow.common import (
     RESULT,
     SCAN,
     call,
+    customer_reset,
     error,
     msg,
     refusal_code,
@@ -37,14 +41,17 @@ from kiosk.flow.common import (
 from kiosk.flow.customer import BACK, PAGE_BUTTONS, take, turn_page, wrong_code
 from kiosk.flow.state import (
     Arrival,
+    CancelTimer,
     DoorSlot,
     Effect,
     Enqueue,
     Indicate,
     Log,
+    OnDuty,
     Purpose,
     Screen,
     StaffSession,
+    StartTimer,
     State,
     Unlock,
     free_door,
@@ -107,10 +114,46 @@ def press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
+def end_session(state: State, fx: list[Effect], why: str) -> State:
+    """Leave the staff session (``logout``, inactivity, ``duty``): ``/staff/logout`` goes through
+    the outbox after the session's queued writes (each carries the same token), then ``idle``."""
+    staff = state.staff
+    if staff is not None:
+        fx.append(Log("staff_logout", (("staff", staff.id), ("why", why))))
+        fx.append(Enqueue(StaffLogout(staff_token=staff.token)))
+    return to_idle(state, fx)
+
+
+def press_duty(state: State, fx: list[Effect]) -> State:
+    """Counter: the logged-in member goes on duty (the one on duty before goes off), or ends their
+    own duty; either way the session ends and the kiosk returns to ``idle``."""
+    staff = state.staff
+    if state.on_duty is not None and state.on_duty.id == staff.id:
+        fx.append(Log("duty_end", (("staff", staff.id), ("why", "button"))))
+        fx.append(CancelTimer("duty"))
+        state = replace(state, on_duty=None)
+        return replace(end_session(state, fx, "duty"), message=msg("msg.off_duty", "ok"))
+    if state.on_duty is not None:
+        fx.append(Log("duty_end", (("staff", state.on_duty.id), ("why", "replaced"))))
+    fx.append(Log("duty_start", (("staff", staff.id),)))
+    fx.append(StartTimer("duty", state.cfg.duty_hours * 3600.0))
+    state = replace(state, on_duty=OnDuty(id=staff.id, name=staff.name))
+    return replace(end_session(state, fx, "duty"), message=msg("msg.on_duty", "ok", name=staff.name))
+
+
+def duty_over(state: State, fx: list[Effect]) -> State:
+    """The duty timer (12 hours of kiosk time) ran out."""
+    if state.on_duty is not None:
+        fx.append(Log("duty_end", (("staff", state.on_duty.id), ("why", "timeout"))))
+    return replace(state, on_duty=None)
+
+
 @rule(PRESS, Screen.STAFF_MENU)
 def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     if state.staff is None:
         return state
+    if b == "duty" and not state.cfg.locker:
+        return press_duty(state, fx)
     if b == "arrival":
         state = replace(with_lockers(state, arrival=None), screen=Screen.ARRIVAL, message=None)
         if state.cfg.locker:
@@ -119,6 +162,8 @@ def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
         return state
     if b == "overdue":
         return call(replace(state, message=None), fx, ListOverdue(staff_token=state.staff.token))
+    if b == "returns":
+        return call(replace(state, message=None), fx, ListReturns(staff_token=state.staff.token))
     return state
 
 
@@ -179,39 +224,106 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.OVERDUE)
-def press_overdue(state: State, b: str, fx: list[Effect]) -> State:
+@rule(PRESS, Screen.OVERDUE, Screen.RETURNS)
+def press_staff_list(state: State, b: str, fx: list[Effect]) -> State:
+    """``overdue`` and ``returns``: rows ``order:<number>`` open ``order_detail``."""
     if b in BACK:
-        return with_page(replace(with_staff(state, overdue=()), screen=Screen.STAFF_MENU, message=None), 0)
+        state = with_staff(state, overdue=(), returns=())
+        return with_page(replace(state, screen=Screen.STAFF_MENU, message=None), 0)
     if b in PAGE_BUTTONS:
         return turn_page(state, b, fx)
     if b.startswith("order:") and state.staff is not None:
-        for order in state.staff.overdue:
+        rows = state.staff.overdue if state.screen is Screen.OVERDUE else state.staff.returns
+        for order in rows:
             if order.number == b[6:]:
-                state = with_staff(state, detail=order, return_reason=None)
-                return replace(state, screen=Screen.ORDER_DETAIL, message=None)
+                state = with_staff(state, detail=order, return_reason=None, detail_from=state.screen)
+                message = None
+                if order.status == "return_requested":
+                    message = msg("msg.return_waits_review", "info", number=order.number)
+                return replace(state, screen=Screen.ORDER_DETAIL, message=message)
     return state
+
+
+def back_to_list(state: State, message=None) -> State:
+    """From ``order_detail`` to the list it was chosen from."""
+    screen = state.staff.detail_from if state.staff is not None else Screen.OVERDUE
+    state = with_staff(state, detail=None, return_reason=None)
+    return replace(state, screen=screen, message=message)
 
 
 @rule(PRESS, Screen.ORDER_DETAIL)
 def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
-        return replace(with_staff(state, detail=None, return_reason=None), screen=Screen.OVERDUE, message=None)
+        return back_to_list(state)
     staff = state.staff
     order = staff.detail if staff is not None else None
     if order is None:
         return state
+    if order.status == "return_requested":
+        return state  # it waits for the review in the back office: nothing to do here
+    if order.status == "return_reviewed":
+        if b in ("to_warehouse", "to_store_stock"):
+            destination = "warehouse" if b == "to_warehouse" else "store_stock"
+            request = CompleteReturn(order_id=order.id, destination=destination, staff_token=staff.token)
+            return call(replace(state, message=None), fx, request)
+        return state
     if b == "pickup":
-        state = with_customer(state, purpose=Purpose.HANDOVER, member_id=order.member_id)
-        return take(state, (order,), fx)
+        # r2: only the owner may take a parcel: the customer proves who they are first (member
+        # barcode, or phone/email and pickup code), a normal look-up the pickup then names
+        fx.append(Log("handover_identify", (("order", order.number),)))
+        state = with_staff(customer_reset(state), handover=order)
+        return replace(state, screen=Screen.MEMBER_ENTRY, message=msg("msg.handover_identify", "info"))
     if b.startswith("reason:") and b[7:] in RETURN_REASONS:
-        return with_staff(state, return_reason=b[7:])
+        return replace(with_staff(state, return_reason=b[7:]), message=None)
     if b in ("return", "confirm"):
-        # the reason picked (reason:<key> buttons), or the first one offered ("overdue")
-        reason = staff.return_reason or RETURN_REASONS[0]
-        request = RequestReturn(order_id=order.id, reason=reason, staff_token=staff.token)
-        return call(replace(with_staff(state, return_reason=reason), message=None), fx, request)
+        # r2: the reason is chosen first (none is preselected); `return` shows only then
+        if staff.return_reason not in RETURN_REASONS:
+            return refuse(state, fx, "msg.choose_reason")
+        request = RequestReturn(order_id=order.id, reason=staff.return_reason, staff_token=staff.token)
+        return call(replace(state, message=None), fx, request)
     return state
+
+
+# the hand-over of an overdue parcel (r2) -------------------------------------------------------
+
+IDENTIFY = frozenset({Screen.IDLE, Screen.MEMBER_ENTRY, Screen.PICKUP_CODE})
+
+
+def handing_over(state: State) -> bool:
+    """Staff wait for the customer's look-up before handing a parcel over."""
+    return state.staff is not None and state.staff.handover is not None
+
+
+def handover_back(state: State) -> State:
+    """``back``/``cancel`` while the customer identifies: back to the order, still logged in."""
+    state = with_backend(with_staff(customer_reset(state), handover=None), pending=None)
+    return replace(state, screen=Screen.ORDER_DETAIL, message=None)
+
+
+def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    """The customer's look-up during a hand-over: the parcel goes on only when that look-up
+    allows this order; the pickup names the look-up, with ``handed_over_by`` the staff member."""
+    order = state.staff.handover
+    state = with_staff(state, handover=None)
+    if not event.ok:
+        code = refusal_code(event)
+        fx.append(Log("handover_lookup_refused", (("code", code), ("order", order.number))))
+        return error(customer_reset(state), fx, code, Screen.ORDER_DETAIL)
+    lookup = event.value
+    allowed = next((o for o in lookup.orders if o.id == order.id), None)
+    if allowed is None:
+        fx.append(Log("handover_refused", (("code", "not_your_order"), ("order", order.number))))
+        state = replace(customer_reset(state), screen=Screen.ORDER_DETAIL)
+        return refuse(state, fx, "msg.handover_not_theirs", number=order.number)
+    fx.append(Log("handover_identified", (("order", order.number),)))
+    state = with_customer(
+        customer_reset(state),
+        purpose=Purpose.HANDOVER,
+        member_id=lookup.member.id,
+        lookup_id=lookup.lookup_id,
+        lookup_expires_in=lookup.expires_in,
+    )
+    return take(state, (allowed,), fx)
 
 
 # the backend's answers ---------------------------------------------------------------------------
@@ -284,6 +396,28 @@ def result_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
         return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
     state = with_staff(state, overdue=tuple(event.value), detail=None)
     return with_page(replace(state, screen=Screen.OVERDUE, message=None), 0)
+
+
+@rule(RESULT, ListReturns.name)
+def result_returns(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    if not event.ok:
+        return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
+    state = with_staff(state, returns=tuple(event.value), detail=None)
+    return with_page(replace(state, screen=Screen.RETURNS, message=None), 0)
+
+
+@rule(RESULT, CompleteReturn.name)
+def result_complete(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    staff = state.staff
+    if not event.ok:
+        return error(state, fx, refusal_code(event), Screen.ORDER_DETAIL)
+    if staff is None or staff.detail is None:
+        return state
+    number = staff.detail.number
+    fx.append(Indicate("success"))
+    fx.append(Log("return_completed", (("order", number),)))
+    state = with_staff(state, returns=tuple(o for o in staff.returns if o.number != number))
+    return back_to_list(state, msg("msg.return_completed", "ok", number=number))
 
 
 @rule(RESULT, RequestReturn.name)

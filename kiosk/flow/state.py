@@ -148,6 +148,8 @@ class FlowConfig:
     probe_offline: float = 2.0  # and while it is unreachable: back on its own within seconds
     doors: tuple[DoorInfo, ...] = ()
     pattern_overrides: tuple[tuple[str, str], ...] = ()  # local [scanner] *_pattern values
+    kiosk_id: str = ""  # the kiosk's id: its events (POST /kiosks/{id}/events) name it; "": none sent
+    duty_hours: float = 12.0  # r2: duty ends by itself after this long (kiosk clock)
 
     @property
     def locker(self) -> bool:
@@ -210,6 +212,7 @@ class Backend:
     # it happened, the one that shows them
     locked_for: int = 0
     locked_on: Screen | None = None
+    lockout_reported: bool = False  # r2: the `locked_out` event of this lockout was sent
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,11 @@ class StaffSession:
     arrival_count: int = 0
     confirmed: tuple[tuple[str, str], ...] = ()  # (package code, order number) confirmed this session
     overdue: tuple[Order, ...] = ()
+    returns: tuple[Order, ...] = ()  # r2: the `returns` list (requested and reviewed returns)
     detail: Order | None = None
+    detail_from: Screen = Screen.OVERDUE  # the list `back` on order_detail goes to
+    # r2: an overdue parcel to hand over once the customer proved who they are (a look-up)
+    handover: Order | None = None
     return_reason: str | None = None
     side_calls: frozenset[int] = frozenset()  # tokens of the staff_list/occupied reads in flight
 
@@ -282,6 +289,14 @@ class Lockers:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """An open door alarm (DESIGN.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
+
+    door: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Paging:
     """The page of the long list shown (orders, overdue), and the rows per page the renderer
     reported for a screen (("", 0): not known yet, any page index is kept)."""
@@ -304,6 +319,8 @@ class State:
     lockers: Lockers = field(default_factory=Lockers)
     paging: Paging = field(default_factory=Paging)
     on_duty: OnDuty | None = None  # counter: who hands parcels over to customers now
+    alarms: tuple[Alarm, ...] = ()  # r2: open door alarms, oldest first
+    alarm_back: Screen = Screen.IDLE  # the screen under `door_alarm` (where closing the door goes)
 
     def __repr__(self) -> str:  # never dump codes, PINs or tokens
         return f"State(screen={self.screen.value}, busy={self.busy}, online={self.online})"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.api.models import Order
+from kiosk.flow.alarm import banner
 from kiosk.flow.state import CUSTOMER, DoorSlotState, Screen, State
 from kiosk.screens.view import DoorRow, OrderDetail, OrderRow, StaffChoice, View
 
@@ -15,8 +16,9 @@ def _time(value: datetime | None) -> str:
     return value.isoformat().replace("+00:00", "Z") if value else ""
 
 
-def _row(order: Order, staff: bool = False, selected: bool = False) -> OrderRow:
+def _row(order: Order, staff: bool = False, selected: bool = False, status: bool = False) -> OrderRow:
     return OrderRow(
+        status=order.status if status else "",
         number=order.number,
         items_summary=order.items_summary,
         overdue=order.overdue,
@@ -60,6 +62,8 @@ def view(state: State) -> View:
         orders = tuple(_row(o, selected=o.number == current) for o in c.queue)
     elif s is Screen.OVERDUE and staff is not None:
         orders = tuple(_row(o, staff=True) for o in staff.overdue)
+    elif s is Screen.RETURNS and staff is not None:
+        orders = tuple(_row(o, staff=True, status=True) for o in staff.returns)
     elif s is Screen.ORDER_DETAIL and staff is not None and staff.detail is not None:
         detail = _detail(staff.detail)
     elif s is Screen.ARRIVAL_CONFIRM and arrival is not None:
@@ -89,9 +93,9 @@ def view(state: State) -> View:
         screen=s.value,
         lang=state.lang,
         mode=state.cfg.mode,
-        page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE) else 0,
+        page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE, Screen.RETURNS) else 0,
         busy=state.busy,
-        message=state.message,
+        message=state.message if state.message is not None else banner(state),
         member_masked=c.member_masked if s in CUSTOMER else "",
         orders=orders,
         doors=doors,
@@ -115,6 +119,8 @@ def view(state: State) -> View:
         attention_count=state.backend.attention,
         camera_ok=state.camera_ok,
         locked_for=state.backend.locked_for if state.backend.locked_on is s else 0,
+        alarm_door=state.alarms[0].door if state.alarms and s is Screen.DOOR_ALARM else None,
+        alarm_kind=state.alarms[0].kind if state.alarms and s is Screen.DOOR_ALARM else "",
         on_duty=state.on_duty.name if state.on_duty is not None and not state.cfg.locker else "",
         extra=tuple(extra),
     )

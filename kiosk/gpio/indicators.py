@@ -1,7 +1,7 @@
 """Status LEDs and the buzzer, driven by named patterns on the kiosk clock.
 
 The app asks for a pattern by name (:data:`PATTERNS`): ``ready``, ``busy`` (waiting for the
-backend), ``success``, ``error``, ``attention`` (door left open, staff needed) and ``off``.
+backend), ``success``, ``error``, ``attention`` (staff needed), ``alarm`` (a door alarm) and ``off``.
 
 Blinking and beeping are timed by the injected kiosk clock (``clock.call_later``), not by
 gpiozero's ``blink``/``beep`` threads: under the scenario runner's simulated clock the pin
@@ -70,6 +70,8 @@ PATTERNS: dict[str, Pattern] = {
     "success": Pattern(steady("green"), Program(((True, 0.15),), False, False)),
     "error": Pattern(steady("red"), Program(((True, 0.1), (False, 0.1), (True, 0.1)), False, False)),
     "attention": Pattern(blink("red", 0.25, 0.25), Program(((True, 0.2), (False, 1.8)), True, False)),
+    # r2: a door alarm (left open, forced): fast red and a beeping buzzer until it is closed
+    "alarm": Pattern(blink("red", 0.15, 0.15), Program(((True, 0.5), (False, 0.5)), True, False)),
 }
 
 
