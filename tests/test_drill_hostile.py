@@ -29,7 +29,7 @@ from kiosk.screens.inputs import EventTranslator
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BACKGROUND = ("/heartbeat", "/settings", "/health", "/staff")
-GOOD = {"MEMBER-0000001", "MEMBER-0000002", "PKG1003", "PKG1001", "STAFF-0001"}  # the good codes of the drills
+GOOD = {"MEMBER-0000001", "MEMBER-0000002", "PKG1003", "PKG1002", "PKG1001", "STAFF-0001"}  # the drills' good codes
 
 
 def _calls(world) -> list[tuple[str, str]]:
