@@ -118,16 +118,18 @@ class Camera:
 
 
 @dataclass
-class Gpio:
-    """The GPIO side as the app takes it, the config it runs with (a simulation brings its own
-    pins), and what to close at the end."""
+class Base:
+    """What every kiosk has before its app: the config it runs with (a simulation brings its own
+    pins), the clock, the event queue, the GPIO parts, and what to close at the end."""
 
     config: Config
+    clock: Clock
+    events: EventQueue
     hardware: Hardware
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
 
-def gpio(config: Config, clock: Clock, events: EventQueue, *, simulate: dict | None = None) -> Gpio:
+def gpio(config: Config, clock: Clock, events: EventQueue, *, simulate: dict | None = None) -> Base:
     """Real GPIO as configured, or (``simulate``: SimulatedGpio's keyword arguments) gpiozero's
     mock pins drawn in a strip. The one place where real or simulated hardware is chosen."""
     locker = config.kiosk.mode == "locker"
@@ -136,12 +138,13 @@ def gpio(config: Config, clock: Clock, events: EventQueue, *, simulate: dict | N
 
         sim = SimulatedGpio(clock, post=events.post, **simulate)
         config = config.replace(gpio=sim.gpio_config, locker=sim.locker_config)
-        return Gpio(config, Hardware(sim.bank if locker else None, sim.indicators, sim), [sim.close])
+        hardware = Hardware(sim.bank if locker else None, sim.indicators, sim)
+        return Base(config, clock, events, hardware, [sim.close])
     from kiosk.gpio.indicators import Indicators
     from kiosk.gpio.pins import make_pin_factory
 
     factory = make_pin_factory(config.gpio.pin_factory, clock) if config.gpio.pin_factory else None
-    parts: Gpio = Gpio(config, Hardware())
+    parts = Base(config, clock, events, Hardware())
     indicators = Indicators(config.gpio, clock=clock, pin_factory=factory)
     parts.closers.append(indicators.close)
     bank = None
@@ -155,13 +158,10 @@ def gpio(config: Config, clock: Clock, events: EventQueue, *, simulate: dict | N
 
 
 def build(
-    config: Config,
-    *,
-    clock: Clock,
-    events: EventQueue,
+    base: Base,
     client: Any,
-    hardware: Hardware,
     display: Display | None,
+    *,
     source: Any = None,
     systemd: Any = None,
     lang: str | None = None,
@@ -174,6 +174,7 @@ def build(
     from kiosk.api.outbox import Outbox
     from kiosk.heartbeat import Heartbeat
 
+    config, clock, events = base.config, base.clock, base.events
     if source is not None:
         camera: Camera | None = Camera.build(config, events.post, clock, source=source)
     else:
@@ -189,7 +190,7 @@ def build(
         events=events,
         client=client,
         outbox=outbox,
-        hardware=hardware,
+        hardware=base.hardware,
         camera=camera,
         display=display,
         systemd=systemd,
@@ -223,7 +224,7 @@ def main_run(args: Any) -> int:
         raise ConfigError(
             f"cannot create the state directory ({exc})", path=config.path, key="kiosk.state_dir"
         ) from None
-    parts: Gpio | None = None
+    parts: Base | None = None
     app: App | None = None
     try:
         parts = gpio(config, clock, events)
@@ -233,16 +234,7 @@ def main_run(args: Any) -> int:
 
         voice = Voice.from_config(config)
         parts.closers.append(voice.close)
-        app = build(
-            config,
-            clock=clock,
-            events=events,
-            client=client,
-            hardware=parts.hardware,
-            display=display,
-            systemd=systemd,
-            voice=voice,
-        )
+        app = build(parts, client, display, systemd=systemd, voice=voice)
         on_sigterm(systemd, stopper(app))
         app.start()
         return app.run()

@@ -140,12 +140,9 @@ def run_demo(args: Any) -> int:
         voice = Voice.from_config(replace(config, voice=replace(config.voice, dir=voice_dir)))
         closers.append(voice.close)
         app = build(
-            config,
-            clock=clock,
-            events=events,
-            client=client,
-            hardware=parts.hardware,
-            display=display,
+            parts,
+            client,
+            display,
             source=source,
             systemd=systemd,
             lang=getattr(args, "lang", None),

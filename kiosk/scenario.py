@@ -313,16 +313,8 @@ class World:
             self._closers.append(self.client.close)
             pygame.font.init()
             self.surface = pygame.Surface(size)
-            self.app = build(
-                parts.config,
-                clock=self.clock,
-                events=self.events,
-                client=self.client,
-                hardware=parts.hardware,
-                display=Display(self.surface, Renderer(_fonts())),
-                source=self.source,
-                lang=lang or scenario.lang,
-            )
+            display = Display(self.surface, Renderer(_fonts()))
+            self.app = build(parts, self.client, display, source=self.source, lang=lang or scenario.lang)
             self._closers.append(self.app.close)
             self.camera = self.app.camera
         except BaseException:
