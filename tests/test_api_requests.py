@@ -69,14 +69,14 @@ def test_a_write_runs_with_its_idempotency_key(client, backend):
 
 
 def test_writes_are_rebuilt_from_class_name_or_wire_kind():
-    pickup = Pickup(order_id="o_2", member_id="m_1", locker_door=2, handed_over_by="s_1", staff_token="t")
+    pickup = Pickup(order_id="o_2", lookup_id="l_1", locker_door=2, handed_over_by="s_1", staff_token="t")
     assert rebuild("Pickup", pickup.payload(), "t") == pickup
     assert rebuild("pickup", pickup.payload(), "t") == pickup
     assert set(WRITES) == {cls.__name__ for cls in KINDS.values()}
     with pytest.raises(ValueError, match="unknown outbox event kind"):
         rebuild("Teleport", {}, None)
     with pytest.raises(ValueError, match="exactly one"):
-        Pickup(order_id="o_2", member_id="m_1")
+        Pickup(order_id="o_2", lookup_id="l_1")
 
 
 def test_reprs_hold_no_codes_pins_or_tokens():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, args, down, order, rejected
+from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Settings
@@ -47,7 +47,7 @@ def test_counter_one_order_scan_match_done():
     d.scan("PKG1003", "CODE128")
     call = d.last_call()
     assert call.request.name == "pickup"
-    assert args(call.request) == {"order_id": "o_A1003", "member_id": "m_1", "package_code": "PKG1003"}
+    assert args(call.request) == {"order_id": "o_A1003", "lookup_id": LOOKUP_ID, "package_code": "PKG1003"}
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
     assert flow.view(d.state).picked_up == ("A1003",)
@@ -263,7 +263,7 @@ def test_locker_one_door_opened_written_closed_done():
     (enq,) = d.of(flow.Enqueue)
     assert enq.request.kind == "pickup"
     assert enq.request.ref == "o_A1002"
-    assert enq.request.payload() == {"order_id": "o_A1002", "member_id": "m_1", "locker_door": 2}
+    assert enq.request.payload() == {"order_id": "o_A1002", "lookup_id": LOOKUP_ID, "locker_door": 2}
     assert d.screen == "door_open"
     d.door(2, "closed")
     assert d.screen == "done"

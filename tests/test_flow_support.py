@@ -12,6 +12,7 @@ from kiosk.events import ApiResult, DoorEvent, Scan
 from kiosk.screens.view import Press, Typed
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+LOOKUP_ID = "lk_test"  # API.md r2: the look-up's id, which pickups name
 
 
 def order(number="A1002", oid=None, door=None, status="arrived", overdue=False, member="m_1"):
@@ -88,7 +89,7 @@ class Driver:
     def member(self, orders, code="MEMBER-0000001"):
         self.scan(code)
         assert self.last_call().request.name == "lookup"
-        self.answer("lookup", Lookup(Member("m_1", "王*明"), tuple(orders)))
+        self.answer("lookup", Lookup(Member("m_1", "王*明"), tuple(orders), lookup_id=LOOKUP_ID, expires_in=300))
 
     def login(self, staff_id="s_1", name="陳*華"):
         self.scan("STAFF-0001")

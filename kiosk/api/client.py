@@ -286,7 +286,7 @@ class BackendClient:
     def pickup(
         self,
         order_id: str,
-        member_id: str,
+        lookup_id: str,
         *,
         package_code: str | None = None,
         locker_door: int | None = None,
@@ -297,7 +297,7 @@ class BackendClient:
         """Hand an order over: counter (``package_code`` scanned) or locker (``locker_door`` opened)."""
         if (package_code is None) == (locker_door is None):
             raise ValueError("pickup() takes exactly one of package_code, locker_door")
-        body: dict[str, Any] = {"member_id": member_id}
+        body: dict[str, Any] = {"lookup_id": lookup_id}  # API.md r2
         if package_code is not None:
             body["package_code"] = package_code
         else:

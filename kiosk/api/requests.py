@@ -207,7 +207,7 @@ class Pickup(Write):
     kind: ClassVar[str] = "pickup"
     needs_staff: ClassVar[bool] = False
     order_id: str
-    member_id: str
+    lookup_id: str  # API.md r2: the look-up that allowed this order
     package_code: str | None = None
     locker_door: int | None = None
     handed_over_by: str | None = None
@@ -221,7 +221,7 @@ class Pickup(Write):
     def run(self, client: Any, key: str | None = None) -> Any:
         return client.pickup(
             self.order_id,
-            self.member_id,
+            self.lookup_id,
             package_code=self.package_code,
             locker_door=self.locker_door,
             handed_over_by=self.handed_over_by,

@@ -89,7 +89,7 @@ def scan_package(state: State, code: str, fx: list[Effect]) -> State:
     if not queue:
         return state
     order = queue[0]
-    request = Pickup(order_id=order.id, member_id=order.member_id, package_code=code)
+    request = Pickup(order_id=order.id, lookup_id=state.customer.lookup_id, package_code=code)
     if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
         request = replace(request, handed_over_by=state.staff.id, staff_token=state.staff.token)
     return call(replace(state, message=None), fx, request)
@@ -297,6 +297,8 @@ def result_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     state = with_customer(
         state,
         member_id=lookup.member.id,
+        lookup_id=lookup.lookup_id,
+        lookup_expires_in=lookup.expires_in,
         member_masked=lookup.member.display_name_masked,
         orders=orders,
         entry_text="",
@@ -372,7 +374,7 @@ def on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
 def _write_pickup(state: State, slot: DoorSlot, fx: list[Effect]) -> tuple[State, DoorSlot]:
     """The door of a pickup opened: the pickup goes into the outbox (once)."""
     order = slot.order
-    write = Pickup(order_id=order.id, member_id=order.member_id, locker_door=slot.number)
+    write = Pickup(order_id=order.id, lookup_id=state.customer.lookup_id, locker_door=slot.number)
     if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
         write = replace(write, handed_over_by=state.staff.id, staff_token=state.staff.token)
     fx.append(Enqueue(write, order.number))
