@@ -204,10 +204,10 @@ class App:
     def __init__(
         self,
         config: Config,
-        *,
         clock: Clock,
         events: EventQueue,
         client: Backend | None,
+        *,
         outbox: DurableWrites | None = None,
         hardware: Hardware = Hardware(),
         camera: CameraPart | None = None,

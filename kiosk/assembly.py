@@ -184,20 +184,21 @@ def build(
     def heartbeat(snapshot: Callable[[], dict]) -> Heartbeat:
         return Heartbeat(client, config.kiosk.id, clock, snapshot, interval=config.backend.heartbeat_interval)
 
+    hook = key_hook(events, camera) if key_hook is not None else None
     return App(
         config,
-        clock=clock,
-        events=events,
-        client=client,
-        outbox=outbox,
+        clock,
+        events,
+        client,
         hardware=base.hardware,
+        outbox=outbox,
         camera=camera,
+        key_hook=hook,
         display=display,
-        systemd=systemd,
         heartbeat=heartbeat,
-        key_hook=key_hook(events, camera) if key_hook is not None else None,
-        voice=voice,
+        systemd=systemd,
         lang=lang,
+        voice=voice,
     )
 
 
