@@ -6,7 +6,8 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from kiosk.app import App
+from kiosk.app import App, Display, Hardware
+from kiosk.assembly import event_queue
 from kiosk.clock import SimClock
 from kiosk.config import Config
 from kiosk.gpio.sim import SimulatedGpio
@@ -23,7 +24,14 @@ def test_the_kiosk_in_a_window_is_drawn_as_on_its_own_screen(size):
     surface.fill((255, 0, 255))
     renderer = Renderer()
     with SimulatedGpio(clock, doors=12) as gpio:
-        app = App(Config(), clock=clock, client=None, surface=surface, renderer=renderer, sim=gpio, kiosk_size=size)
+        app = App(
+            Config(),
+            clock=clock,
+            events=event_queue(window=False),
+            client=None,
+            hardware=Hardware(sim=gpio),
+            display=Display(surface, renderer, kiosk_size=size),
+        )
         try:
             assert app.redraw(force=True)
             alone = renderer.draw(pygame.Surface(size), app.view, now=1.0)  # the kiosk's own screen
