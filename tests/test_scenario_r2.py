@@ -116,3 +116,24 @@ def test_expect_event_fails_without_such_an_event(tmp_path):
     rc, output = _play(path, tmp_path / "out")
     assert rc == 1
     assert output.startswith("step 1 expect_event FAIL the backend has no such event")
+
+
+def test_the_heartbeat_says_alarm_while_a_door_alarm_is_open(tmp_path):
+    path = _write(tmp_path, "[[step]]\nwait = 1\n", mode="locker")
+    world = scenario_mod.World(scenario_mod.load(path), tmp_path / "out")
+    try:
+        world.start()
+        world.advance(31)
+        assert world.server.last_heartbeat("k_1")["gpio"] == "ok"
+        world.gpio.open_door(8)  # forced: it was locked
+        world.app.post(None)
+        assert world.until(lambda: world.app.state.screen.value == "door_alarm")
+        assert world.app.snapshot()["gpio"] == "alarm"
+        world.advance(31)
+        assert world.until(lambda: world.server.last_heartbeat("k_1")["gpio"] == "alarm")
+        world.gpio.close_door(8)
+        world.app.post(None)
+        assert world.until(lambda: world.app.state.screen.value == "idle")
+        assert world.app.snapshot()["gpio"] == "ok"
+    finally:
+        world.close()
