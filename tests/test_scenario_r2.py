@@ -137,3 +137,26 @@ def test_the_heartbeat_says_alarm_while_a_door_alarm_is_open(tmp_path):
         assert world.app.snapshot()["gpio"] == "ok"
     finally:
         world.close()
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        "[[step]]\nsettings = {member_code_only = [1]}\n",
+        "[[step]]\nsettings = {overdue_days = nan}\n",
+        "[[step]]\nsettings = {overdue_days = inf}\n",
+        "[[step]]\nsettings = {member_code_pattern = '('}\n",
+        "[[step]]\nsettings = []\n",
+        "[[step]]\nexpect_event = {kind = [1]}\n",
+        '[[step]]\nexpect_event = {kind = "door_forced", door = "3"}\n',
+        '[[step]]\nexpect_event = {kind = "door_forced", door = true}\n',
+        '[[step]]\nexpect_event = {kind = "door_forced", detail = 3}\n',
+        "[[step]]\nexpect_absent = 3\n",
+        "[[step]]\nscan_totp = {id = 1}\n",
+        '[[step]]\nscan_totp = ""\n',
+        '[[step]]\nscan_last = "yes"\n',
+    ],
+)
+def test_odd_r2_values_are_refused_not_crashed_on(tmp_path, steps):
+    with pytest.raises(scenario_mod.ScenarioError):
+        scenario_mod.parse(steps, tmp_path / "s.toml")
