@@ -160,3 +160,23 @@ def test_the_heartbeat_says_alarm_while_a_door_alarm_is_open(tmp_path):
 def test_odd_r2_values_are_refused_not_crashed_on(tmp_path, steps):
     with pytest.raises(scenario_mod.ScenarioError):
         scenario_mod.parse(steps, tmp_path / "s.toml")
+
+
+def test_every_r2_staff_rule_has_its_scenarios():
+    names = {p.stem for p in SCENARIOS.glob("*.toml")}
+    for rule in ("duty", "returns", "outbox_attention", "return", "overdue_handover", "lockout", "camera_unplug"):
+        assert {f"counter_{rule}", f"locker_{rule}"} <= names, rule
+    assert {"locker_door_forced", "locker_door_left_open", "locker_staff_door_alarm", "locker_not_opened"} <= names
+    # each r2 event kind the kiosk can be made to send is asserted by some scenario
+    text = "\n".join((SCENARIOS / f"{n}.toml").read_text(encoding="utf-8") for n in names)
+    for kind in (
+        "door_forced",
+        "door_left_open",
+        "door_closed",
+        "door_not_opened",
+        "camera_lost",
+        "camera_back",
+        "outbox_attention",
+        "locked_out",
+    ):
+        assert f'expect_event = {{kind = "{kind}"' in text, kind
