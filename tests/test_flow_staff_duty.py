@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from test_flow_support import Driver
+from test_flow_support import Driver, order
 
 from kiosk import flow
-from kiosk.api.requests import ConfirmArrival, StaffLogout
+from kiosk.api.requests import ConfirmArrival, ParcelInfo, StaffLogout
 
 
 def logouts(d: Driver) -> list[str]:
@@ -70,9 +70,6 @@ def test_logout_and_inactivity_send_the_logout_after_the_sessions_writes():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    from test_flow_support import order
-
-    from kiosk.api.requests import ParcelInfo
 
     d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     d.press("confirm")
@@ -92,3 +89,19 @@ def test_logout_and_inactivity_send_the_logout_after_the_sessions_writes():
 
 def test_logout_record_hides_the_token():
     assert "tok" not in repr(StaffLogout(staff_token="tok-secret"))
+
+
+def test_a_session_ended_any_other_way_still_sends_its_logout():
+    d = Driver()
+    d.login()
+    d.press("overdue")
+    d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
+    d.press("order:A1003")
+    d.press("pickup")
+    assert d.screen == "member_entry"
+    # a colleague's badge while the customer was to identify: a new session replaces the old one
+    d.login("s_2", "林*玲")
+    assert d.state.staff.id == "s_2"
+    assert logouts(d) == ["tok-s_1"]
+    d.press("logout")
+    assert logouts(d) == ["tok-s_1", "tok-s_2"]  # once each

@@ -105,3 +105,18 @@ def test_a_logout_waits_for_the_sessions_earlier_writes(tmp_path, client, server
         assert server.order_by_number("C3")["status"] == "arrived"
     finally:
         box.close()
+
+
+def test_a_dismissed_parked_write_leaves_no_token_behind(tmp_path, client, server):
+    folder = tmp_path / "state"
+    box = Outbox(folder / "outbox.db", client, SimClock())
+    try:
+        token = client.staff_login("STAFF-0001", "2468").token
+        box.enqueue(ConfirmArrival(package_code="PKG-UNKNOWN-9", staff_token=token))
+        box.deliver_now()
+        (parked,) = box.attention()
+        assert token.encode() in raw(folder)
+        assert box.dismiss(parked.key)
+        assert token.encode() not in raw(folder)
+    finally:
+        box.close()

@@ -332,7 +332,10 @@ class Outbox:
     def dismiss(self, key: str) -> bool:
         """Forget an event that needs attention (a person dealt with it)."""
         with self._db_lock:
+            row = self._db.execute("SELECT staff_token FROM events WHERE key = ?", (key,)).fetchone()
             cur = self._db.execute("DELETE FROM events WHERE key = ? AND state = ?", (key, ATTENTION))
+            if cur.rowcount and row is not None and row[0]:
+                self._forget_token(row[0])
         if cur.rowcount:
             log_event(logger, "outbox_dismissed", key=key)
             self._changed()

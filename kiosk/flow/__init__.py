@@ -9,8 +9,9 @@ view model.
 
 The package: :mod:`.state` (the records: events, effects, configuration, state),
 :mod:`.machine` (``step``: routing, timers, indicators, the backend's answers),
-:mod:`.customer` and :mod:`.staff` (each screen's rules, together), :mod:`.common` (resets and
-small shared steps), :mod:`.view`.
+:mod:`.customer` and :mod:`.staff` (each screen's rules, together), :mod:`.alarm` (door alarms:
+``door_alarm`` covers the screen underneath, whose rules go on; the kiosk's events to the
+backend), :mod:`.common` (resets and small shared steps), :mod:`.view`.
 
 Rules kept here (docs/design.md "Flow rules"):
 - A scan is read by the screen it arrives on, with the backend's code patterns (local overrides

@@ -94,6 +94,8 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
         fx.append(StartTimer("staff", cfg.staff_timeout))
     elif state.staff is None and before.staff is not None:
         fx.append(CancelTimer("staff"))
+    if before.staff is not None and (state.staff is None or state.staff.token != before.staff.token):
+        staff.logout_sent(before.staff, fx)  # however the session ended, its token is given back
     if state.message is not None and state.message is not before.message:
         fx.append(StartTimer("message", cfg.message_timeout))
     if state.online != before.online:

@@ -124,6 +124,14 @@ def end_session(state: State, fx: list[Effect], why: str) -> State:
     return to_idle(state, fx)
 
 
+def logout_sent(session: StaffSession, fx: list[Effect]) -> None:
+    """A staff session ended: its ``/staff/logout`` is queued (once), whatever path ended it."""
+    if any(isinstance(f, Enqueue) and isinstance(f.request, StaffLogout) for f in fx):
+        return
+    fx.append(Log("staff_logout", (("staff", session.id), ("why", "session_end"))))
+    fx.append(Enqueue(StaffLogout(staff_token=session.token)))
+
+
 def press_duty(state: State, fx: list[Effect]) -> State:
     """Counter: the logged-in member goes on duty (the one on duty before goes off), or ends their
     own duty; either way the session ends and the kiosk returns to ``idle``."""
