@@ -597,3 +597,16 @@ def test_help_over_door_open_keeps_following_the_doors():
     assert d.screen == "done"
     d.door(2, "opened")  # the session's doors are done: a later event changes nothing here
     assert len(d.of(flow.Enqueue)) == 1
+
+
+def test_login_lockout_counts_down_on_staff_login():
+    d = Driver()
+    d.scan("STAFF-0001")
+    d.type("2468")
+    d.press("confirm")
+    d.answer("login", error=lockout(12))
+    assert d.screen == "staff_login"
+    assert flow.view(d.state).locked_for == 12
+    assert flow.view(d.state).pin_length == 0
+    d.timer("lockout")
+    assert flow.view(d.state).locked_for == 11

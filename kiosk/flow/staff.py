@@ -26,6 +26,7 @@ from kiosk.flow.common import (
     call,
     customer_reset,
     error,
+    locked_out,
     msg,
     refusal_code,
     refuse,
@@ -342,6 +343,9 @@ def result_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if not event.ok:
         code = refusal_code(event)
         fx.append(Log("staff_login_refused", (("code", code),)))
+        locked = locked_out(state, event, fx)
+        if locked is not None:  # r2: the seconds left, counting down on staff_login
+            return with_customer(locked, pin="")
         key = "err.locked_out" if code == "locked_out" else "err.bad_credentials"
         return refuse(with_customer(state, pin=""), fx, key)
     session = event.value
