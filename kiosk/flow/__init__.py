@@ -9,7 +9,9 @@ view model.
 
 The package: :mod:`.state` (the records: events, effects, configuration, state),
 :mod:`.machine` (``step``: routing, timers, indicators, the backend's answers),
-:mod:`.customer` and :mod:`.staff` (each screen's rules, together), :mod:`.alarm` (door alarms:
+:mod:`.customer` and :mod:`.staff` (each screen's rules, together), :mod:`.contact`
+(``member_entry``, ``pickup_code`` and the look-up's answer), :mod:`.help_screen` (``help``,
+``call_staff``), :mod:`.alarm` (door alarms:
 ``door_alarm`` covers the screen underneath, whose rules go on; the kiosk's events to the
 backend), :mod:`.common` (resets and small shared steps), :mod:`.view`.
 
