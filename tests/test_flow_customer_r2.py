@@ -610,3 +610,22 @@ def test_login_lockout_counts_down_on_staff_login():
     assert flow.view(d.state).pin_length == 0
     d.timer("lockout")
     assert flow.view(d.state).locked_for == 11
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(max_size=12), max_size=6))
+def test_anything_typed_on_pickup_code_keeps_six_ascii_digits_at_most(texts):
+    d = Driver("locker")
+    to_pickup_code(d)
+    for text in texts:
+        d.send(Typed(text))
+        entry = flow.view(d.state).entry_text
+        assert len(entry) <= 6
+        assert all(ch in "0123456789" for ch in entry)
+        for call in d.calls("lookup"):
+            code = call.request.pickup_code
+            assert code is not None
+            assert len(code) == 6
+            assert code.isascii()
+            assert code.isdigit()
+    assert not d.of(flow.Unlock)
