@@ -303,3 +303,18 @@ def test_over_the_concurrency_limit_is_a_contract_shaped_503(fresh):
     for r in busy:
         assert err(r) == "busy"
         assert r.headers["Retry-After"] == "1"
+
+
+def test_a_request_the_http_parser_refuses_gets_the_contracts_shape(server):
+    sock = _open(server, b"GARBAGE \x01\x02 / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        sock.settimeout(5)
+        raw = b""
+        while chunk := sock.recv(4096):
+            raw += chunk
+    finally:
+        sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_input"
