@@ -276,7 +276,7 @@ def test_locker_pickup_says_welcome_door_and_done_once_each(kiosk, clips):
     app.post(Scan("QRCODE", "MEMBER-0000001", 0.0))
     assert _until(app, lambda: app.view.screen == "orders")
     assert not pygame.mixer.Channel(0).get_busy()  # the welcome stops when the screen changes
-    app.post(Press("order:A1002"))
+    app.post(Press("pickup_all"))  # r2: done only when nothing is left (A1003 has no door)
     assert _until(app, lambda: app.view.screen == "door_open")
     assert _said(app)[-1] == ("zh-TW", ("door_2", "is_open"))
     queued = app.voice.player.queued[-1]
@@ -342,7 +342,7 @@ def test_a_door_not_rendered_is_said_as_the_door(kiosk, clips):
 def _silent_run(app, gpio, clock):
     app.post(Scan("QRCODE", "MEMBER-0000001", 0.0))
     assert _until(app, lambda: app.view.screen == "orders")
-    app.post(Press("order:A1002"))
+    app.post(Press("pickup_all"))  # r2: done only when nothing is left (A1003 has no door)
     assert _until(app, lambda: app.view.screen == "door_open")
     clock.advance(0.5)
     gpio.open_door(2)
