@@ -215,6 +215,7 @@ BLOCK = 8
 NOISY = 8.0  # median block edge level of a picture too noisy to localise at full resolution
 STILL_SIZE = 1920  # a frame with a longer side is a photo: decode(frame) gives it every fallback
 LOCATE_MAX = 1600  # bigger images are localised at this width (a photo's modules are big)
+ROOM = 56  # px: a patch with a square this big left beside the codes read in it may hold another
 
 
 def locate(gray: np.ndarray, max_regions: int = 8, _noisy: int = 0) -> list[Region]:
@@ -397,14 +398,20 @@ def _variants(img: np.ndarray, angle: float) -> Iterator[tuple[str, np.ndarray, 
         yield "downscale", cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), 0.5
 
 
-def _rotate(img: np.ndarray, angle: float) -> np.ndarray:
-    h, w = img.shape
+def _rotation(w: int, h: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The affine matrix turning a w x h image by ``angle`` degrees, and the turned image's size."""
     mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(mat[0, 0]), abs(mat[0, 1])
     nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
     mat[0, 2] += nw / 2 - w / 2
     mat[1, 2] += nh / 2 - h / 2
-    return cv2.warpAffine(img, mat, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+    return mat, (nw, nh)
+
+
+def _rotate(img: np.ndarray, angle: float) -> np.ndarray:
+    h, w = img.shape
+    mat, size = _rotation(w, h, angle)
+    return cv2.warpAffine(img, mat, size, flags=cv2.INTER_LINEAR, borderValue=255)
 
 
 # --- the decoder ----------------------------------------------------------------------------------
@@ -545,9 +552,13 @@ class Decoder:
                 continue
             small = max(x1 - x0, y1 - y0) < 224  # about 25 modules of 3 px or less, with the margin
             got = self._quick(crop, kind, angle, x0, y0, effort, zbar=kind == "1d" or not found, small=small)
-            # a patch much larger than the 1D code read in it may hold a matrix code beside it
-            if got and kind == "1d" and self._zx_matrix is not None and _width(got) < 0.6 * r.w:
-                got += self._zxing(crop, x0, y0, quick=True, invert=True, formats=self._zx_matrix)
+            # a patch much larger than the code read in it may hold another one beside it (a QR
+            # code and a label merged into one patch): the formats of the other kind get a look
+            if got and kind == "1d" and _width(got) < 0.6 * r.w:
+                got = _merge_detections(got, self._others(crop, got, x0, y0, invert=True))
+            elif got and (room := _room_left(got, r)) is not None:
+                rx0, ry0, rx1, ry1 = max(0, room[0]), max(0, room[1]), min(w, room[2]), min(h, room[3])
+                got = _merge_detections(got, self._others(lum[ry0:ry1, rx0:rx1], got, rx0, ry0))
             if got:
                 found = _merge_detections(found, got)
             else:
@@ -636,10 +647,28 @@ class Decoder:
             if kind == "1d":  # zxing-cpp's position is exact: a reading much shorter than the bars is a part
                 span = _bar_span(img)
                 got = [d for d in got if d.symbology != "I25" or d.engine != "zxing" or d.rect[2] >= 0.7 * span]
-        h, w = crop.shape
-        if turned:
-            return [Detection(d.symbology, d.text, (ox, oy, w, h), d.engine) for d in got]
+        if turned:  # the reading's box, turned back into the crop
+            return [
+                _shift(Detection(d.symbology, d.text, _unturn(d.rect, crop.shape, angle), d.engine), ox, oy)
+                for d in got
+            ]
         return [_shift(d, ox, oy) for d in got]
+
+    def _others(
+        self, crop: np.ndarray, got: list[Detection], ox: int, oy: int, invert: bool = False
+    ) -> list[Detection]:
+        """The codes of the other kind in a crop where ``got`` was read (matrix beside 1D, or 1D
+        beside a matrix code): the first read looked only for the kind the patch resembled."""
+        if not self.use_zxing:
+            return []  # zbar looked for every symbology at once
+        matrix = any(d.symbology in ("QRCODE", "DATAMATRIX") for d in got)
+        linear = any(d.symbology not in ("QRCODE", "DATAMATRIX") for d in got)
+        if matrix and linear:
+            return []
+        formats = self._zx_matrix if linear else self._zx_linear
+        if formats is None:
+            return []
+        return self._zxing(crop, ox, oy, quick=True, invert=invert and linear, formats=formats)
 
     # -- engines --------------------------------------------------------------------------------
 
@@ -888,6 +917,51 @@ def _bars_only(img: np.ndarray) -> np.ndarray | None:
 
 def _width(found: list[Detection]) -> int:
     return max(d.rect[2] for d in found)
+
+
+def _room_left(found: list[Detection], r: Region) -> tuple[int, int, int, int] | None:
+    """The part of the region's box outside the readings' boxes (each with a quiet zone's margin)
+    where another code fits (a square of :data:`ROOM` px), as (x0, y0, x1, y1) in the frame; None
+    when only a code's human-readable line or a margin is left."""
+    q = 4  # measured at a quarter size: a code is much bigger than that
+    rw, rh = max(1, r.w // q), max(1, r.h // q)
+    free = np.ones((rh + 2, rw + 2), np.uint8)
+    free[0, :] = free[-1, :] = free[:, 0] = free[:, -1] = 0  # outside the region
+    for d in found:
+        x, y, w, h = d.rect
+        m = BLOCK + int(0.1 * max(w, h))
+        x0, y0 = max(0, (x - m - r.x) // q + 1), max(0, (y - m - r.y) // q + 1)
+        x1, y1 = (x + w + m - r.x) // q + 1, (y + h + m - r.y) // q + 1
+        if x1 > x0 and y1 > y0:
+            free[y0:y1, x0:x1] = 0
+    dist = cv2.distanceTransform(free, cv2.DIST_C, 3)
+    if 2 * q * float(dist.max()) < ROOM:
+        return None
+    _n, labels = cv2.connectedComponents(free, connectivity=4)
+    cy, cx = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    ys, xs = np.nonzero(labels == labels[cy, cx])
+    m = 2 * BLOCK  # the margins given to the readings may hold the new code's edge
+    return (
+        r.x + (int(xs.min()) - 1) * q - m,
+        r.y + (int(ys.min()) - 1) * q - m,
+        r.x + int(xs.max()) * q + m,
+        r.y + int(ys.max()) * q + m,
+    )
+
+
+def _unturn(rect: tuple[int, int, int, int], shape: tuple[int, ...], angle: float) -> tuple[int, int, int, int]:
+    """A box read in a crop turned by :meth:`Decoder._quick`, as a box in the crop itself."""
+    h, w = shape[:2]
+    x, y, bw, bh = rect
+    corners = np.float32([[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]])
+    if abs(angle - 90.0) < 6.0:  # turned a quarter clockwise: (x', y') came from (y', h - x')
+        pts = np.column_stack([corners[:, 1], h - corners[:, 0]])
+    else:
+        mat, _size = _rotation(w, h, angle)
+        pts = cv2.transform(corners[None], cv2.invertAffineTransform(mat))[0]
+    x0, y0 = np.clip(pts.min(axis=0), 0, (w, h))
+    x1, y1 = np.clip(pts.max(axis=0), 0, (w, h))
+    return (int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0)))
 
 
 def _shift(d: Detection, ox: int, oy: int) -> Detection:
