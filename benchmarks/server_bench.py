@@ -1,4 +1,4 @@
-"""Reference server on loopback: requests/s and p50/p99 latency of look-ups and pickups.
+"""Reference server on loopback: requests/s and p50/p99 latency of look-ups, pickups and logins.
 
     .venv/bin/python benchmarks/server_bench.py [--requests 1200] [--clients 1,8] [--db URL]
 
@@ -6,7 +6,13 @@ The server runs as its own process (``python -m kiosk server``, SQLite file in a
 ``--db``) seeded with a store-sized data set (2,000 members, 8,000 orders). Clients are threads
 in this process, each with its own keep-alive ``http.client`` connection, in a closed loop (send,
 wait for the answer, send the next). Every pickup takes a different arrived order with its own
-Idempotency-Key, so each one is a real write (one committed transaction).
+Idempotency-Key and names a look-up made beforehand (API.md r2), so each one is a real write.
+
+Revision 2 keeps the lockout in the database: every look-up and login holds a failure slot (a
+write) while it is checked and settles it with its answer (a second write), so the rows are
+database-bound. ``members/lookup 404`` are failures (the lockout is set high enough never to
+answer 429), ``lookup phone+code`` also holds the per-contact slot, ``staff/login`` runs the
+PIN hash (PBKDF2) on top and gets a tenth of the requests.
 """
 
 from __future__ import annotations
@@ -44,9 +50,11 @@ def make_seed() -> dict:
             status = ("arrived", "arrived", "shipped", "received")[k]
             orders.append(
                 {"id": f"o_{n}", "number": f"A{n:06d}", "member_id": f"m_{m}", "package_code": f"PKG{n:07d}",
-                 "items_summary": "T-shirt x2", "status": status}
+                 "items_summary": "T-shirt x2", "status": status,
+                 **({"pickup_code": f"{n:06d}"} if status == "arrived" else {})}
             )  # fmt: skip
     return {
+        "settings": {"lockout_attempts": 10**9},  # failures are measured, never answered 429
         "kiosks": [{"id": "k_1", "token": TOKEN}],
         "staff": [{"id": "s_1", "name": "陳小華", "badge_code": "STAFF-0001", "pin": "2468"}],
         "members": members,
@@ -59,17 +67,22 @@ class Client:
         self.conn = http.client.HTTPConnection(host, port, timeout=30)
 
     def post(self, path: str, body: dict, key: str | None = None) -> int:
+        return self.call(path, body, key)[0]
+
+    def call(self, path: str, body: dict, key: str | None = None) -> tuple[int, bytes]:
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         if key:
             headers["Idempotency-Key"] = key
         self.conn.request("POST", "/api/v1" + path, body=json.dumps(body), headers=headers)
         resp = self.conn.getresponse()
-        resp.read()
-        return resp.status
+        return resp.status, resp.read()
 
 
-def run(server: ServerProcess, clients: int, jobs: list[tuple[str, dict, bool]]) -> tuple[float, list[float], int]:
-    """Spread ``jobs`` over ``clients`` threads; return (wall seconds, latencies, non-200 count)."""
+def run(
+    server: ServerProcess, clients: int, jobs: list[tuple[str, dict, bool]], expected: int = 200
+) -> tuple[float, list[float], int]:
+    """Spread ``jobs`` over ``clients`` threads; return (wall seconds, latencies, count of answers
+    other than ``expected``)."""
     lat: list[float] = []
     bad = [0]
     lock = threading.Lock()
@@ -85,7 +98,7 @@ def run(server: ServerProcess, clients: int, jobs: list[tuple[str, dict, bool]])
             t0 = time.perf_counter()
             status = client.post(path, body, str(uuid.uuid4()) if idem else None)
             mine.append(time.perf_counter() - t0)
-            if status != 200:
+            if status != expected:
                 with lock:
                     bad[0] += 1
         with lock:
@@ -116,7 +129,7 @@ def measure(requests: int = 1200, counts: tuple[int, ...] = (1, 8), db: str | No
         seed_path.write_text(json.dumps(make_seed()), encoding="utf-8")
         db = db or f"sqlite:///{tmp}/bench.db"
         with ServerProcess(db_url=db, seed=seed_path) as server:
-            arrived = [(f"o_{m * ORDERS_PER_MEMBER + k + 1}", f"m_{m}") for m in range(MEMBERS) for k in (0, 1)]
+            arrived = [(m * ORDERS_PER_MEMBER + k + 1, m) for m in range(MEMBERS) for k in (0, 1)]
             rows = []
             for clients in counts:
                 lookups = [
@@ -124,16 +137,29 @@ def measure(requests: int = 1200, counts: tuple[int, ...] = (1, 8), db: str | No
                     for i in range(requests)
                 ]
                 rows.append(("members/lookup", clients, *run(server, clients, lookups)))
+                unknown = [("/members/lookup", {"member_code": f"MEMBER-X{i:07d}"}, False) for i in range(requests)]
+                rows.append(("members/lookup 404", clients, *run(server, clients, unknown, expected=404)))
+                by_code = []
+                for i in range(requests):
+                    n, m = arrived[(i * 7919) % len(arrived)]
+                    by_code.append(("/members/lookup", {"phone": f"09{m:08d}", "pickup_code": f"{n:06d}"}, False))
+                rows.append(("lookup phone+code", clients, *run(server, clients, by_code)))
                 take, arrived = arrived[:requests], arrived[requests:]
+                lookup_ids = {}
+                setup = Client(server.host, server.port)  # a fresh connection: the last one idled out
+                for _n, m in take:  # made before the clock runs: a pickup names its look-up
+                    if m not in lookup_ids:
+                        answer = setup.call("/members/lookup", {"member_code": f"MEMBER-{m:07d}"})[1]
+                        lookup_ids[m] = json.loads(answer)["lookup_id"]
                 pickups = [
-                    (f"/orders/{oid}/pickup", {"member_id": mid, "package_code": "x"}, True) for oid, mid in take
-                ]
-                # the right package code: PKG + the order's serial number
-                pickups = [
-                    (p, {"member_id": b["member_id"], "package_code": f"PKG{int(p.split('/')[2][2:]):07d}"}, i)
-                    for p, b, i in pickups
+                    (f"/orders/o_{n}/pickup", {"lookup_id": lookup_ids[m], "package_code": f"PKG{n:07d}"}, True)
+                    for n, m in take
                 ]
                 rows.append(("orders/{id}/pickup", clients, *run(server, clients, pickups)))
+                logins = [("/staff/login", {"badge_code": "STAFF-0001", "pin": "2468"}, False)] * max(
+                    clients, requests // 10
+                )
+                rows.append(("staff/login", clients, *run(server, clients, logins)))
     return rows
 
 

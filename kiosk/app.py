@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import flow
+from kiosk.api.requests import ParcelInfo
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.errors import KioskError
@@ -40,17 +41,8 @@ from kiosk.screens.view import Focus, View
 logger = logging.getLogger(__name__)
 flow_logger = logging.getLogger("kiosk.flow")  # the flow's decisions (it logs nothing itself: it is pure)
 
-IN_STORE = "arrived,overdue,return_requested"
 IDLE_WAIT = 1.0  # seconds the loop may sleep when nothing is due (real time)
 COUNTDOWN_FROM = 10.0  # the last seconds before a customer screen returns to idle are counted down
-
-
-@dataclass(frozen=True)
-class ParcelInfo:
-    """The answer to the flow's ``parcel`` request: the order, and the doors that hold parcels."""
-
-    order: Any
-    occupied: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +227,7 @@ class App:
         self.display = display  # surface is the pygame display: flip after drawing, read its events
         self.preview = preview
         self.events: queue.Queue = queue.Queue()
-        self.worker = ApiWorker(self.post)
+        self.worker = ApiWorker(self.post, client=client)
         if client is not None and hasattr(client, "on_state") and client.on_state is None:
             # every call (interactive, outbox, heartbeat) tells the flow whether the backend answers
             client.on_state = lambda state: self.post(BackendState(state))
@@ -265,6 +257,7 @@ class App:
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
         self.heartbeat: Any = None  # a kiosk.heartbeat.Heartbeat: started by start(), stopped by close()
+        self.voice: Any = None  # a kiosk.voice.Voice: says each new screen's prompt (main_run)
         if display:
             import pygame
 
@@ -366,6 +359,8 @@ class App:
         if left is not None and (view.screen == "done" or left <= COUNTDOWN_FROM):
             changes["countdown"] = max(0, math.ceil(left))
         self.view = dataclasses.replace(view, **changes) if changes else view
+        if self.voice is not None:
+            self.voice.on_view(self.view)
 
     def _idle_left(self) -> float | None:
         """Seconds of kiosk time until this customer screen returns to idle (None: no such timer)."""
@@ -478,7 +473,7 @@ class App:
                 logger.exception("event=effect_failed effect=%s", type(effect).__name__)
         if self.state.screen is not before and self.camera is not None and hasattr(self.camera, "set_patterns"):
             try:
-                self.camera.set_patterns(self.state.patterns)
+                self.camera.set_patterns(self.state.backend.patterns)
             except Exception:
                 logger.exception("event=set_patterns_failed")
         if self.state.online and not was_online and self.outbox is not None:
@@ -522,18 +517,19 @@ class App:
             current[1].cancel()
 
     def _enqueue(self, effect: flow.Enqueue) -> None:
+        kind = effect.request.kind
         if self.outbox is None:
-            log_event(logger, "outbox_missing", logging.ERROR, kind=effect.kind, order=effect.number or "-")
+            log_event(logger, "outbox_missing", logging.ERROR, kind=kind, order=effect.number or "-")
             return
         try:
-            self.outbox.enqueue(effect.kind, effect.order_ref, dict(effect.payload), effect.staff_token)
+            self.outbox.enqueue(effect.request)
         except (KioskError, ValueError) as exc:
             # the door may already be open: a person must see to it (the journal says which order)
             log_event(
                 logger,
                 "outbox_enqueue_failed",
                 logging.ERROR,
-                kind=effect.kind,
+                kind=kind,
                 order=effect.number or "-",
                 why=type(exc).__name__,
             )
@@ -543,54 +539,7 @@ class App:
     # -- backend calls on the worker --------------------------------------------------------
 
     def _submit(self, call: flow.Call) -> None:
-        fn = self._api_function(call)
-        if fn is None:
-            log_event(logger, "unknown_request", logging.ERROR, request=call.request)
-            return
-        self.worker.submit(call.request, fn, token=call.token)
-
-    def _api_function(self, call: flow.Call) -> Callable[[], Any] | None:
-        c = self.client
-        a = dict(call.args)
-        tok = call.staff_token
-        r = call.request
-
-        def occupied() -> frozenset[int]:
-            """The doors that hold a parcel now (the backend's orders in store)."""
-            held = c.orders(IN_STORE, tok)
-            return frozenset(o.locker_door for o in held if o.locker_door is not None)
-
-        if r == "settings":
-            return c.settings
-        if r == "lookup":
-            return lambda: c.lookup(**a)
-        if r == "login":
-            return lambda: c.staff_login(a["badge_code"], a["pin"])
-        if r == "staff_list":
-            return c.staff
-        if r == "parcel":
-
-            def parcel() -> ParcelInfo:
-                order = c.parcel(a["package_code"], tok)
-                return ParcelInfo(order, occupied() if a.get("occupied") else None)
-
-            return parcel
-        if r == "occupied":
-            return occupied
-        if r == "overdue":
-            return lambda: c.orders("overdue", tok)
-        if r == "pickup":
-            return lambda: c.pickup(
-                a["order_id"],
-                a["member_id"],
-                package_code=a.get("package_code"),
-                locker_door=a.get("locker_door"),
-                handed_over_by=a.get("handed_over_by"),
-                staff_token=tok,
-            )
-        if r == "return":
-            return lambda: c.request_return(a["order_id"], a["reason"], tok)
-        return None
+        self.worker.ask(call.request, token=call.token)
 
     # -- status for systemd and the heartbeat ------------------------------------------------
 
@@ -600,7 +549,7 @@ class App:
             "state": self.state.screen.value,
             "camera": "ok" if self.state.camera_ok else "lost",
             "gpio": "ok",
-            "outbox": self.state.outbox_depth,
+            "outbox": self.state.backend.outbox_depth,
         }
 
     def _update_status(self) -> None:
@@ -610,7 +559,7 @@ class App:
             self.state.screen.value,
             "ok" if self.state.camera_ok else "lost",
             "up" if self.state.online else "down",
-            self.state.outbox_depth,
+            self.state.backend.outbox_depth,
         )
         if line != self._status:
             self._status = line
@@ -666,7 +615,7 @@ class App:
         the surface size); True when that changed what is to be drawn."""
         rows = getattr(self.renderer, "last_page_rows", None)
         screen = self.drawn_view.screen if self.drawn_view is not None else ""
-        if not rows or self.state.page_rows == (screen, rows):
+        if not rows or self.state.paging.rows == (screen, rows):
             return False
         self.handle(flow.PageRows(screen, rows))
         return self.view != self.drawn_view
@@ -800,6 +749,9 @@ def main_run(args: Any) -> int:
             )
         except ImportError:  # pragma: no cover
             app.heartbeat = None
+        from kiosk.voice import Voice
+
+        parts["voice"] = app.voice = Voice.from_config(config)
         on_sigterm(systemd, _stopper(app))
         app.start()
         return app.run()

@@ -24,6 +24,8 @@ ENTRY_POINTS = {
     "decode": "kiosk.camera.cli:main",
     "selftest": "kiosk.selftest:main",
     "server": "kiosk.server.cli:main",
+    "member-code": "kiosk.server.cli:main_member_code",
+    "voice": "kiosk.voice:main",
 }
 
 
@@ -72,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    server.add_argument("--workers", type=int, default=1, help="server processes (all state is in the database)")
+    server.add_argument("--state-dir", metavar="DIR", help="where the log key is kept (default: the database's folder)")
+    # the back office (kiosk/server/admin/cli.py)
+    server.add_argument("--create-admin", metavar="NAME", help="create an admin (password from stdin) and exit")
+    server.add_argument("--smtp", metavar="URL", help="send notices: smtp[s]://[user:password@]HOST:PORT")
+    server.add_argument("--mail-from", metavar="ADDR", help="the notices' From address")
+    server.add_argument("--metrics-token-file", metavar="FILE", help="/metrics needs this Bearer token")
+
+    code = sub.add_parser("member-code", help="print a member's current rotating member code (API.md r2)")
+    code.add_argument("--db", default="sqlite:///pickup-server.db", help="SQLAlchemy URL")
+    code.add_argument("--member", required=True, metavar="ID", help="the member's id, e.g. m_1")
+
+    voice = sub.add_parser("voice", help="render the spoken prompts (espeak-ng) ahead of time")
+    voice.add_argument("--build", nargs="?", const="", required=True, metavar="DIR", help="clip folder")
+    voice.add_argument("--config", help="take the folder ([voice] dir) and doors from this config")
     return parser
 
 

@@ -167,6 +167,7 @@ LogLevel = OneOf("DEBUG", "INFO", "WARNING", "ERROR")
 Symbologies = Annotated[tuple[Text, ...], BeforeValidator(_list), _check(_symbologies)]
 RgbPins = Annotated[tuple[Integer, ...], BeforeValidator(_list), _check(_rgb)]
 Pulse = Annotated[float, BeforeValidator(_number), _check(_pulse)]
+Volume = Annotated[float, BeforeValidator(_number), _check(lambda v: None if 0 <= v <= 1 else "must be from 0 to 1")]
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,15 @@ class LoggingSection:
 
 
 @dataclass(frozen=True)
+class VoiceSection:  # spoken prompts (kiosk.voice); enabled left out: on at a locker, off at a counter
+    __pydantic_config__ = _FILE
+
+    enabled: Annotated[bool | None, BeforeValidator(_optional(_boolean))] = None
+    volume: Volume = 0.8
+    dir: Text = ""  # the rendered clips; "": <kiosk.state_dir>/voice
+
+
+@dataclass(frozen=True)
 class Config:
     __pydantic_config__ = _FILE
 
@@ -300,6 +310,7 @@ class Config:
     locker: LockerSection = field(default_factory=LockerSection)
     display: DisplaySection = field(default_factory=DisplaySection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    voice: VoiceSection = field(default_factory=VoiceSection)
     path: str = ""  # the file it came from, for messages (not a key of the file)
 
     def replace(self, **sections: Any) -> Config:

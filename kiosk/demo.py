@@ -157,6 +157,12 @@ def run_demo(args: Any) -> int:
             app.heartbeat = Heartbeat(client, kiosk_id, clock, app.snapshot)
         except ImportError:  # pragma: no cover
             app.heartbeat = None
+        from kiosk.voice import Voice, cache_dir
+
+        # spoken prompts from the clips scripts/setup rendered (the demo's state folder is new)
+        voice_dir = config.voice.dir or str(cache_dir())
+        app.voice = Voice.from_config(replace(config, voice=replace(config.voice, dir=voice_dir)))
+        closers.append(app.voice.close)
         app.key_hook = _keys(app, source, gpio)
         stop = _stopper(app)
         on_sigterm(systemd, stop)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kiosk import __version__
+from kiosk.api.requests import SendHeartbeat
 from kiosk.clock import Clock, Timer
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.journal import log_event
@@ -163,7 +164,7 @@ class Heartbeat:
             body = self.payload()
             self.last_payload = body
             try:
-                self.client.heartbeat(self.kiosk_id, body)
+                SendHeartbeat(self.kiosk_id, body).run(self.client)
             except Rejected as exc:
                 if not (self.send_uptime and exc.status in (400, 422) and exc.code == "validation_error"):
                     raise
@@ -171,7 +172,7 @@ class Heartbeat:
                 log_event(logger, "heartbeat_without_uptime", code=exc.code)
                 body = {k: v for k, v in body.items() if k in CONTRACT_FIELDS}
                 self.last_payload = body
-                self.client.heartbeat(self.kiosk_id, body)
+                SendHeartbeat(self.kiosk_id, body).run(self.client)
         except BackendUnavailable as exc:
             outcome = "unavailable"
             self.last_error = str(exc)

@@ -6,9 +6,43 @@ Pure functions, used by the kiosk and the reference server alike (API.md, "Maski
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import secrets
+from pathlib import Path
 
-_SALT = b"pickup-kiosk/log/v1"
+# The key of the log references. Never a constant in the source (a known key lets anyone reverse
+# a phone's reference by trying the ~10^8 numbers): random per process until a deployment sets
+# its own with set_log_key (the server: load_log_key on first start, kept in its state folder).
+_log_key = secrets.token_bytes(32)
+LOG_KEY_FILE = "log-ref.key"
+
+
+def set_log_key(key: bytes) -> None:
+    """Key every later :func:`code_ref` with ``key`` (16 to 64 bytes)."""
+    global _log_key
+    if not 16 <= len(key) <= 64:
+        raise ValueError("a log key is 16 to 64 bytes")
+    _log_key = bytes(key)
+
+
+def load_log_key(folder: str | os.PathLike[str]) -> Path:
+    """Use the deployment's log key from ``folder`` (created 0600 on first start); its path."""
+    path = Path(folder) / LOG_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+            f.flush()
+            os.fsync(f.fileno())
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"{path} holds no usable log key (remove it to make a new one)")
+    set_log_key(key[:64])
+    return path
 
 
 def mask_name(name: str) -> str:
@@ -40,12 +74,13 @@ def mask_email(email: str) -> str:
 def code_ref(code: str | None) -> str:
     """A stable, non-reversible reference to a code (member code, badge, phone) for log lines.
 
-    The same code gives the same reference in every line, so an admin can follow one customer's
-    session in the journal without the journal holding the code.
+    The same code gives the same reference in every line of a deployment (keyed with its secret:
+    :func:`load_log_key`), so an admin can follow one customer's session in the journal without
+    the journal holding the code.
     """
     if not code:
         return "-"
-    return "h:" + hashlib.blake2b(code.encode("utf-8", "surrogatepass"), key=_SALT, digest_size=5).hexdigest()
+    return "h:" + hashlib.blake2b(code.encode("utf-8", "surrogatepass"), key=_log_key, digest_size=5).hexdigest()
 
 
 def _digits_pattern(digits: str) -> str:

@@ -20,6 +20,7 @@ value (codes and PINs stay out); exit status 0 when every step held, 1 at the fi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import shutil
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from kiosk.api.models import Order
 from kiosk.errors import KioskError
 from kiosk.journal import JournalFormatter, log_event
 from kiosk.screens.view import SCREENS, Press, Typed
@@ -60,20 +62,7 @@ DOOR_STATES = ("unlocked", "open", "locked")
 # "garbage" is an extension of DESIGN.md's faults: every call is answered 200 with a body that is
 # not the contract's (not JSON, or JSON of the wrong shape); "up" ends it
 BACKEND_FAULTS = ("down", "up", "slow", "garbage")
-ORDER_FIELDS = (
-    "id",
-    "number",
-    "status",
-    "member_id",
-    "customer_masked",
-    "items_summary",
-    "arrived_at",
-    "overdue",
-    "overdue_at",
-    "locker_door",
-    "received_by",
-    "handed_over_by",
-)
+ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(Order))  # what expect_order may name
 WAIT_LIMIT = 5.0  # real seconds for quiet-waiting and expectations (rule 2)
 START_LIMIT = 20.0  # real seconds for the kiosk to reach `idle` with settings loaded
 MAX_WAIT = 24 * 3600.0
@@ -352,7 +341,9 @@ class World:
             self.app.pump()
             s = self.app.state
             drawn = self.app.drawn_view
-            at_idle = s.settings_loaded and s.screen.value == "idle" and drawn is not None and drawn.screen == "idle"
+            at_idle = (
+                s.backend.settings_loaded and s.screen.value == "idle" and drawn is not None and drawn.screen == "idle"
+            )
             if at_idle and self.app.quiet():
                 return
             if time.monotonic() > deadline:

@@ -118,6 +118,7 @@ class BackendCaller:
         self.token = server.kiosk_token
         self.badge, self.pin = badge, pin
         self._staff_token: str | None = None
+        self._lookups: dict[str, str] = {}
 
     @property
     def staff_token(self) -> str:
@@ -139,6 +140,22 @@ class BackendCaller:
             h["Idempotency-Key"] = key
         h.update(headers or {})
         return self.session.request(method, self.server.api_url + path, json=json, data=data, headers=h, timeout=10)
+
+    def lookup_id(self, member_code: str = "MEMBER-0000001", **query) -> str:
+        """The ``lookup_id`` of a fresh look-up (API.md r2: pickups name one)."""
+        r = self.call("POST", "/members/lookup", json=query or {"member_code": member_code})
+        assert r.status_code == 200, r.text
+        return r.json()["lookup_id"]
+
+    def lookup_for(self, member_id: str) -> str:
+        """One look-up id per member for this caller (seeds name ``m_N`` ``MEMBER-000000N``)."""
+        if member_id not in self._lookups:
+            self._lookups[member_id] = self.lookup_id(f"MEMBER-{int(member_id[2:]):07d}")
+        return self._lookups[member_id]
+
+    def fill(self, body):
+        """``body`` with every ``"@m_N"`` value replaced by :meth:`lookup_for` ``("m_N")``."""
+        return {k: self.lookup_for(v[1:]) if isinstance(v, str) and v.startswith("@m_") else v for k, v in body.items()}
 
     def get(self, path, **kw):
         return self.call("GET", path, **kw)

@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
             do("expect_door", {"door": "last", "state": "unlocked"})
             do("open_door", "last")
             do("expect_door", {"door": "last", "state": "open"})
-            if not world.until(lambda number=number: number in world.app.state.picked):
+            if not world.until(lambda number=number: number in world.app.state.customer.picked):
                 raise SystemExit("the pickup was not written")
             print(f"ACK pickup {number}", flush=True)  # the door opened: the pickup is stored
             do("close_door", "last")

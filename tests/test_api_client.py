@@ -29,13 +29,22 @@ def _order(n: int, member: str, status: str, **extra) -> dict:
             "status": status, **extra}  # fmt: skip
 
 
+def _lk(client, n: int) -> str:
+    """A fresh look-up id for member ``m_n`` (API.md r2: pickups name one)."""
+    return client.lookup(member_code=f"MEMBER-{n:07d}").lookup_id
+
+
 def _member(n: int, name: str, phone: str, email: str) -> dict:
     return {"id": f"m_{n}", "name": name, "phone": phone, "email": email, "member_code": f"MEMBER-{n:07d}"}
 
 
 SEED = {
-    "settings": {"overdue_days": 7},
-    "kiosks": [{"id": "k_1", "token": "test-kiosk-token"}, {"id": "k_2", "token": "test-kiosk-token-2"}],
+    # r2: an open counter kiosk may look members up by phone or email alone (revision 1's way)
+    "settings": {"overdue_days": 7, "contact_lookup": "open"},
+    "kiosks": [
+        {"id": "k_1", "token": "test-kiosk-token", "mode": "counter"},
+        {"id": "k_2", "token": "test-kiosk-token-2"},
+    ],
     "staff": [
         {"id": "s_1", "name": "陳小華", "badge_code": BADGE, "pin": PIN},
         {"id": "s_2", "name": "林美玲", "badge_code": "STAFF-0002", "pin": "1357"},
@@ -176,7 +185,8 @@ def test_parcel_arrive_orders_pickup_at_the_counter(client, staff_token):
         o.number for o in waiting if o.status == "overdue"
     ]
 
-    done = client.pickup(arrived.id, "m_2", package_code="PKG1005", handed_over_by="s_3")
+    lookup_id = client.lookup(member_code="MEMBER-0000002").lookup_id  # r2: pickups name a look-up
+    done = client.pickup(arrived.id, lookup_id, package_code="PKG1005", handed_over_by="s_3")
     assert done.status == "received"
     assert done.handed_over_by == "s_3"
 
@@ -185,7 +195,7 @@ def test_arrive_into_a_door_and_pickup_by_door(client, staff_token, server):
     arrived = client.arrive("PKG1007", staff_token, locker_door=11)
     assert arrived.locker_door == 11
     assert arrived.received_by == "s_1"  # defaults to the logged-in staff member
-    done = client.pickup(arrived.id, "m_3", locker_door=11)
+    done = client.pickup(arrived.id, client.lookup(member_code="MEMBER-0000003").lookup_id, locker_door=11)
     assert done.status == "received"
     assert server.order_by_number("A1007")["status"] == "received"
 
@@ -226,10 +236,11 @@ def test_same_idempotency_key_is_applied_once(client, staff_token, server):
     [
         (lambda c, t: c.lookup(member_code="MEMBER-9999999"), "member_not_found", 404),
         (lambda c, t: c.parcel("PKG-NOPE-1", t), "parcel_not_found", 404),
-        (lambda c, t: c.pickup("o_404", "m_1", package_code="PKG1002"), "order_not_found", 404),
-        (lambda c, t: c.pickup("o_3", "m_2", package_code="PKG1003"), "not_your_order", 403),
-        (lambda c, t: c.pickup("o_3", "m_1", package_code="PKG1004"), "package_mismatch", 409),
-        (lambda c, t: c.pickup("o_9", "m_4", package_code="PKG1009"), "wrong_status", 409),
+        (lambda c, t: c.pickup("o_404", _lk(c, 1), package_code="PKG1002"), "order_not_found", 404),
+        (lambda c, t: c.pickup("o_3", _lk(c, 2), package_code="PKG1003"), "not_your_order", 403),
+        (lambda c, t: c.pickup("o_3", _lk(c, 1), package_code="PKG1004"), "package_mismatch", 409),
+        (lambda c, t: c.pickup("o_9", _lk(c, 4), package_code="PKG1009"), "not_your_order", 403),  # r2: not waiting
+        (lambda c, t: c.pickup("o_3", "lk_unknown", package_code="PKG1003"), "lookup_expired", 403),
         (lambda c, t: c.arrive("PKG1001", t, locker_door=5), "door_occupied", 409),
         (lambda c, t: c.parcel("PKG1001", "not-a-staff-token"), "unauthorized", 401),
         (lambda c, t: c.orders("arrived", "not-a-staff-token"), "unauthorized", 401),

@@ -61,7 +61,7 @@ def test_wrong_order_fields_are_malformed(change):
 
 @pytest.mark.parametrize("missing", ["id", "status", "overdue", "arrived_at", "locker_door", "handed_over_by"])
 def test_missing_order_fields_are_malformed(missing):
-    with pytest.raises(BackendUnavailable, match=f"order.{missing} is missing"):
+    with pytest.raises(BackendUnavailable, match=rf"order\.{missing} is missing"):
         Order.from_json({k: v for k, v in ORDER.items() if k != missing})
 
 

@@ -81,7 +81,7 @@ def kiosk(backend, tmp_path, renderer_fonts):
         app.outbox = Outbox(tmp_path / "outbox.db", client, clock, on_change=app.post)
         made.append((app, gpio, client, clock))
         app.start()
-        assert _until(app, lambda: app.state.settings_loaded and app.quiet())
+        assert _until(app, lambda: app.state.backend.settings_loaded and app.quiet())
         return app, gpio, clock
 
     yield make

@@ -140,7 +140,7 @@ def test_usb_wedge_bursts_with_junk_are_refused_whole(tmp_path, where):
         after = {"idle": "orders", "staff_login": "staff_login", "arrival": "arrival_confirm"}[where]
         do("expect_screen", after)
         if where == "staff_login":
-            assert app.state.badge == "STAFF-0002"
+            assert app.state.customer.badge == "STAFF-0002"
     finally:
         world.close()
 

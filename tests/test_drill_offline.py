@@ -79,7 +79,7 @@ def test_offline_arrivals_land_once_with_the_right_staff(tmp_path, mode):
         play_steps(world, sc.steps, after)
         # the outbox has nothing left and more time changes nothing
         world.advance(120)
-        assert world.until(lambda: world.app.state.outbox_depth == 0)
+        assert world.until(lambda: world.app.state.backend.outbox_depth == 0)
         server = world.server
         for number in ("A1001", "A1005", "A1007"):
             assert server.count_events("arrive", number) == 1, number
@@ -94,7 +94,7 @@ def test_offline_arrivals_land_once_with_the_right_staff(tmp_path, mode):
                 r.name for r in read_gpio_csv(tmp_path / "gpio.csv") if r.name.startswith("relay:") and r.active
             ]
             assert energised == ["relay:1", "relay:4", "relay:8"]
-        assert world.app.state.outbox_depth == 0
+        assert world.app.state.backend.outbox_depth == 0
         assert world.app.outbox.attention() == []
     finally:
         world.close()

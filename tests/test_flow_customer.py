@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, down, order, rejected
+from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Settings
@@ -14,11 +14,11 @@ def test_start_loads_settings_then_idle():
     d.state = flow.initial()
     d.effects = []
     d.send(flow.Start())
-    assert d.last_call().request == "settings"
-    assert not d.state.settings_loaded
-    d.answer("settings", Settings(member_code_only=True), token=d.state.probing)
-    assert d.state.settings_loaded
-    assert d.state.member_code_only
+    assert d.last_call().request.name == "settings"
+    assert not d.state.backend.settings_loaded
+    d.answer("settings", Settings(member_code_only=True), token=d.state.backend.probing)
+    assert d.state.backend.settings_loaded
+    assert d.state.backend.member_code_only
     assert d.screen == "idle"
 
 
@@ -46,8 +46,8 @@ def test_counter_one_order_scan_match_done():
     assert flow.view(d.state).current_order == "A1003"
     d.scan("PKG1003", "CODE128")
     call = d.last_call()
-    assert call.request == "pickup"
-    assert call.args == {"order_id": "o_A1003", "member_id": "m_1", "package_code": "PKG1003"}
+    assert call.request.name == "pickup"
+    assert args(call.request) == {"order_id": "o_A1003", "lookup_id": LOOKUP_ID, "package_code": "PKG1003"}
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
     assert flow.view(d.state).picked_up == ("A1003",)
@@ -82,7 +82,7 @@ def test_counter_pickup_all_scans_each():
     d.scan("PKG1003")
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
-    assert d.state.picked == ("A1002", "A1003")
+    assert d.state.customer.picked == ("A1002", "A1003")
 
 
 @pytest.mark.parametrize("code", ["MEMBER-0000001", "STAFF-0001", "bad code!"])
@@ -94,7 +94,7 @@ def test_scan_package_refuses_other_kinds_without_call(code):
     d.scan(code)
     # MEMBER-0000001 also matches the parcel pattern: it goes to the backend, which says mismatch
     if code == "MEMBER-0000001":
-        assert d.last_call().request == "pickup"
+        assert d.last_call().request.name == "pickup"
         return
     assert not d.calls()
     assert d.screen == "scan_package"
@@ -125,7 +125,7 @@ def test_local_pattern_override_wins():
     d.scan("MEMBER-0000001")
     assert not d.calls("lookup")
     d.scan("M123")
-    assert d.last_call().args == {"member_code": "M123"}
+    assert args(d.last_call().request) == {"member_code": "M123"}
 
 
 def test_unknown_member_is_error_screen_then_back_to_idle():
@@ -157,10 +157,10 @@ def test_phone_lookup():
     d.type("8")
     assert flow.view(d.state).entry_text == "0912345678"
     d.press("confirm")
-    assert d.last_call().args == {"phone": "0912345678"}
+    assert args(d.last_call().request) == {"phone": "0912345678"}
     d.answer("lookup", Lookup(Member("m_1", "王*明"), (order(),)))
     assert d.screen == "orders"
-    assert d.state.entry_text == ""
+    assert d.state.customer.entry_text == ""
 
 
 def test_email_lookup_and_invalid_refused():
@@ -174,7 +174,7 @@ def test_email_lookup_and_invalid_refused():
     d.press("key:clear")
     d.type("ming@example.com")
     d.press("confirm")
-    assert d.last_call().args == {"email": "ming@example.com"}
+    assert args(d.last_call().request) == {"email": "ming@example.com"}
 
 
 def test_member_code_only_hides_and_ignores_phone():
@@ -189,8 +189,8 @@ def test_cancel_clears_session():
     d.member([order()])
     d.press("cancel")
     assert d.screen == "idle"
-    assert d.state.orders == ()
-    assert d.state.member_masked == ""
+    assert d.state.customer.orders == ()
+    assert d.state.customer.member_masked == ""
 
 
 def test_idle_timeout_returns_and_clears():
@@ -199,7 +199,7 @@ def test_idle_timeout_returns_and_clears():
     assert flow.StartTimer("idle", 60.0) in d.effects
     d.timer("idle")
     assert d.screen == "idle"
-    assert d.state.member_id == ""
+    assert d.state.customer.member_id == ""
     assert flow.view(d.state).orders == ()
 
 
@@ -220,7 +220,7 @@ def test_stale_answer_ignored():
     d.press("cancel")
     d.answer("lookup", Lookup(Member("m_1", "x"), (order(),)), token=token)
     assert d.screen == "idle"
-    assert d.state.orders == ()
+    assert d.state.customer.orders == ()
 
 
 def test_busy_ignores_second_scan():
@@ -261,9 +261,9 @@ def test_locker_one_door_opened_written_closed_done():
     assert not d.of(flow.Enqueue)
     d.door(2, "opened")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.kind == "pickup"
-    assert enq.order_ref == "o_A1002"
-    assert enq.payload == {"order_id": "o_A1002", "member_id": "m_1", "locker_door": 2}
+    assert enq.request.kind == "pickup"
+    assert enq.request.ref == "o_A1002"
+    assert enq.request.payload() == {"order_id": "o_A1002", "lookup_id": LOOKUP_ID, "locker_door": 2}
     assert d.screen == "door_open"
     d.door(2, "closed")
     assert d.screen == "done"
@@ -332,7 +332,7 @@ def test_locker_sensorless_door_done_after_pulse():
     d.state = flow.initial(flow.FlowConfig(mode="locker", doors=(flow.DoorInfo(1, sensorless=True),)))
     d.effects = []
     d.send(flow.Start())
-    d.answer("settings", Settings(), token=d.state.probing)
+    d.answer("settings", Settings(), token=d.state.backend.probing)
     d.member([order("A1002", door=1)])
     d.press("order:A1002")
     d.door(1, "opened")
@@ -348,7 +348,7 @@ def test_offline_customer_nothing_opens():
     assert flow.StartTimer("probe", flow.FlowConfig().probe_offline) in d.effects
     # a probe that works brings the kiosk back by itself
     d.timer("probe")
-    d.answer("settings", Settings(), token=d.state.probing)
+    d.answer("settings", Settings(), token=d.state.backend.probing)
     assert d.screen == "idle"
     assert d.state.online
 
@@ -359,7 +359,7 @@ def test_offline_probe_failing_keeps_offline_and_reschedules():
     d.answer("lookup", error=down())
     d.effects.clear()
     d.timer("probe")
-    d.answer("settings", error=down(), token=d.state.probing)
+    d.answer("settings", error=down(), token=d.state.backend.probing)
     assert d.screen == "offline"
     assert flow.StartTimer("probe", flow.FlowConfig().probe_offline) in d.effects
 
@@ -389,7 +389,7 @@ def test_counter_pickup_unreachable_goes_offline():
     d.scan("PKG1002")
     d.answer("pickup", error=down())
     assert d.screen == "offline"
-    assert d.state.orders == ()
+    assert d.state.customer.orders == ()
 
 
 def test_other_refusal_is_error_screen():
@@ -485,8 +485,8 @@ def test_settings_refused_keeps_defaults_and_probes_again():
     d.state = flow.initial()
     d.effects = []
     d.send(flow.Start())
-    d.answer("settings", error=rejected("unauthorized", 401), token=d.state.probing)
-    assert not d.state.settings_loaded
+    d.answer("settings", error=rejected("unauthorized", 401), token=d.state.backend.probing)
+    assert not d.state.backend.settings_loaded
     assert any(isinstance(e, flow.StartTimer) and e.name == "probe" for e in d.effects)
 
 
@@ -495,12 +495,12 @@ def test_unreachable_at_start_is_offline_until_the_probe_answers():
     d.state = flow.initial()
     d.effects = []
     d.send(flow.Start())
-    d.answer("settings", error=down(), token=d.state.probing)
+    d.answer("settings", error=down(), token=d.state.backend.probing)
     assert d.screen == "offline"
     d.timer("probe")
-    d.answer("settings", Settings(), token=d.state.probing)
+    d.answer("settings", Settings(), token=d.state.backend.probing)
     assert d.screen == "idle"
-    assert d.state.settings_loaded
+    assert d.state.backend.settings_loaded
 
 
 def test_locker_door_of_another_bank_is_not_opened():

@@ -28,18 +28,18 @@ def _customer(n: int = 12, rows: int = 6, mode: str = "counter") -> Driver:
 
 def test_orders_start_on_the_first_page_and_turn_both_ways():
     d = _customer(12, rows=5)  # 3 pages
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     assert flow.view(d.state).page == 0
     d.press("page_next")
     assert flow.view(d.state).page == 1
     d.press("page_next")
     assert flow.view(d.state).page == 2
     d.press("page_next")  # no fourth page: stays
-    assert d.state.page == 2
+    assert d.state.paging.page == 2
     d.press("page_prev")
     d.press("page_prev")
     d.press("page_prev")  # no page before the first
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     assert d.screen == "orders"
     pages = [dict(e.fields) for e in d.of(flow.Log) if e.event == "page"]
     assert [p["page"] for p in pages] == [2, 3, 2, 1]
@@ -67,7 +67,7 @@ def test_an_order_on_the_second_page_can_be_taken():
     d.press("order:A1010")
     assert d.screen == "scan_package"
     assert flow.view(d.state).current_order == "A1010"
-    assert [o.number for o in d.state.queue] == ["A1010"]
+    assert [o.number for o in d.state.customer.queue] == ["A1010"]
 
 
 def test_pickup_all_takes_every_order_on_every_page():
@@ -75,27 +75,27 @@ def test_pickup_all_takes_every_order_on_every_page():
     d.press("page_next")
     d.press("pickup_all")
     assert d.screen == "door_open"
-    assert len(d.state.doors) == 12
+    assert len(d.state.customer.doors) == 12
 
 
 def test_a_smaller_page_size_clamps_the_index():
     d = _customer(12, rows=4)
     d.press("page_next")
     d.press("page_next")
-    assert d.state.page == 2
+    assert d.state.paging.page == 2
     d.send(flow.PageRows("orders", 12))  # a bigger surface: everything on one page
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     assert flow.view(d.state).page == 0
 
 
 def test_page_rows_for_another_screen_is_ignored():
     d = _customer(12, rows=0)
     d.send(flow.PageRows("overdue", 1))
-    assert d.state.page_rows == ("", 0)
+    assert d.state.paging.rows == ("", 0)
     d.send(flow.PageRows("orders", 0))  # nothing drawn: no paging known
     d.press("page_next")
     d.press("page_next")
-    assert d.state.page == 2  # unknown page size: the flow keeps the index, the screen clamps
+    assert d.state.paging.page == 2  # unknown page size: the flow keeps the index, the screen clamps
 
 
 def test_a_new_session_starts_on_the_first_page():
@@ -103,16 +103,16 @@ def test_a_new_session_starts_on_the_first_page():
     d.press("page_next")
     d.press("cancel")
     assert d.screen == "idle"
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     d.member(_orders(12))
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     # another member's code scanned on the orders screen: a new list, first page
     d.send(flow.PageRows("orders", 6))
     d.press("page_next")
     d.scan("MEMBER-0000002")
     d.answer("lookup", _lookup(12))
     assert d.screen == "orders"
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
 
 
 def _lookup(n):
@@ -130,7 +130,7 @@ def test_page_buttons_mean_nothing_on_other_screens():
     d.press("order:A1001")
     d.press("page_next")
     assert d.screen == "scan_package"
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
 
 
 def test_paging_while_busy_is_ignored():
@@ -138,7 +138,7 @@ def test_paging_while_busy_is_ignored():
     d.scan("MEMBER-0000002")  # a look-up in flight
     assert d.state.busy
     d.press("page_next")
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
 
 
 def _staff(n: int = 14, rows: int = 5) -> Driver:
@@ -174,10 +174,10 @@ def test_overdue_list_shrinks_after_a_return_and_the_page_follows():
     d.press("return")
     d.answer("return", order("A1011", status="return_requested"))
     assert d.screen == "overdue"
-    assert len(d.state.overdue) == 10
-    assert d.state.page == 1  # the third page is gone: the last one there is
+    assert len(d.state.staff.overdue) == 10
+    assert d.state.paging.page == 1  # the third page is gone: the last one there is
     d.press("page_prev")
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
 
 
 def test_overdue_reopened_from_the_menu_starts_on_the_first_page():
@@ -185,10 +185,10 @@ def test_overdue_reopened_from_the_menu_starts_on_the_first_page():
     d.press("page_next")
     d.press("back")
     assert d.screen == "staff_menu"
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
     d.press("overdue")
     d.answer("overdue", tuple(_orders(14, status="overdue", overdue=True)))
-    assert d.state.page == 0
+    assert d.state.paging.page == 0
 
 
 def test_logout_forgets_the_page():
@@ -196,4 +196,4 @@ def test_logout_forgets_the_page():
     d.press("page_next")
     d.send(Press("logout"))
     assert d.screen == "idle"
-    assert d.state.page == 0
+    assert d.state.paging.page == 0

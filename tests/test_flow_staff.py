@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import Driver, down, order, rejected
+from test_flow_support import Driver, args, down, order, rejected
 
 from kiosk import flow
 from kiosk.api.models import Settings, Staff, StaffSession
+from kiosk.api.requests import ParcelInfo
 from kiosk.events import ApiResult
 
 
@@ -21,8 +22,8 @@ def test_badge_starts_login_pin_keypad():
     assert flow.view(d.state).pin_length == 4
     d.press("confirm")
     call = d.last_call()
-    assert call.request == "login"
-    assert call.args == {"badge_code": "STAFF-0001", "pin": "2468"}
+    assert call.request.name == "login"
+    assert args(call.request) == {"badge_code": "STAFF-0001", "pin": "2468"}
 
 
 def test_login_ok_staff_menu_and_staff_list():
@@ -51,11 +52,11 @@ def test_late_staff_list_and_door_answers_of_an_earlier_session_are_ignored():
     # the first session's answers arrive late: no picker from them, no door choice from them
     d.send(ApiResult("staff_list", True, (Staff("s_9", "X*Y"),), None, old_staff.token))
     d.send(ApiResult("occupied", True, frozenset({1}), None, old_occupied.token))
-    assert d.state.staff_list == ()
-    assert not d.state.occupancy_known
+    assert d.state.staff.staff_list == ()
+    assert not d.state.lockers.occupancy_known
     # the current session's answer is taken
     d.send(ApiResult("staff_list", True, (Staff("s_2", "林*玲"),), None, new_staff.token))
-    assert [m.id for m in d.state.staff_list] == ["s_2"]
+    assert [m.id for m in d.state.staff.staff_list] == ["s_2"]
 
 
 def test_wrong_pin_clears_and_stays():
@@ -65,7 +66,7 @@ def test_wrong_pin_clears_and_stays():
     d.press("confirm")
     d.answer("login", error=rejected("bad_credentials", 401))
     assert d.screen == "staff_login"
-    assert d.state.pin == ""
+    assert d.state.customer.pin == ""
     assert d.state.message.key == "err.bad_credentials"
     assert flow.Indicate("error") in d.effects
 
@@ -78,7 +79,7 @@ def test_lockout_visible_without_saying_which_part():
     d.answer("login", error=rejected("locked_out", 429))
     assert d.screen == "staff_login"
     assert d.state.message.key == "err.locked_out"
-    assert d.state.pin == ""
+    assert d.state.customer.pin == ""
 
 
 @pytest.mark.parametrize("button", ["cancel", "back", "logout"])
@@ -88,7 +89,7 @@ def test_login_cancel_back_to_idle(button):
     d.type("24")
     d.press(button)
     assert d.screen == "idle"
-    assert d.state.badge == ""
+    assert d.state.customer.badge == ""
 
 
 def test_logout_on_every_staff_screen():
@@ -119,10 +120,10 @@ def test_counter_arrival_with_commission_picker():
     assert d.screen == "arrival"
     d.scan("PKG1001", "CODE128")
     call = d.last_call()
-    assert call.request == "parcel"
-    assert call.staff_token == "tok-s_1"
-    assert call.args == {"package_code": "PKG1001", "occupied": False}
-    d.answer("parcel", order("A1001", status="shipped"))
+    assert call.request.name == "parcel"
+    assert call.request.staff_token == "tok-s_1"
+    assert args(call.request) == {"package_code": "PKG1001", "occupied": False}
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     assert d.screen == "arrival_confirm"
     v = flow.view(d.state)
     assert v.detail.number == "A1001"
@@ -134,12 +135,12 @@ def test_counter_arrival_with_commission_picker():
     assert flow.view(d.state).selected_staff == "s_2"
     d.press("confirm")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.kind == "arrive"
-    assert enq.order_ref == "PKG1001"
-    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
-    assert enq.staff_token == "tok-s_1"
+    assert enq.request.kind == "arrive"
+    assert enq.request.ref == "PKG1001"
+    assert enq.request.payload() == {"package_code": "PKG1001", "received_by": "s_2"}
+    assert enq.request.staff_token == "tok-s_1"
     assert d.screen == "arrival"
-    assert d.state.arrival_count == 1
+    assert d.state.staff.arrival_count == 1
     assert d.state.message.key == "msg.arrival_saved"
 
 
@@ -148,11 +149,11 @@ def test_commission_off_no_picker():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     assert flow.view(d.state).staff_choices == ()
     d.press("staff:s_2")
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1"}
+    assert d.of(flow.Enqueue)[0].request.payload() == {"package_code": "PKG1001", "received_by": "s_1"}
 
 
 def test_arrival_refuses_member_badge_and_junk_on_the_spot():
@@ -182,16 +183,14 @@ def test_arrival_already_arrived_stays():
     d.login()
     d.press("arrival")
     d.scan("PKG1002")
-    d.answer("parcel", order("A1002", status="arrived"))
+    d.answer("parcel", ParcelInfo(order("A1002", status="arrived")))
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.already_arrived"
     assert not d.of(flow.Unlock)
 
 
-class _ParcelWithDoors:
-    def __init__(self, order, occupied):
-        self.order = order
-        self.occupied = occupied
+def _ParcelWithDoors(order, occupied):
+    return ParcelInfo(order, frozenset(occupied))
 
 
 def test_locker_arrival_takes_lowest_free_door():
@@ -199,13 +198,17 @@ def test_locker_arrival_takes_lowest_free_door():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    assert d.last_call().args["occupied"] is True
+    assert args(d.last_call().request)["occupied"] is True
     d.answer("parcel", _ParcelWithDoors(order("A1001", status="shipped"), {1, 2, 4}))
     assert d.screen == "arrival_confirm"
     assert d.of(flow.Unlock) == [flow.Unlock(3)]
     assert flow.view(d.state).detail.locker_door == 3
     d.press("confirm")
-    assert d.of(flow.Enqueue)[0].payload == {"package_code": "PKG1001", "received_by": "s_1", "locker_door": 3}
+    assert d.of(flow.Enqueue)[0].request.payload() == {
+        "package_code": "PKG1001",
+        "received_by": "s_1",
+        "locker_door": 3,
+    }
     assert d.screen == "arrival"
     # the next parcel does not get the same door
     d.scan("PKG1005")
@@ -239,7 +242,7 @@ def test_arrival_confirm_cancel_writes_nothing():
     d.login()
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     d.press("cancel")
     assert d.screen == "arrival"
     assert not d.of(flow.Enqueue)
@@ -257,8 +260,8 @@ def test_offline_arrival_goes_on_into_outbox():
     assert v.offline
     d.press("confirm")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"package_code": "PKG1001", "received_by": "s_2"}
-    assert enq.staff_token == "tok-s_2"
+    assert enq.request.payload() == {"package_code": "PKG1001", "received_by": "s_2"}
+    assert enq.request.staff_token == "tok-s_2"
     assert d.screen == "arrival"
     assert d.state.message.key == "msg.arrival_saved_offline"
     # the same parcel again (still in view): no second arrival, and a message without a number
@@ -277,7 +280,7 @@ def test_offline_arrival_at_locker_unknown_occupancy_gives_no_door():
     assert d.screen == "arrival_confirm"
     assert not d.of(flow.Unlock)
     d.press("confirm")
-    assert "locker_door" not in d.of(flow.Enqueue)[0].payload
+    assert "locker_door" not in d.of(flow.Enqueue)[0].request.payload()
 
 
 def test_locker_arrival_screen_loads_occupancy_ahead():
@@ -285,7 +288,7 @@ def test_locker_arrival_screen_loads_occupancy_ahead():
     d.login()
     d.press("arrival")
     call = d.calls("occupied")[-1]
-    assert call.staff_token == "tok-s_1"
+    assert call.request.staff_token == "tok-s_1"
     d.send(ApiResult("occupied", True, frozenset({1, 2}), None, call.token))
     d.scan("PKG1001")
     d.answer("parcel", error=down())
@@ -319,7 +322,7 @@ def test_overdue_list_detail_handover_counter():
     d = Driver()
     d.login("s_1")
     d.press("overdue")
-    assert d.last_call().request == "overdue"
+    assert d.last_call().request.name == "overdue"
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     assert d.screen == "overdue"
     v = flow.view(d.state)
@@ -332,9 +335,9 @@ def test_overdue_list_detail_handover_counter():
     assert d.screen == "scan_package"
     d.scan("PKG1003")
     call = d.last_call()
-    assert call.request == "pickup"
-    assert call.args["handed_over_by"] == "s_1"
-    assert call.args["package_code"] == "PKG1003"
+    assert call.request.name == "pickup"
+    assert args(call.request)["handed_over_by"] == "s_1"
+    assert args(call.request)["package_code"] == "PKG1003"
     d.answer("pickup", order("A1003", status="received"))
     assert d.screen == "done"
     d.timer("idle")
@@ -351,7 +354,13 @@ def test_handover_locker_through_outbox():
     assert d.of(flow.Unlock) == [flow.Unlock(4)]
     d.door(4, "opened")
     (enq,) = d.of(flow.Enqueue)
-    assert enq.payload == {"order_id": "o_A1003", "member_id": "m_1", "locker_door": 4, "handed_over_by": "s_1"}
+    # r2: a hand-over from the staff list has no look-up (the screens issue gives it one)
+    assert enq.request.payload() == {
+        "order_id": "o_A1003",
+        "lookup_id": "",
+        "locker_door": 4,
+        "handed_over_by": "s_1",
+    }
     d.door(4, "closed")
     assert d.screen == "done"
 
@@ -366,8 +375,8 @@ def test_return_counter_with_reason():
     assert flow.view(d.state).return_reason == "damaged"
     d.press("return")
     call = d.last_call()
-    assert call.request == "return"
-    assert call.args == {"order_id": "o_A1003", "reason": "damaged"}
+    assert call.request.name == "return"
+    assert args(call.request) == {"order_id": "o_A1003", "reason": "damaged"}
     d.answer("return", order("A1003", status="return_requested"))
     assert d.screen == "overdue"
     assert d.state.message.key == "msg.return_requested"
@@ -399,7 +408,7 @@ def test_return_refused_is_error_back_to_detail():
     d.answer("overdue", (order("A1003", status="overdue", overdue=True),))
     d.press("order:A1003")
     d.press("return")
-    assert d.last_call().args["reason"] == "overdue"
+    assert args(d.last_call().request)["reason"] == "not_collected"  # r2 reason keys (view.RETURN_REASONS)
     d.answer("return", error=rejected("wrong_status"))
     assert d.screen == "error"
     d.press("back")
@@ -434,8 +443,8 @@ def test_enter_in_typed_text_confirms():
     d = Driver()
     d.scan("STAFF-0001")
     d.type("2468\n")
-    assert d.last_call().request == "login"
-    assert d.last_call().args["pin"] == "2468"
+    assert d.last_call().request.name == "login"
+    assert args(d.last_call().request)["pin"] == "2468"
 
 
 def test_handover_left_alone_returns_to_staff_menu_logged_in():
@@ -458,16 +467,18 @@ def test_abandoned_login_returns_to_idle_and_forgets_the_badge():
     assert flow.StartTimer("idle", 60.0) in d.effects
     d.timer("idle")
     assert d.screen == "idle"
-    assert d.state.badge == ""
-    assert d.state.pin == ""
+    assert d.state.customer.badge == ""
+    assert d.state.customer.pin == ""
 
 
-def test_staff_names_only_masked_on_screen():
+def test_staff_names_in_full_on_staff_screens():
+    """Issue 12 (revision 2): colleagues' names were masked on staff-only screens (陳*華), which
+    invited mix-ups; the staff header and the arrival picker show them in full now."""
     d = Driver()
     d.login("s_1", name="陳小華")
-    assert flow.view(d.state).staff_name == "陳*華"
+    assert flow.view(d.state).staff_name == "陳小華"
     d.press("arrival")
     d.scan("PKG1001")
-    d.answer("parcel", order("A1001", status="shipped"))
+    d.answer("parcel", ParcelInfo(order("A1001", status="shipped")))
     names = [c.name for c in flow.view(d.state).staff_choices]
-    assert names == ["陳*華", "林*玲"]
+    assert names == ["陳小華", "林美玲"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from kiosk import flow
@@ -11,6 +12,7 @@ from kiosk.events import ApiResult, DoorEvent, Scan
 from kiosk.screens.view import Press, Typed
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+LOOKUP_ID = "lk_test"  # API.md r2: the look-up's id, which pickups name
 
 
 def order(number="A1002", oid=None, door=None, status="arrived", overdue=False, member="m_1"):
@@ -38,7 +40,7 @@ class Driver:
         self.state = flow.initial(cfg(mode, **kw))
         self.effects: list = []
         self.send(flow.Start())
-        self.answer("settings", settings or Settings(), token=self.state.probing)
+        self.answer("settings", settings or Settings(), token=self.state.backend.probing)
         self.effects.clear()
 
     @property
@@ -56,7 +58,7 @@ class Driver:
         return calls[-1]
 
     def calls(self, request=None):
-        return [e for e in self.effects if isinstance(e, flow.Call) and (request is None or e.request == request)]
+        return [e for e in self.effects if isinstance(e, flow.Call) and (request is None or e.request.name == request)]
 
     def of(self, kind):
         return [e for e in self.effects if isinstance(e, kind)]
@@ -86,8 +88,8 @@ class Driver:
     # common paths
     def member(self, orders, code="MEMBER-0000001"):
         self.scan(code)
-        assert self.last_call().request == "lookup"
-        self.answer("lookup", Lookup(Member("m_1", "王*明"), tuple(orders)))
+        assert self.last_call().request.name == "lookup"
+        self.answer("lookup", Lookup(Member("m_1", "王*明"), tuple(orders), lookup_id=LOOKUP_ID, expires_in=300))
 
     def login(self, staff_id="s_1", name="陳*華"):
         self.scan("STAFF-0001")
@@ -95,7 +97,18 @@ class Driver:
         self.press("confirm")
         self.answer("login", StaffSession(token="tok-" + staff_id, staff=Staff(staff_id, name), expires_in=3600))
         staff_call = self.calls("staff_list")[-1]
-        self.send(ApiResult("staff_list", True, (Staff("s_1", "陳*華"), Staff("s_2", "林*玲")), None, staff_call.token))
+        self.send(
+            ApiResult("staff_list", True, (Staff("s_1", "陳小華"), Staff("s_2", "林美玲")), None, staff_call.token)
+        )
+
+
+def args(request) -> dict:
+    """A request record's fields as the call's arguments: set ones only, the staff token aside."""
+    return {
+        f.name: getattr(request, f.name)
+        for f in dataclasses.fields(request)
+        if f.name != "staff_token" and getattr(request, f.name) is not None
+    }
 
 
 def down():

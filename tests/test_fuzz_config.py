@@ -26,6 +26,7 @@ FIELDS = {
     "locker": config_mod.LockerSection,
     "display": config_mod.DisplaySection,
     "logging": config_mod.LoggingSection,
+    "voice": config_mod.VoiceSection,
 }
 DOOR_KEYS = [f.name for f in dataclasses.fields(config_mod.DoorSection)]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Order, Settings, Staff, StaffSession
-from kiosk.app import ParcelInfo
+from kiosk.api.requests import ParcelInfo
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
 from kiosk.screens.render import Renderer
@@ -80,7 +80,7 @@ actions = st.one_of(
 
 
 def _value(call: flow.Call, draw_orders: tuple):
-    r = call.request
+    r = call.request.name
     if r == "settings":
         return Settings()
     if r == "lookup":
@@ -120,7 +120,7 @@ class Run:
             assert before.staff is not None or door in self.yes_doors, "a door opened without the backend's yes"
         if state.screen in (flow.Screen.IDLE, flow.Screen.OFFLINE):
             assert unlocks == [], "unlocked on idle"
-            assert state.doors == (), "a door left in the session on idle"
+            assert state.customer.doors == (), "a door left in the session on idle"
         self.calls += [e for e in fx if isinstance(e, flow.Call)]
 
     def auto(self) -> None:
@@ -132,7 +132,11 @@ class Run:
         elif screen in ("idle", "error", "done", "offline"):
             self.send(Scan("QRCODE", self.data.draw(st.sampled_from(["MEMBER-0000001", "STAFF-0001"])), 0.0))
         elif screen == "orders":
-            self.send(Press(self.data.draw(st.sampled_from(["pickup_all", *(f"order:{o.number}" for o in s.orders)]))))
+            self.send(
+                Press(
+                    self.data.draw(st.sampled_from(["pickup_all", *(f"order:{o.number}" for o in s.customer.orders)]))
+                )
+            )
         elif screen == "staff_login":
             self.send(Typed("2468\n"))
         elif screen == "staff_menu":
@@ -141,12 +145,12 @@ class Run:
             self.send(Scan("CODE128", "PKG1001", 0.0))
         elif screen == "arrival_confirm":
             self.send(Press("confirm"))
-        elif screen == "overdue" and s.overdue:
-            self.send(Press(f"order:{s.overdue[0].number}"))
+        elif screen == "overdue" and s.staff is not None and s.staff.overdue:
+            self.send(Press(f"order:{s.staff.overdue[0].number}"))
         elif screen == "order_detail":
             self.send(Press(self.data.draw(st.sampled_from(["pickup", "return"]))))
-        elif screen == "door_open" and s.doors:
-            slot = s.doors[0]
+        elif screen == "door_open" and s.customer.doors:
+            slot = s.customer.doors[0]
             kind = {"unlocked": "opened", "open": "closed"}.get(slot.state.value, "not_opened")
             self.send(DoorEvent(slot.number, kind))
         else:
@@ -188,16 +192,16 @@ class Run:
                 self.data.draw(st.lists(st.sampled_from(list(ORDERS.values())), unique=True, min_size=1, max_size=3))
             )
             value = _value(call, orders)
-            if call.request == "lookup":
+            if call.request.name == "lookup":
                 self.yes_doors |= {o.locker_door for o in orders if o.locker_door is not None}
-            event = ApiResult(call.request, True, value, None, token)
+            event = ApiResult(call.request.name, True, value, None, token)
         elif outcome == "down":
-            event = ApiResult(call.request, False, None, BackendUnavailable("refused"), token)
+            event = ApiResult(call.request.name, False, None, BackendUnavailable("refused"), token)
         elif outcome == "stale":
-            event = ApiResult(call.request, True, _value(call, (ORDERS["A1003"],)), None, token + 1000)
+            event = ApiResult(call.request.name, True, _value(call, (ORDERS["A1003"],)), None, token + 1000)
         else:
             code = "member_not_found" if outcome == "refused" else outcome
-            event = ApiResult(call.request, False, None, Rejected(code, "", 409), token)
+            event = ApiResult(call.request.name, False, None, Rejected(code, "", 409), token)
         self.send(event)
 
 

@@ -37,13 +37,21 @@ REQUIRED = {
     "done": {"lang", "confirm"},
     "error": {"lang", "confirm"},
     "offline": {"lang"},
-    "staff_login": {"logout", "confirm"} | KEYPAD,
-    "staff_menu": {"logout", "arrival", "overdue"},
+    # r2: nobody is logged in yet on staff_login: no logout (cancel leaves)
+    "staff_login": {"cancel", "confirm"} | KEYPAD,
+    "staff_menu": {"logout", "arrival", "overdue", "returns", "duty"},
     "arrival": {"logout", "back"},
     "arrival_confirm": {"logout", "cancel", "confirm", "staff:s_1", "staff:s_2", "staff:s_3", "staff:s_4"},
     "overdue": {"logout", "back", "order:A1002", "order:A0998"},
-    "order_detail": {"logout", "back", "return", "pickup", "reason:overdue"},
+    # r2: no reason preselected, so no `return` yet (see test_order_detail_return_needs_a_reason)
+    "order_detail": {"logout", "back", "pickup", "reason:not_collected", "reason:customer_request", "reason:damaged"},
+    "pickup_code": {"lang", "back", "confirm"} | KEYPAD,
+    "door_alarm": {"lang"},
+    "help": {"lang", "back", "call_staff"},
+    "returns": {"logout", "back", "order:A0987", "order:A0991"},
 }
+# screens whose buttons are exactly these (nothing else may be pressed there)
+EXACT = {"door_alarm": {"lang"}, "help": {"lang", "back", "call_staff"}}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +88,9 @@ def test_every_screen_renders_with_its_buttons(renderer, frame, screen, size, la
     view = gallery.demo_views(lang)[screen]
     _surface, buttons = check(renderer, view, size, now=1.0, preview=frame)
     assert REQUIRED[screen] <= set(buttons), f"missing {REQUIRED[screen] - set(buttons)}"
-    if screen in STAFF_SCREENS:
+    if screen in EXACT:
+        assert set(buttons) == EXACT[screen]
+    if screen in STAFF_SCREENS and view.staff_name:
         assert "logout" in buttons
         assert "lang" not in buttons
     if screen in CUSTOMER_SCREENS:
@@ -154,13 +164,13 @@ def test_orders_empty_and_overdue_empty(renderer):
     _s, buttons = check(renderer, View(screen="orders", member_masked="王*明"))
     assert "pickup_all" not in buttons
     assert "cancel" in buttons
-    _s, buttons = check(renderer, View(screen="overdue", staff_name="陳*華"))
+    _s, buttons = check(renderer, View(screen="overdue", staff_name="陳小華"))
     assert not any(b.startswith("order:") for b in buttons)
 
 
 def test_arrival_confirm_offline_without_details_or_picker(renderer):
     view = View(
-        screen="arrival_confirm", staff_name="陳*華", detail=None, message=Message.of("msg.saved_offline", "warn")
+        screen="arrival_confirm", staff_name="陳小華", detail=None, message=Message.of("msg.saved_offline", "warn")
     )
     for lang in LANGS:
         _s, buttons = check(renderer, dataclasses.replace(view, lang=lang))
@@ -196,7 +206,7 @@ def test_message_banner_uses_the_catalogue(renderer):
 def test_focus_and_indicators_render(renderer):
     view = View(
         screen="staff_menu",
-        staff_name="陳*華",
+        staff_name="陳小華",
         focus="arrival",
         offline=True,
         outbox_depth=3,
@@ -274,5 +284,7 @@ def test_view_rejects_unknown_values():
 def test_gallery_writes_pngs(tmp_path):
     written = gallery.render_all(tmp_path, sizes=((800, 480),), langs=("en",))
     assert len(written) == len(SCREENS) + len(gallery.extra_views("en"))
+    for name in ("pickup_code", "door_alarm", "help", "returns"):
+        assert (tmp_path / "en" / "800x480" / f"{name}.png").is_file()
     img = pygame.image.load(str(tmp_path / "en" / "800x480" / "door_open.png"))
     assert img.get_size() == (800, 480)

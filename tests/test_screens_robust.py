@@ -68,11 +68,11 @@ def test_long_data_is_cut_not_spilled(renderer):
     views = [
         View(screen="orders", orders=orders, member_masked="王*********明"),
         View(screen="overdue", orders=orders, staff_name="陳" * 20),
-        View(screen="order_detail", detail=detail, staff_name="陳*華"),
+        View(screen="order_detail", detail=detail, staff_name="陳小華"),
         View(
             screen="arrival_confirm",
             detail=detail,
-            staff_name="陳*華",
+            staff_name="陳小華",
             commission_enabled=True,
             staff_choices=tuple(StaffChoice(f"s_{i}", "歐陽" * 6) for i in range(9)),
             selected_staff="s_3",
@@ -97,6 +97,7 @@ rows = st.builds(
     overdue=st.booleans(),
     locker_door=st.one_of(st.none(), st.integers(1, 999)),
     arrived_at=st.sampled_from(["", "2026-11-01T03:00:00Z", "garbage"]),
+    status=st.sampled_from(["", "return_requested", "return_reviewed", "arrived"]),
 )
 views = st.builds(
     View,
@@ -113,7 +114,7 @@ views = st.builds(
     ).map(tuple),
     retry_allowed=st.booleans(),
     member_code_only=st.booleans(),
-    entry_kind=st.sampled_from(["", "phone", "email"]),
+    entry_kind=st.sampled_from(["", "phone", "email", "pickup_code"]),
     entry_text=st.text(max_size=60),
     pin_length=st.integers(0, 12),
     staff_name=st.text(max_size=12),
@@ -122,6 +123,20 @@ views = st.builds(
     attention_count=st.integers(0, 99),
     camera_ok=st.booleans(),
     countdown=st.one_of(st.none(), st.integers(0, 600)),
+    # r2
+    alarm_door=st.one_of(st.none(), st.integers(1, 999)),
+    alarm_kind=st.sampled_from(["", "door_left_open", "door_forced"]),
+    on_duty=st.text(max_size=12),
+    locked_for=st.integers(0, 3600),
+    return_reason=st.one_of(st.none(), st.sampled_from(["damaged", "not_collected", "bogus"])),
+    detail=st.one_of(
+        st.none(),
+        st.builds(
+            OrderDetail,
+            number=st.text("A0123456789", min_size=1, max_size=12),
+            status=st.sampled_from(["arrived", "overdue", "return_requested", "return_reviewed"]),
+        ),
+    ),
 )
 
 
@@ -132,5 +147,7 @@ def test_any_view_renders_inside_the_surface(renderer, view, size):
     buttons = renderer.draw(surface, view, now=1.5)
     _layout_ok(buttons, size)
     ids = {b.id for b in buttons}
-    assert ("logout" in ids) == view.is_staff
+    # r2: no logout on staff_login before anyone has logged in
+    nobody = view.screen == "staff_login" and not view.staff_name
+    assert ("logout" in ids) == (view.is_staff and not nobody)
     assert ("lang" in ids) == (not view.is_staff)

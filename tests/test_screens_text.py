@@ -34,6 +34,10 @@ API_ERROR_CODES = [
     "package_mismatch",
     "locked_out",
     "forbidden",
+    # r2: the kiosk-facing refusals of API.md revision 2
+    "code_used",
+    "pickup_code_required",
+    "lookup_expired",
 ]
 STATUSES = [
     "shipped",

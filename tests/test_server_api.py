@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from conftest import SMALL_SEED
 
 pytestmark = pytest.mark.backend_seed("small")
+
+# r2: phone and email look-ups without a pickup code only at a counter kiosk while
+# contact_lookup is "open" (revision 1's behaviour)
+OPEN_COUNTER_SEED = copy.deepcopy(SMALL_SEED)
+OPEN_COUNTER_SEED["settings"]["contact_lookup"] = "open"
+OPEN_COUNTER_SEED["kiosks"][0]["mode"] = "counter"
 
 
 def err(r: requests.Response) -> str:
@@ -88,10 +96,14 @@ def test_settings_defaults_and_seeded_values(api):
     assert r.json() == {
         "overdue_days": 7,
         "member_code_only": False,
+        "contact_lookup": "pickup_code",
+        "member_code_totp": False,
+        "lookup_ttl_seconds": 300,
+        "reminder_days": 2,
         "commission_enabled": True,
         "lockout_attempts": 3,  # from the seed
         "lockout_seconds": 60,
-        "member_code_pattern": "[0-9A-Za-z:_-]{6,64}",
+        "member_code_pattern": "[0-9A-Za-z:_.-]{6,72}",  # r2: room for a rotating code
         "parcel_code_pattern": "[0-9A-Za-z-]{6,40}",
         "staff_badge_pattern": "STAFF-[0-9A-Z]{4,16}",
     }
@@ -166,6 +178,7 @@ def test_lookup_by_member_code_lists_arrived_and_overdue_by_arrival(api):
         {"member_code": "MEMBER-0000002"},
     ],
 )
+@pytest.mark.backend_seed(OPEN_COUNTER_SEED)
 def test_lookup_by_phone_digits_or_email_any_case(api, query):
     r = api.post("/members/lookup", json=query)
     assert r.status_code == 200
@@ -179,6 +192,7 @@ def test_lookup_by_phone_digits_or_email_any_case(api, query):
     "query",
     [{"member_code": "MEMBER-0000404"}, {"phone": "0900000000"}, {"email": "nobody@example.com"}],
 )
+@pytest.mark.backend_seed(OPEN_COUNTER_SEED)
 def test_lookup_unknown_is_404(api, query):
     r = api.post("/members/lookup", json=query)
     assert r.status_code == 404
@@ -196,7 +210,7 @@ def test_lookup_needs_exactly_one_key(api, query):
 
 
 def test_lookup_member_without_waiting_orders_gets_empty_list(backend, api):
-    api.post("/orders/o_4/pickup", json={"member_id": "m_2", "locker_door": 4}, key=True)
+    api.post("/orders/o_4/pickup", json={"lookup_id": api.lookup_id("MEMBER-0000002"), "locker_door": 4}, key=True)
     r = api.post("/members/lookup", json={"member_code": "MEMBER-0000002"})
     assert r.status_code == 200
     assert r.json()["orders"] == []
@@ -307,7 +321,7 @@ def test_arrive_refusals(api):
 
 
 def test_door_frees_when_its_order_is_picked_up(api):
-    api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True)
+    api.post("/orders/o_2/pickup", json={"lookup_id": api.lookup_id(), "locker_door": 2}, key=True)
     r = api.post("/parcels/PKG1001/arrive", json={"locker_door": 2}, staff=True, key=True)
     assert r.status_code == 200
     assert r.json()["locker_door"] == 2
@@ -318,7 +332,9 @@ def test_door_frees_when_its_order_is_picked_up(api):
 
 def test_pickup_at_counter_with_package_code(backend, api):
     r = api.post(
-        "/orders/o_3/pickup", json={"member_id": "m_1", "package_code": "PKG1003", "handed_over_by": "s_2"}, key=True
+        "/orders/o_3/pickup",
+        json={"lookup_id": api.lookup_id(), "package_code": "PKG1003", "handed_over_by": "s_2"},
+        key=True,
     )
     assert r.status_code == 200
     order = r.json()
@@ -330,7 +346,7 @@ def test_pickup_at_counter_with_package_code(backend, api):
 
 
 def test_pickup_at_locker_with_door(api):
-    r = api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True)
+    r = api.post("/orders/o_2/pickup", json={"lookup_id": api.lookup_id(), "locker_door": 2}, key=True)
     assert r.status_code == 200
     assert r.json()["status"] == "received"
     assert r.json()["handed_over_by"] is None
@@ -342,9 +358,10 @@ def test_pickup_at_locker_with_door(api):
         ("o_404", {"member_id": "m_1", "locker_door": 2}, 404, "order_not_found"),
         ("o_2", {"member_id": "m_2", "locker_door": 2}, 403, "not_your_order"),
         ("o_404", {"member_id": "m_2", "package_code": "PKG1002"}, 404, "order_not_found"),
-        ("o_1", {"member_id": "m_1", "package_code": "PKG1001"}, 409, "wrong_status"),
-        ("o_6", {"member_id": "m_2", "package_code": "PKG1006"}, 409, "wrong_status"),
-        ("o_1", {"member_id": "m_2", "package_code": "PKG9"}, 403, "not_your_order"),  # 403 before 409
+        # r2: a look-up allows only the orders waiting when it was made: 403 before 409
+        ("o_1", {"member_id": "m_1", "package_code": "PKG1001"}, 403, "not_your_order"),
+        ("o_6", {"member_id": "m_2", "package_code": "PKG1006"}, 403, "not_your_order"),
+        ("o_1", {"member_id": "m_2", "package_code": "PKG9"}, 403, "not_your_order"),
         ("o_2", {"member_id": "m_1", "package_code": "PKG1003"}, 409, "package_mismatch"),
         ("o_2", {"member_id": "m_1", "package_code": "PKG404"}, 409, "package_mismatch"),
         ("o_2", {"member_id": "m_1", "locker_door": 4}, 409, "package_mismatch"),
@@ -354,9 +371,14 @@ def test_pickup_at_locker_with_door(api):
         ("o_2", {"package_code": "PKG1002"}, 422, "validation_error"),
         ("o_2", {"member_id": "m_1", "locker_door": 2, "handed_over_by": "s_9"}, 422, "validation_error"),
         ("o_2", {"member_id": "m_1", "locker_door": 2, "handed_over_by": "s_404"}, 422, "validation_error"),
+        ("o_2", {"member_id": "m_x", "locker_door": 2}, 403, "lookup_expired"),  # unknown look-up
+        ("o_404", {"member_id": "m_x", "locker_door": 2}, 403, "lookup_expired"),  # 403 before 404
     ],
 )
 def test_pickup_refusals_in_contract_order(backend, api, order_id, body, status, code):
+    # the table names the member whose look-up the pickup names (r2: lookup_id, not member_id)
+    lookups = {"m_1": api.lookup_id("MEMBER-0000001"), "m_2": api.lookup_id("MEMBER-0000002"), "m_x": "lk_unknown"}
+    body = {("lookup_id" if k == "member_id" else k): (lookups[v] if k == "member_id" else v) for k, v in body.items()}
     r = api.post(f"/orders/{order_id}/pickup", json=body, key=True)
     assert r.status_code == status
     assert err(r) == code
@@ -365,8 +387,9 @@ def test_pickup_refusals_in_contract_order(backend, api, order_id, body, status,
 
 
 def test_pickup_twice_with_two_keys_second_is_wrong_status(api):
-    assert api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True).status_code == 200
-    r = api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True)
+    body = {"lookup_id": api.lookup_id(), "locker_door": 2}  # one look-up: it allowed o_2
+    assert api.post("/orders/o_2/pickup", json=body, key=True).status_code == 200
+    r = api.post("/orders/o_2/pickup", json=body, key=True)
     assert (r.status_code, err(r)) == (409, "wrong_status")
 
 
@@ -425,11 +448,12 @@ def test_rejected_review_puts_order_back(api):
     api.post("/orders/o_2/return", json={"reason": "x"}, staff=True, key=True)
     r = api.post("/orders/o_2/return/review", json={"approved": False}, staff=True, key=True)
     assert (r.status_code, r.json()["status"], r.json()["locker_door"]) == (200, "arrived", 2)
-    r = api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True)
+    r = api.post("/orders/o_2/pickup", json={"lookup_id": api.lookup_id(), "locker_door": 2}, key=True)
     assert r.status_code == 200
 
 
 def test_return_wrong_status(api):
+    lookup_id = api.lookup_id()  # made while o_2 waited
     cases = [
         ("/orders/o_1/return", {"reason": "x"}),  # shipped
         ("/orders/o_6/return", {"reason": "x"}),  # received
@@ -442,7 +466,7 @@ def test_return_wrong_status(api):
     api.post("/orders/o_2/return", json={}, staff=True, key=True)
     r = api.post("/orders/o_2/return/complete", json={"destination": "warehouse"}, staff=True, key=True)
     assert (r.status_code, err(r)) == (409, "wrong_status")
-    r = api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key=True)
+    r = api.post("/orders/o_2/pickup", json={"lookup_id": lookup_id, "locker_door": 2}, key=True)
     assert (r.status_code, err(r)) == (409, "wrong_status")
 
 

@@ -79,7 +79,7 @@ def assert_untouched(server):
 
 
 def test_body_over_64_kib_is_413(server, http):
-    big = json.dumps({"member_id": "m_1", "locker_door": 2, "pad": "x" * 70000})
+    big = json.dumps({"lookup_id": "lk_1", "locker_door": 2, "pad": "x" * 70000})
     r = post(http, server, "/orders/o_2/pickup", data=big, headers={**KIOSK, "Content-Type": "application/json"})
     assert (r.status_code, error_code(r)) == (413, "body_too_large")
     r = post(http, server, "/orders/o_2/pickup", data=(b"x" * 8192 for _ in range(9)))  # chunked, no length
@@ -107,7 +107,7 @@ def test_control_characters_in_codes_are_bad_input(server, http, staff_headers, 
         ("/members/lookup", {"email": f"m@example.com{ch}"}, KIOSK),
         ("/staff/login", {"badge_code": f"STAFF-0001{ch}", "pin": "2468"}, KIOSK),
         ("/staff/login", {"badge_code": "STAFF-0001", "pin": f"24{ch}68"}, KIOSK),
-        ("/orders/o_2/pickup", {"member_id": "m_1", "package_code": f"PKG2{ch}"}, KIOSK),
+        ("/orders/o_2/pickup", {"lookup_id": "lk_1", "package_code": f"PKG2{ch}"}, KIOSK),
         ("/parcels/PKG1/arrive", {"received_by": f"s_1{ch}"}, staff_headers),
     ]
     for path, body, headers in cases:
@@ -119,7 +119,7 @@ def test_control_characters_in_codes_are_bad_input(server, http, staff_headers, 
         headers = {**staff_headers, "Idempotency-Key": str(uuid.uuid4())}
         r = http.request(method, server.api_url + path, headers=headers, json={}, timeout=10)
         assert (r.status_code, error_code(r)) == (400, "bad_input"), path
-    r = post(http, server, f"/orders/o_2{urllib.parse.quote(ch)}/pickup", json={"member_id": "m_1", "locker_door": 2})
+    r = post(http, server, f"/orders/o_2{urllib.parse.quote(ch)}/pickup", json={"lookup_id": "lk_1", "locker_door": 2})
     assert (r.status_code, error_code(r)) == (400, "bad_input")
     assert_untouched(server)
 
@@ -143,7 +143,7 @@ def test_codes_over_128_characters_are_bad_input(server, http, staff_headers):
 
 
 @pytest.mark.parametrize(
-    "raw", ["{", "{'a': 1}", "nul", '{"member_id": "m_1",}', "\xff\xfe", '{"member_id": "m_1", "locker_door": NaN}']
+    "raw", ["{", "{'a': 1}", "nul", '{"lookup_id": "lk_1",}', "\xff\xfe", '{"lookup_id": "lk_1", "locker_door": NaN}']
 )
 def test_unparseable_json_is_bad_input(server, http, raw):
     r = post(http, server, "/orders/o_2/pickup", data=raw.encode("latin-1"))
@@ -158,14 +158,15 @@ def test_unparseable_json_is_bad_input(server, http, raw):
         42,
         "text",
         None,
-        {"member_id": 1, "locker_door": 2},
-        {"member_id": "m_1", "locker_door": "2"},
-        {"member_id": "m_1", "locker_door": 2.5},
-        {"member_id": "m_1", "locker_door": True},
-        {"member_id": ["m_1"], "locker_door": 2},
-        {"member_id": "m_1", "locker_door": 2, "extra": 1},
-        {"member_id": "m_1", "locker_door": 2, "handed_over_by": 5},
+        {"lookup_id": 1, "locker_door": 2},
+        {"lookup_id": "lk_1", "locker_door": "2"},
+        {"lookup_id": "lk_1", "locker_door": 2.5},
+        {"lookup_id": "lk_1", "locker_door": True},
+        {"lookup_id": ["lk_1"], "locker_door": 2},
+        {"lookup_id": "lk_1", "locker_door": 2, "extra": 1},
+        {"lookup_id": "lk_1", "locker_door": 2, "handed_over_by": 5},
         {"memberId": "m_1", "locker_door": 2},
+        {"member_id": "m_1", "locker_door": 2},  # r2: a queued revision-1 pickup is refused
     ],
 )
 def test_missing_mistyped_or_unknown_fields_are_422(server, http, body):
@@ -200,7 +201,7 @@ json_values = st.recursive(
 pickup_like = st.fixed_dictionaries(
     {},
     optional={
-        "member_id": json_values | st.sampled_from(["m_1", "m_2"]),
+        "lookup_id": json_values | st.sampled_from(["lk_1", "lk_2"]),
         "package_code": json_values | st.sampled_from(["PKG1", "PKG2"]),
         "locker_door": json_values | st.sampled_from([1, 2, 3]),
         "handed_over_by": json_values | st.just("s_1"),
@@ -214,7 +215,7 @@ def test_generated_pickup_bodies_never_fail_the_server(server, http, body):
     before = server.order_by_number("A2")["status"]
     r = post(http, server, "/orders/o_1/pickup", json=body)  # o_1 is shipped: never picked up
     assert r.status_code in (400, 403, 409, 422), r.text
-    assert error_code(r) in ("bad_input", "validation_error", "not_your_order", "wrong_status")
+    assert error_code(r) in ("bad_input", "validation_error", "lookup_expired", "not_your_order", "wrong_status")
     assert server.order_by_number("A2")["status"] == before
     assert server.order_by_number("A1")["status"] == "shipped"
 
@@ -258,8 +259,8 @@ def test_a_slash_in_a_package_code_is_a_code_not_a_route(server, http, staff_hea
 
 def test_out_of_range_numbers_and_lone_surrogates_are_bad_input(server, http, staff_headers):
     cases = [
-        ("/orders/o_2/pickup", '{"member_id": "m_1", "locker_door": 100000000000000000000000}', KIOSK),
-        ("/orders/o_2/pickup", '{"member_id": "m_1", "locker_door": -1}', KIOSK),
+        ("/orders/o_2/pickup", '{"lookup_id": "lk_1", "locker_door": 100000000000000000000000}', KIOSK),
+        ("/orders/o_2/pickup", '{"lookup_id": "lk_1", "locker_door": -1}', KIOSK),
         ("/parcels/PKG1/arrive", '{"locker_door": 99999999999999999999}', staff_headers),
         ("/kiosks/k_1/heartbeat", '{"outbox": 99999999999999999999}', KIOSK),
         ("/kiosks/k_1/heartbeat", '{"outbox": -5}', KIOSK),

@@ -38,8 +38,8 @@ def _post(backend, path, body, key, staff_token=None):
     return r.status_code, r.json()
 
 
-def test_concurrent_pickups_with_different_keys_exactly_one_wins(backend):
-    body = {"member_id": "m_1", "locker_door": 2}
+def test_concurrent_pickups_with_different_keys_exactly_one_wins(backend, api):
+    body = {"lookup_id": api.lookup_for("m_1"), "locker_door": 2}
     results = race(lambda i: _post(backend, "/orders/o_2/pickup", body, str(uuid.uuid4())))
     statuses = sorted(s for s, _ in results)
     assert statuses == [200] + [409] * (THREADS - 1)
@@ -48,9 +48,11 @@ def test_concurrent_pickups_with_different_keys_exactly_one_wins(backend):
     assert backend.order_by_number("A1002")["status"] == "received"
 
 
-def test_concurrent_mixed_counter_and_locker_pickups(backend):
+def test_concurrent_mixed_counter_and_locker_pickups(backend, api):
+    lk = api.lookup_for("m_1")
+
     def attempt(i):
-        body = {"member_id": "m_1", "package_code": "PKG1003"} if i % 2 else {"member_id": "m_1", "locker_door": 2}
+        body = {"lookup_id": lk, "package_code": "PKG1003"} if i % 2 else {"lookup_id": lk, "locker_door": 2}
         return _post(backend, "/orders/o_3/pickup" if i % 2 else "/orders/o_2/pickup", body, str(uuid.uuid4()))
 
     results = race(attempt)
@@ -58,8 +60,8 @@ def test_concurrent_mixed_counter_and_locker_pickups(backend):
     assert backend.count_events("pickup") == 2
 
 
-def test_concurrent_replays_of_one_key_change_once_and_agree(backend):
-    body = {"member_id": "m_1", "locker_door": 2}
+def test_concurrent_replays_of_one_key_change_once_and_agree(backend, api):
+    body = {"lookup_id": api.lookup_for("m_1"), "locker_door": 2}
     results = race(lambda i: _post(backend, "/orders/o_2/pickup", body, "one-key"))
     assert {s for s, _ in results} == {200}
     assert len({str(b) for _, b in results}) == 1

@@ -29,9 +29,11 @@ def test_backend_fixture_serves_demo_data(backend):
 def test_stop_refuses_connections_and_start_resumes_same_port_and_data(backend):
     port = backend.port
     headers = {"Authorization": "Bearer dev-kiosk-token", "Idempotency-Key": "k-restart"}
-    r = requests.post(
-        backend.api_url + "/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, headers=headers, timeout=5
+    lookup = requests.post(
+        backend.api_url + "/members/lookup", json={"member_code": "MEMBER-0000001"}, headers=headers, timeout=5
     )
+    body = {"lookup_id": lookup.json()["lookup_id"], "locker_door": 2}
+    r = requests.post(backend.api_url + "/orders/o_2/pickup", json=body, headers=headers, timeout=5)
     assert r.status_code == 200
     backend.stop()
     try:

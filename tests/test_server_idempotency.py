@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.backend_seed("small")
 
 WRITES = [
     ("/parcels/PKG1001/arrive", {"locker_door": 3}, True),
-    ("/orders/o_2/pickup", {"member_id": "m_1", "locker_door": 2}, False),
+    ("/orders/o_2/pickup", {"lookup_id": "@m_1", "locker_door": 2}, False),
     ("/orders/o_3/return", {"reason": "damaged"}, True),
 ]
 
@@ -26,10 +28,10 @@ def code(r):
     ],
 )
 def test_missing_key_is_400_and_changes_nothing(backend, api, path, body, staff):
-    r = api.post(path, json=body, staff=staff)
+    r = api.post(path, json=api.fill(body), staff=staff)
     assert r.status_code == 400
     assert code(r) == "idempotency_key_required"
-    r = api.post(path, json=body, staff=staff, headers={"Idempotency-Key": ""})
+    r = api.post(path, json=api.fill(body), staff=staff, headers={"Idempotency-Key": ""})
     assert r.status_code == 400
     assert backend.count_rows("order_events") == 0
     assert backend.count_rows("idempotency") == 0
@@ -37,10 +39,10 @@ def test_missing_key_is_400_and_changes_nothing(backend, api, path, body, staff)
 
 @pytest.mark.parametrize(("path", "body", "staff"), WRITES)
 def test_replay_returns_first_answer_and_changes_nothing(backend, api, path, body, staff):
-    first = api.post(path, json=body, staff=staff, key="key-1")
+    first = api.post(path, json=api.fill(body), staff=staff, key="key-1")
     assert first.status_code == 200
     for _ in range(3):
-        again = api.post(path, json=body, staff=staff, key="key-1")
+        again = api.post(path, json=api.fill(body), staff=staff, key="key-1")
         assert again.status_code == 200
         assert again.json() == first.json()
     assert backend.count_rows("order_events") == 1
@@ -48,34 +50,37 @@ def test_replay_returns_first_answer_and_changes_nothing(backend, api, path, bod
 
 
 def test_replay_of_a_refusal_returns_the_same_refusal(backend, api):
-    body = {"member_id": "m_1", "package_code": "PKG1003"}  # another order's parcel
-    first = api.post("/orders/o_2/pickup", json=body, key="key-409")
+    body = {"lookup_id": "@m_1", "package_code": "PKG1003"}  # another order's parcel
+    first = api.post("/orders/o_2/pickup", json=api.fill(body), key="key-409")
     assert (first.status_code, code(first)) == (409, "package_mismatch")
-    again = api.post("/orders/o_2/pickup", json=body, key="key-409")
+    again = api.post("/orders/o_2/pickup", json=api.fill(body), key="key-409")
     assert again.status_code == 409
     assert again.json() == first.json()
     assert backend.order_by_number("A1002")["status"] == "arrived"
 
 
 def test_replay_answers_as_first_time_even_after_the_order_moved_on(api):
-    body = {"member_id": "m_1", "locker_door": 2}
-    first = api.post("/orders/o_2/pickup", json=body, key="k-a")
-    api.post("/orders/o_2/pickup", json=body, key="k-b")  # 409 wrong_status: already received
-    again = api.post("/orders/o_2/pickup", json=body, key="k-a")
+    body = {"lookup_id": "@m_1", "locker_door": 2}
+    first = api.post("/orders/o_2/pickup", json=api.fill(body), key="k-a")
+    api.post("/orders/o_2/pickup", json=api.fill(body), key="k-b")  # 409 wrong_status: already received
+    again = api.post("/orders/o_2/pickup", json=api.fill(body), key="k-a")
     assert again.status_code == 200
     assert again.json() == first.json()
 
 
 def test_same_key_other_body_path_or_call_is_422_mismatch(backend, api):
-    assert api.post("/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, key="k").status_code == 200
+    assert (
+        api.post("/orders/o_2/pickup", json=api.fill({"lookup_id": "@m_1", "locker_door": 2}), key="k").status_code
+        == 200
+    )
     cases = [
-        ("/orders/o_2/pickup", {"member_id": "m_1", "package_code": "PKG1002"}, False),
-        ("/orders/o_4/pickup", {"member_id": "m_2", "locker_door": 4}, False),
-        ("/parcels/PKG1001/arrive", {}, True),  # keys are global: another call entirely
+        ("/orders/o_2/pickup", {"lookup_id": "@m_1", "package_code": "PKG1002"}, False),
+        ("/orders/o_4/pickup", {"lookup_id": "@m_2", "locker_door": 4}, False),
+        ("/parcels/PKG1001/arrive", {}, True),  # keys are per kiosk: another call entirely
         ("/orders/o_3/return", {}, True),
     ]
     for path, body, staff in cases:
-        r = api.post(path, json=body, staff=staff, key="k")
+        r = api.post(path, json=api.fill(body), staff=staff, key="k")
         assert r.status_code == 422, path
         assert code(r) == "idempotency_mismatch"
     assert backend.order_by_number("A1004")["status"] == "arrived"
@@ -84,8 +89,11 @@ def test_same_key_other_body_path_or_call_is_422_mismatch(backend, api):
 
 
 def test_key_order_of_fields_does_not_matter(api):
-    r1 = api.post("/orders/o_2/pickup", data='{"member_id": "m_1", "locker_door": 2}', key="k-order")
-    r2 = api.post("/orders/o_2/pickup", data='{"locker_door":2,"member_id":"m_1"}', key="k-order")
+    lk = api.lookup_for("m_1")
+    r1 = api.post("/orders/o_2/pickup", data=json.dumps({"lookup_id": lk, "locker_door": 2}), key="k-order")
+    r2 = api.post(
+        "/orders/o_2/pickup", data=json.dumps({"locker_door": 2, "lookup_id": lk}, separators=(",", ":")), key="k-order"
+    )
     assert r1.status_code == r2.status_code == 200
     assert r1.json() == r2.json()
 
@@ -105,7 +113,9 @@ def test_bad_key_is_bad_input(api):
     # other control characters are not valid in an HTTP header: the HTTP parser refuses them
     for key in ("x" * 129, "tab\tkey"):
         r = api.post(
-            "/orders/o_2/pickup", json={"member_id": "m_1", "locker_door": 2}, headers={"Idempotency-Key": key}
+            "/orders/o_2/pickup",
+            json=api.fill({"lookup_id": "@m_1", "locker_door": 2}),
+            headers={"Idempotency-Key": key},
         )
         assert r.status_code == 400, repr(key)
         assert code(r) == "bad_input"

@@ -34,6 +34,29 @@ def test_document_covers_every_call_of_the_contract():
         ("POST", "/api/v1/orders/{order_id}/return/review"),
         ("POST", "/api/v1/orders/{order_id}/return/complete"),
         ("POST", "/api/v1/kiosks/{kiosk_id}/heartbeat"),
+        ("POST", "/api/v1/staff/logout"),  # r2
+        ("POST", "/api/v1/kiosks/{kiosk_id}/events"),  # r2
+    }
+    admin = "/api/v1/admin"
+    expected |= {  # r2: the back office's calls (API.md "Back office"); /admin/ pages and /metrics are not in it
+        ("POST", f"{admin}/login"),
+        ("POST", f"{admin}/logout"),
+        ("GET", f"{admin}/settings"),
+        ("PATCH", f"{admin}/settings"),
+        ("GET", f"{admin}/orders"),
+        ("GET", f"{admin}/orders/{{order_id}}"),
+        ("POST", f"{admin}/orders/{{order_id}}/return"),
+        ("POST", f"{admin}/orders/{{order_id}}/return/review"),
+        ("POST", f"{admin}/orders/{{order_id}}/return/complete"),
+        ("POST", f"{admin}/orders/{{order_id}}/notify"),
+        ("GET", f"{admin}/reports/commission"),
+        ("GET", f"{admin}/staff"),
+        ("POST", f"{admin}/staff"),
+        ("PATCH", f"{admin}/staff/{{staff_id}}"),
+        ("GET", f"{admin}/kiosks"),
+        ("PATCH", f"{admin}/kiosks/{{kiosk_id}}"),
+        ("POST", f"{admin}/kiosks/{{kiosk_id}}/alarms/ack"),
+        ("GET", f"{admin}/events"),
     }
     assert calls == expected
     assert set(doc["components"]["schemas"]["OrderOut"]["properties"]) == {

@@ -125,15 +125,19 @@ def test_postgres_lookup_overdue_and_masking(pg_backend):
     assert body["orders"][0]["customer_masked"] == "王*明 / 0912***678"
 
 
+def _lookup_id(server, code="MEMBER-0000001") -> str:
+    return _post(server, "/members/lookup", {"member_code": code}, "unused")[1]["lookup_id"]
+
+
 def test_postgres_concurrent_pickups_exactly_one_wins(pg_backend):
-    body = {"member_id": "m_1", "locker_door": 2}
+    body = {"lookup_id": _lookup_id(pg_backend), "locker_door": 2}
     results = _race(lambda i: _post(pg_backend, "/orders/o_2/pickup", body, str(uuid.uuid4())))
     assert sorted(s for s, _ in results) == [200] + [409] * 7
     assert pg_backend.count_events("pickup") == 1
 
 
 def test_postgres_concurrent_replays_of_one_key(pg_backend):
-    body = {"member_id": "m_1", "package_code": "PKG1003"}
+    body = {"lookup_id": _lookup_id(pg_backend), "package_code": "PKG1003"}
     results = _race(lambda i: _post(pg_backend, "/orders/o_3/pickup", body, "one-key"))
     assert {s for s, _ in results} == {200}
     assert len({str(b) for _, b in results}) == 1
@@ -155,7 +159,43 @@ def test_postgres_door_race_and_refusals_roll_back(pg_backend):
     )
     assert [s for s, _ in results].count(200) == 1
     assert pg_backend.count_events("arrive") == 1
-    status, body = _post(pg_backend, "/orders/o_2/pickup", {"member_id": "m_1", "package_code": "PKG1003"}, "k409")
+    mismatch = {"lookup_id": _lookup_id(pg_backend), "package_code": "PKG1003"}
+    status, body = _post(pg_backend, "/orders/o_2/pickup", mismatch, "k409")
     assert (status, body["error"]["code"]) == (409, "package_mismatch")
-    assert _post(pg_backend, "/orders/o_2/pickup", {"member_id": "m_1", "package_code": "PKG1003"}, "k409")[0] == 409
+    assert _post(pg_backend, "/orders/o_2/pickup", mismatch, "k409")[0] == 409
     assert pg_backend.order_by_number("A1002")["status"] == "arrived"
+
+
+def test_postgres_lockout_is_race_free_and_shared(pg_backend):
+    def login(i):
+        pin = "2468" if i == 7 else "0000"
+        r = requests.post(
+            pg_backend.api_url + "/staff/login",
+            json={"badge_code": "STAFF-0001", "pin": pin},
+            headers={"Authorization": "Bearer test-kiosk-token"},
+            timeout=60,
+        )
+        return r.status_code
+
+    statuses = _race(login, n=16)
+    assert statuses.count(401) <= 3  # the small seed's lockout_attempts
+    assert set(statuses) <= {200, 401, 429}
+    other = Store(pg_backend.db_url)  # a second process's view: the same failures
+    try:
+        assert other.lockout.failures("login", "k_1", 60) >= min(3, statuses.count(401))
+    finally:
+        other.close()
+
+
+def test_postgres_lookup_ids_totp_and_pickup_codes(pg_backend):
+    status, body = _post(pg_backend, "/members/lookup", {"phone": "0912345678", "pickup_code": "000000"}, "u")
+    assert (status, body["error"]["code"]) == (404, "member_not_found")
+    status, body = _post(pg_backend, "/members/lookup", {"phone": "0912345678"}, "u")
+    assert (status, body["error"]["code"]) == (403, "pickup_code_required")
+    with pg_backend.admin.engine.connect() as conn:
+        code = conn.exec_driver_sql("SELECT pickup_code FROM orders WHERE id = 'o_2'").scalar()
+    status, body = _post(pg_backend, "/members/lookup", {"phone": "0912345678", "pickup_code": code}, "u")
+    assert status == 200
+    assert [o["number"] for o in body["orders"]] == ["A1002"]
+    status, _ = _post(pg_backend, "/orders/o_2/pickup", {"lookup_id": body["lookup_id"], "locker_door": 2}, "p1")
+    assert status == 200

@@ -69,8 +69,11 @@ def test_server_logs_hold_no_personal_data(seed_data, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     with ServerThread(seed=seed_data) as server:
         url = server.api_url
-        requests.post(url + "/members/lookup", json={"member_code": "MEMBER-0000001"}, headers=KIOSK, timeout=5)
-        requests.post(url + "/members/lookup", json={"phone": "0999888777"}, headers=KIOSK, timeout=5)
+        r = requests.post(url + "/members/lookup", json={"member_code": "MEMBER-0000001"}, headers=KIOSK, timeout=5)
+        lookup_id = r.json()["lookup_id"]
+        requests.post(
+            url + "/members/lookup", json={"phone": "0999888777", "pickup_code": "123456"}, headers=KIOSK, timeout=5
+        )
         requests.post(url + "/staff/login", json={"badge_code": "STAFF-0001", "pin": "0000"}, headers=KIOSK, timeout=5)
         token = _login(url)
         h = {**KIOSK, "X-Staff-Token": token, "Idempotency-Key": "k1"}
@@ -78,7 +81,7 @@ def test_server_logs_hold_no_personal_data(seed_data, tmp_path, caplog):
         requests.get(url + "/parcels/PKG1005", headers=h, timeout=5)
         h["Idempotency-Key"] = "k2"
         requests.post(
-            url + "/orders/o_2/pickup", json={"member_id": "m_1", "package_code": "PKG1002"}, headers=h, timeout=5
+            url + "/orders/o_2/pickup", json={"lookup_id": lookup_id, "package_code": "PKG1002"}, headers=h, timeout=5
         )
     text = caplog.text
     assert "event=picked_up" in text
@@ -91,6 +94,7 @@ def test_server_logs_hold_no_personal_data(seed_data, tmp_path, caplog):
         "0000",
         "2468",
         "PKG100",
+        "123456",
         "王小明",
         token,
         "test-kiosk-token",

@@ -149,3 +149,86 @@ def test_seed_types_are_checked(store, seed_data, change, message):
     with pytest.raises(SeedError, match=message):
         store.load_seed(seed_data)
     assert store.is_empty()
+
+
+# ------------------------------------------------------------------ revision 2
+
+
+def test_r2_seed_keys_are_loaded(store, seed_data):
+    seed_data["store"] = {"name": "信義門市", "timezone": "Asia/Taipei"}
+    seed_data["admins"] = [{"username": "admin", "password": "change-me-now"}]
+    seed_data["kiosks"][1]["mode"] = "counter"
+    seed_data["members"][0].update(lang="en", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    seed_data["orders"][1]["pickup_code"] = "480213"
+    seed_data["settings"].update(contact_lookup="open", member_code_totp=True, lookup_ttl_seconds=120, reminder_days=1)
+    store.load_seed(seed_data)
+    assert store.settings["store_name"] == "信義門市"
+    assert store.settings["timezone"] == "Asia/Taipei"
+    assert "store_name" not in store.settings_view()  # the kiosk's /settings holds the kiosk's keys only
+    assert store.settings_view()["lookup_ttl_seconds"] == 120
+    assert (store.kiosk_mode("k_1"), store.kiosk_mode("k_2")) == ("locker", "counter")
+    with store.engine.connect() as conn:
+        (pw_hash,) = conn.exec_driver_sql("SELECT password_hash FROM admins WHERE username = 'admin'").one()
+        members = dict(conn.exec_driver_sql("SELECT id, lang || ':' || totp_secret FROM members").all())
+        codes = dict(conn.exec_driver_sql("SELECT id, pickup_code FROM orders").all())
+    assert verify_pin("change-me-now", pw_hash)
+    assert "change-me-now" not in pw_hash
+    assert members["m_1"] == "en:JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    lang, secret = members["m_2"].split(":")
+    assert lang == "zh-TW"
+    assert len(secret) >= 32  # random, 160 bits
+    assert codes["o_2"] == "480213"
+    assert codes["o_3"].isdigit()  # arrived without a code: given one
+    assert len(codes["o_3"]) == 6
+    assert codes["o_1"] is None  # shipped
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["kiosks"][0].update(mode="kiosk"), "mode"),
+        (lambda s: s["members"][0].update(lang="fr"), "lang"),
+        (lambda s: s["members"][0].update(totp_secret="JBSWY3DP"), "at least 160 bits"),
+        (lambda s: s["members"][0].update(totp_secret="not base32!"), "at least 160 bits"),
+        (lambda s: s["orders"][1].update(pickup_code="12345"), "six digits"),
+        (
+            lambda s: s["orders"][1].update(pickup_code="111111") or s["orders"][3].update(pickup_code="111111"),
+            "share a pickup_code",
+        ),
+        (lambda s: s["settings"].update(contact_lookup="phone"), "contact_lookup"),
+        (lambda s: s["settings"].update(store_name="x"), "unknown key 'store_name'"),
+        (lambda s: s.update(store={"timezone": "Mars/Olympus"}), "time zone"),
+        (lambda s: s.update(store={"name": "x", "city": "y"}), "unknown key 'city'"),
+        (lambda s: s.update(admins=[{"username": "a"}]), "password is required"),
+    ],
+)
+def test_bad_r2_seeds_are_refused(store, seed_data, change, message):
+    change(seed_data)
+    with pytest.raises(SeedError, match=message):
+        store.load_seed(seed_data)
+    assert store.is_empty()
+
+
+def test_a_revision_1_database_is_brought_up_to_revision_2(tmp_path, seed_data):
+    import sqlite3
+
+    path = tmp_path / "r1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE kiosks (id VARCHAR(64) PRIMARY KEY, token_hash VARCHAR(64) NOT NULL UNIQUE,"
+        " position INTEGER NOT NULL);"
+        "INSERT INTO kiosks VALUES ('k_1', 'h', 0);"
+        "CREATE TABLE idempotency (key VARCHAR(128) PRIMARY KEY, method VARCHAR(8), path VARCHAR(400),"
+        " body_hash VARCHAR(64), status_code INTEGER, response TEXT, created_at FLOAT);"
+    )
+    conn.commit()
+    conn.close()
+    store = Store(f"sqlite:///{path}")
+    try:
+        assert store.kiosk_mode("k_1") == "locker"
+        assert store.count_rows("idempotency") == 0
+        with store.engine.connect() as c:
+            cols = [r[1] for r in c.exec_driver_sql("PRAGMA table_info(idempotency)")]
+        assert "scope" in cols
+    finally:
+        store.close()

@@ -82,7 +82,8 @@ def test_kiosk_unit_runs_as_its_user_with_only_the_device_groups():
     unit = "pickup-kiosk.service"
     assert one(unit, "Service", "User") == "pickup-kiosk"
     assert one(unit, "Service", "Group") == "pickup-kiosk"
-    assert set(one(unit, "Service", "SupplementaryGroups").split()) == {"video", "input", "gpio", "render"}
+    # r2: audio for the spoken prompts (issue 12)
+    assert set(one(unit, "Service", "SupplementaryGroups").split()) == {"video", "input", "gpio", "render", "audio"}
     assert one(unit, "Service", "ExecStart").endswith(" run --config /etc/pickup-kiosk/kiosk.toml")
     # kiosk.cli exits 2 on a ConfigError: not worth restarting
     assert one(unit, "Service", "RestartPreventExitStatus") == "2"
@@ -112,7 +113,7 @@ def test_kiosk_unit_device_list_is_closed_and_covers_the_hardware():
     unit = "pickup-kiosk.service"
     assert one(unit, "Service", "DevicePolicy") == "closed"
     allowed = {v.split()[0] for v in values(unit, "Service", "DeviceAllow")}
-    assert {"char-drm", "char-video4linux", "char-input", "char-gpiochip", "/dev/tty1"} <= allowed
+    assert {"char-drm", "char-video4linux", "char-input", "char-gpiochip", "char-alsa", "/dev/tty1"} <= allowed
     assert "PrivateDevices" not in {k for _, k, _ in directives(unit)}
 
 

@@ -283,7 +283,7 @@ class BackendClient:
     def pickup(
         self,
         order_id: str,
-        member_id: str,
+        lookup_id: str,
         *,
         package_code: str | None = None,
         locker_door: int | None = None,
@@ -294,7 +294,7 @@ class BackendClient:
         """Hand an order over: counter (``package_code`` scanned) or locker (``locker_door`` opened)."""
         if (package_code is None) == (locker_door is None):
             raise ValueError("pickup() takes exactly one of package_code, locker_door")
-        body: dict[str, Any] = {"member_id": member_id}
+        body: dict[str, Any] = {"lookup_id": lookup_id}  # API.md r2
         if package_code is not None:
             body["package_code"] = package_code
         else:
@@ -338,6 +338,41 @@ class BackendClient:
     def heartbeat(self, kiosk_id: str, payload: dict) -> None:
         path = "/kiosks/" + _segment(kiosk_id) + "/heartbeat"
         self._parse(_no_body, self._call("POST", path, "heartbeat", body=payload, empty_ok=True))
+
+    def staff_logout(self, staff_token: str, idempotency_key: str | None = None) -> None:
+        """API revision 2: end a staff session; the token is refused from then on (204)."""
+        data = self._call(
+            "POST",
+            "/staff/logout",
+            "staff_logout",
+            body={},
+            staff_token=staff_token,
+            key=_key(idempotency_key),
+            empty_ok=True,
+        )
+        self._parse(_no_body, data)
+
+    def kiosk_event(
+        self,
+        kiosk_id: str,
+        kind: str,
+        at: str,
+        *,
+        door: int | None = None,
+        detail: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """API revision 2: report a door alarm, a camera change, ... (204)."""
+        body: dict[str, Any] = {"kind": kind, "at": at}
+        if door is not None:
+            body["door"] = door
+        if detail is not None:
+            body["detail"] = detail
+        path = "/kiosks/" + _segment(kiosk_id) + "/events"
+        data = self._call(
+            "POST", path, "kiosk_event", body=body, key=_key(idempotency_key), fields={"door": door}, empty_ok=True
+        )
+        self._parse(_no_body, data)
 
     # -- plumbing ---------------------------------------------------------------------------
 

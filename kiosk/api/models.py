@@ -1,20 +1,37 @@
-"""Typed answers of the backend (shared/API.md), checked strictly on the way in.
+"""Typed answers of the backend (docs/api.md), checked strictly on the way in with pydantic.
 
-Every ``from_json`` takes the decoded JSON of one answer and returns a frozen dataclass, or
-raises :class:`~kiosk.errors.BackendUnavailable` ("malformed answer: ...") when the answer does
-not have the contract's shape: a backend that answers garbage is as useless as one that does not
-answer, and callers only ever handle :class:`~kiosk.errors.KioskError`, never ``KeyError`` or
-``TypeError``. Unknown extra keys are ignored (a newer backend may add fields). Messages name the
-field and the type that was wrong, never the value (it could be personal data).
+Every ``from_json`` takes the decoded JSON of one answer and returns a frozen (pydantic)
+dataclass, or raises :class:`~kiosk.errors.BackendUnavailable` ("malformed answer: ...") when the
+answer does not have the contract's shape: a backend that answers garbage is as useless as one
+that does not answer, and callers only ever handle :class:`~kiosk.errors.KioskError`, never
+``KeyError``, ``TypeError`` or pydantic's ``ValidationError``. Unknown extra keys are ignored (a
+newer backend may add fields). Types are strict (no ``"5"`` for 5, no 0 for false). Messages name
+the field and the type that was wrong, never the value (it could be personal data).
+
+A field the contract requires but allows ``null`` in has a default here (the kiosk builds these
+records itself too, in tests and the demo); ``wire_required`` lists the keys an answer must hold.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from kiosk.codes import DEFAULT_MEMBER_PATTERN, DEFAULT_PARCEL_PATTERN, DEFAULT_STAFF_PATTERN
 from kiosk.errors import BackendUnavailable
@@ -37,65 +54,6 @@ def malformed(what: str) -> BackendUnavailable:
     return BackendUnavailable(f"malformed answer: {what}")
 
 
-_MISSING = object()
-
-
-class _Fields:
-    """Typed access to one JSON object; every failure is a :func:`malformed` error."""
-
-    def __init__(self, data: Any, what: str):
-        if not isinstance(data, Mapping):
-            raise malformed(f"{what} is {_kind(data)}, not an object")
-        self.data = data
-        self.what = what
-
-    def _get(self, key: str, optional: bool) -> Any:
-        value = self.data.get(key, _MISSING)
-        if value is _MISSING and not optional:
-            raise malformed(f"{self.what}.{key} is missing")
-        return value
-
-    def _wrong(self, key: str, value: Any, expected: str) -> BackendUnavailable:
-        return malformed(f"{self.what}.{key} is {_kind(value)}, not {expected}")
-
-    def _typed(self, key: str, ok: Any, expected: str, nullable: bool, optional: bool, default: Any) -> Any:
-        value = self._get(key, optional)
-        if value is _MISSING or (value is None and nullable):
-            return default
-        if not ok(value):
-            raise self._wrong(key, value, expected)
-        return value
-
-    def str(self, key: str, *, nullable: bool = False, optional: bool = False, default: Any = None) -> Any:
-        return self._typed(key, lambda v: isinstance(v, str), "a string", nullable, optional, default)
-
-    def nonempty(self, key: str) -> str:
-        value = self.str(key)
-        if not value:
-            raise malformed(f"{self.what}.{key} is empty")
-        return value
-
-    def int(self, key: str, *, nullable: bool = False, optional: bool = False, default: Any = None) -> Any:
-        def ok(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        return self._typed(key, ok, "an integer", nullable, optional, default)
-
-    def bool(self, key: str, *, optional: bool = False, default: Any = None) -> Any:
-        return self._typed(key, lambda v: isinstance(v, bool), "true or false", False, optional, default)
-
-    def time(self, key: str, *, nullable: bool = False) -> datetime | None:
-        value = self._get(key, False)
-        if value is None and nullable:
-            return None
-        if not isinstance(value, str):
-            raise self._wrong(key, value, "an RFC 3339 time")
-        return parse_time(value, f"{self.what}.{key}")
-
-    def obj(self, key: str) -> Any:
-        return self._get(key, False)
-
-
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -105,7 +63,7 @@ def _kind(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "a list"
     if isinstance(value, Mapping):
         return "an object"
@@ -129,49 +87,126 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _list(data: Any, what: str) -> list:
-    if not isinstance(data, list):
-        raise malformed(f"{what} is {_kind(data)}, not a list")
-    return data
+def _time_in(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"is {_kind(value)}, not an RFC 3339 time")
+    try:
+        return parse_time(value)
+    except BackendUnavailable:
+        raise ValueError("is not an RFC 3339 time") from None
 
 
-@dataclass(frozen=True)
-class Order:
-    """One order as the backend shows it to a kiosk (the package code is never part of it)."""
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except (re.error, RecursionError, OverflowError):
+        raise ValueError("is not a valid regular expression") from None
+    return value
 
-    id: str
-    number: str
-    status: str
-    member_id: str
-    customer_masked: str = ""
-    items_summary: str = ""
-    arrived_at: datetime | None = None
-    overdue: bool = False
-    overdue_at: datetime | None = None
-    locker_door: int | None = None
-    received_by: str | None = None
-    handed_over_by: str | None = None
+
+Time = Annotated[datetime | None, BeforeValidator(_time_in)]
+NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+Text = Annotated[StrictStr, BeforeValidator(lambda v: "" if v is None else v)]  # null reads as ""
+Count = Annotated[StrictInt, Field(ge=0)]
+Pattern = Annotated[StrictStr, BeforeValidator(lambda v: v or None), AfterValidator(_pattern)]
+
+_CONFIG = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True)
+
+# what each pydantic error type says, after "<field> is" (the value itself is never shown)
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dataclass_type": "an object",
+    "dataclass_args_type": "an object",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
+_SAID = {
+    "string_too_short": "is empty",
+    "greater_than_equal": "is negative",
+    "literal_error": "is not one of the contract's values",
+}
+
+
+def _message(what: str, error: Any) -> str:
+    path = what
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    kind = error["type"]
+    if kind == "missing":
+        return f"{path} is missing"
+    if kind == "missing_key":
+        return f"{path}.{error['ctx']['key']} is missing"
+    if kind == "value_error":
+        return f"{path} {error['ctx']['error']}"
+    if kind in _SAID:
+        return f"{path} {_SAID[kind]}"
+    if kind in _EXPECTED:
+        return f"{path} is {_kind(error.get('input'))}, not {_EXPECTED[kind]}"
+    return f"{path} is not valid"
+
+
+class _Wire:
+    """``from_json`` for the records below: pydantic checks, one clear error."""
+
+    wire_required: ClassVar[tuple[str, ...]] = ()
+    wire_name: ClassVar[str] = ""  # what messages call the answer (the class name in lower case)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _required(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in cls.wire_required:
+                if key not in data:
+                    raise PydanticCustomError("missing_key", "a key is missing", {"key": key})
+        return data
 
     @classmethod
-    def from_json(cls, data: Any, what: str = "order") -> Order:
-        f = _Fields(data, what)
-        status = f.str("status")
-        if status not in STATUSES:
-            raise malformed(f"{what}.status is not a known status")
-        return cls(
-            id=f.nonempty("id"),
-            number=f.nonempty("number"),  # the kiosk tells orders apart by it (order:<number>)
-            status=status,
-            member_id=f.str("member_id"),
-            customer_masked=f.str("customer_masked", nullable=True) or "",
-            items_summary=f.str("items_summary", nullable=True, optional=True) or "",
-            arrived_at=f.time("arrived_at", nullable=True),
-            overdue=f.bool("overdue"),
-            overdue_at=f.time("overdue_at", nullable=True),
-            locker_door=f.int("locker_door", nullable=True),
-            received_by=f.str("received_by", nullable=True),
-            handed_over_by=f.str("handed_over_by", nullable=True),
-        )
+    def from_json(cls, data: Any, what: str = "") -> Any:
+        what = what or cls.wire_name or cls.__name__.lower()
+        try:
+            return cls.__pydantic_validator__.validate_python(data)  # type: ignore[attr-defined]
+        except ValidationError as exc:
+            raise malformed(_message(what, exc.errors()[0])) from None
+        except RecursionError:
+            raise malformed(f"{what} is nested too deeply") from None
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class Order(_Wire):
+    """One order as the backend shows it to a kiosk (the package code is never part of it)."""
+
+    wire_required: ClassVar[tuple[str, ...]] = (
+        "id",
+        "number",
+        "status",
+        "member_id",
+        "customer_masked",
+        "arrived_at",
+        "overdue",
+        "overdue_at",
+        "locker_door",
+        "received_by",
+        "handed_over_by",
+    )
+
+    id: NonEmpty
+    number: NonEmpty  # the kiosk tells orders apart by it (order:<number>)
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    member_id: StrictStr
+    customer_masked: Text = ""
+    items_summary: Text = ""
+    arrived_at: Time = None
+    overdue: StrictBool = False
+    overdue_at: Time = None
+    locker_door: StrictInt | None = None
+    received_by: StrictStr | None = None
+    handed_over_by: StrictStr | None = None
 
     @property
     def pickable(self) -> bool:
@@ -196,55 +231,32 @@ class Order:
         }
 
 
-def orders_from_json(data: Any, what: str = "orders") -> tuple[Order, ...]:
-    return tuple(Order.from_json(item, f"{what}[{i}]") for i, item in enumerate(_list(data, what)))
+@dataclass(frozen=True, config=_CONFIG)
+class Member(_Wire):
+    wire_required: ClassVar[tuple[str, ...]] = ("id", "display_name_masked")
+
+    id: NonEmpty
+    display_name_masked: Text = ""
 
 
-@dataclass(frozen=True)
-class Member:
-    id: str
-    display_name_masked: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any, what: str = "member") -> Member:
-        f = _Fields(data, what)
-        return cls(id=f.nonempty("id"), display_name_masked=f.str("display_name_masked", nullable=True) or "")
+@dataclass(frozen=True, config=_CONFIG)
+class Staff(_Wire):
+    id: NonEmpty
+    name: StrictStr
 
 
-@dataclass(frozen=True)
-class Staff:
-    id: str
-    name: str
-
-    @classmethod
-    def from_json(cls, data: Any, what: str = "staff") -> Staff:
-        f = _Fields(data, what)
-        return cls(id=f.nonempty("id"), name=f.str("name"))
-
-
-def staff_list_from_json(data: Any, what: str = "staff") -> tuple[Staff, ...]:
-    return tuple(Staff.from_json(item, f"{what}[{i}]") for i, item in enumerate(_list(data, what)))
-
-
-@dataclass(frozen=True)
-class StaffSession:
+@dataclass(frozen=True, config=_CONFIG)
+class StaffSession(_Wire):
     """A staff login: the token for ``X-Staff-Token``, who it is, and for how many seconds it holds."""
 
-    token: str = field(repr=False)  # never in a log line or traceback
-    staff: Staff
-    expires_in: int
+    wire_name: ClassVar[str] = "login"
 
-    @classmethod
-    def from_json(cls, data: Any, what: str = "login") -> StaffSession:
-        f = _Fields(data, what)
-        expires_in = f.int("expires_in")
-        if expires_in < 0:
-            raise malformed(f"{what}.expires_in is negative")
-        return cls(
-            token=f.nonempty("staff_token"),
-            staff=Staff.from_json(f.obj("staff"), f"{what}.staff"),
-            expires_in=expires_in,
-        )
+    token: Annotated[NonEmpty, Field(alias="staff_token", repr=False)]  # never in a log line or traceback
+    staff: Staff
+    expires_in: Count
+
+    def __repr__(self) -> str:
+        return f"StaffSession(staff={self.staff!r}, expires_in={self.expires_in})"
 
 
 SETTINGS_KEYS = (
@@ -259,78 +271,64 @@ SETTINGS_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, config=_CONFIG)
+class Settings(_Wire):
     """``GET /settings``: absent keys take the contract's defaults; patterns must compile."""
 
-    overdue_days: int = 7
-    member_code_only: bool = False
-    commission_enabled: bool = True
-    lockout_attempts: int = 5
-    lockout_seconds: int = 60
-    member_code_pattern: str = DEFAULT_MEMBER_PATTERN
-    parcel_code_pattern: str = DEFAULT_PARCEL_PATTERN
-    staff_badge_pattern: str = DEFAULT_STAFF_PATTERN
+    overdue_days: Count = 7
+    member_code_only: StrictBool = False
+    commission_enabled: StrictBool = True
+    lockout_attempts: Count = 5
+    lockout_seconds: Count = 60
+    member_code_pattern: Pattern = DEFAULT_MEMBER_PATTERN
+    parcel_code_pattern: Pattern = DEFAULT_PARCEL_PATTERN
+    staff_badge_pattern: Pattern = DEFAULT_STAFF_PATTERN
 
+    @model_validator(mode="before")
     @classmethod
-    def from_json(cls, data: Any, what: str = "settings") -> Settings:
-        f = _Fields(data, what)
-        if f.data and not any(key in f.data for key in SETTINGS_KEYS):
-            # absent keys take their defaults ({} is every default), but an object of other keys
-            # only is another answer (a proxy's or a wrong route's JSON), not the settings
-            raise malformed(f"{what} holds none of the settings")
-        d = cls()
-        values = {
-            "overdue_days": f.int("overdue_days", optional=True, default=d.overdue_days),
-            "member_code_only": f.bool("member_code_only", optional=True, default=d.member_code_only),
-            "commission_enabled": f.bool("commission_enabled", optional=True, default=d.commission_enabled),
-            "lockout_attempts": f.int("lockout_attempts", optional=True, default=d.lockout_attempts),
-            "lockout_seconds": f.int("lockout_seconds", optional=True, default=d.lockout_seconds),
-        }
-        for key in ("overdue_days", "lockout_attempts", "lockout_seconds"):
-            if values[key] < 0:
-                raise malformed(f"{what}.{key} is negative")
-        for key in ("member_code_pattern", "parcel_code_pattern", "staff_badge_pattern"):
-            pattern = f.str(key, optional=True, default=getattr(d, key)) or getattr(d, key)
-            try:
-                re.compile(pattern)
-            except (re.error, RecursionError, OverflowError):
-                raise malformed(f"{what}.{key} is not a valid regular expression") from None
-            values[key] = pattern
-        return cls(**values)
+    def _some_setting(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            if data and not any(key in data for key in SETTINGS_KEYS):
+                # absent keys take their defaults ({} is every default), but an object of other
+                # keys only is another answer (a proxy's or a wrong route's JSON), not the settings
+                raise ValueError("holds none of the settings")
+            # an empty or null pattern is the default one
+            data = {k: v for k, v in data.items() if not (k.endswith("_pattern") and not v)}
+        return data
 
 
-@dataclass(frozen=True)
-class Lookup:
+@dataclass(frozen=True, config=_CONFIG)
+class Lookup(_Wire):
     """``POST /members/lookup``: the member and their orders waiting in the store (oldest first)."""
+
+    wire_required: ClassVar[tuple[str, ...]] = ("member", "orders")
 
     member: Member
     orders: tuple[Order, ...] = ()
-
-    @classmethod
-    def from_json(cls, data: Any, what: str = "lookup") -> Lookup:
-        f = _Fields(data, what)
-        return cls(
-            member=Member.from_json(f.obj("member"), f"{what}.member"),
-            orders=orders_from_json(f.obj("orders"), f"{what}.orders"),
-        )
+    lookup_id: Text = ""  # API.md r2: every pickup of this session names it
+    expires_in: Count = 0  # seconds the look-up is valid for (0: not said)
 
 
-@dataclass(frozen=True)
-class Health:
-    status: str
-    version: str = ""
-    time: datetime | None = None
-
-    @classmethod
-    def from_json(cls, data: Any, what: str = "health") -> Health:
-        f = _Fields(data, what)
-        return cls(
-            status=f.nonempty("status"),
-            version=f.str("version", optional=True, nullable=True) or "",
-            time=f.time("time", nullable=True) if "time" in f.data else None,
-        )
+@dataclass(frozen=True, config=_CONFIG)
+class Health(_Wire):
+    status: NonEmpty
+    version: Text = ""
+    time: Time = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def _many(cls: type[_Wire], data: Any, what: str) -> tuple:
+    if not isinstance(data, list):
+        raise malformed(f"{what} is {_kind(data)}, not a list")
+    return tuple(cls.from_json(item, f"{what}[{i}]") for i, item in enumerate(data))
+
+
+def orders_from_json(data: Any, what: str = "orders") -> tuple[Order, ...]:
+    return _many(Order, data, what)
+
+
+def staff_list_from_json(data: Any, what: str = "staff") -> tuple[Staff, ...]:
+    return _many(Staff, data, what)

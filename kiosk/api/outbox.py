@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.api.requests import KINDS, Write, rebuild, write_class
 from kiosk.errors import BackendUnavailable, KioskError, Rejected
 from kiosk.events import OutboxChanged
 from kiosk.journal import log_event
@@ -46,15 +47,6 @@ from kiosk.privacy import code_ref
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-
-# kind -> (required payload keys, optional payload keys, staff token required)
-KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
-    "arrive": (("package_code",), ("received_by", "locker_door"), True),
-    "pickup": (("order_id", "member_id"), ("package_code", "locker_door", "handed_over_by"), False),
-    "return": (("order_id", "reason"), (), True),
-    "return_review": (("order_id", "approved"), (), True),
-    "return_complete": (("order_id", "destination"), (), True),
-}
 
 _SELECT = (
     "SELECT key, kind, order_ref, payload, staff_token, state, attempts, created_at, error_code,"
@@ -71,7 +63,12 @@ class OutboxError(KioskError, OSError):
 
 @dataclass(frozen=True)
 class OutboxEvent:
-    """One stored event, as :meth:`Outbox.pending` and :meth:`Outbox.attention` list them."""
+    """One stored event, as :meth:`Outbox.pending` and :meth:`Outbox.attention` list them.
+
+    ``kind`` is the write's wire kind (``arrive``, ``pickup``, ...) whatever the row says (its
+    record's class name, or the wire kind in a row written before the records existed);
+    :attr:`request` rebuilds the record from the row.
+    """
 
     key: str
     kind: str
@@ -91,24 +88,10 @@ class OutboxEvent:
             f"state={self.state!r}, attempts={self.attempts}, error_code={self.error_code!r})"
         )
 
-
-def _check_payload(kind: str, payload: dict, staff_token: str | None) -> dict:
-    if kind not in KINDS:
-        raise ValueError(f"unknown outbox event kind {kind!r}; known: {', '.join(KINDS)}")
-    required, optional, needs_staff = KINDS[kind]
-    if not isinstance(payload, dict):
-        raise ValueError("an outbox payload is a dict")
-    missing = [k for k in required if payload.get(k) is None]
-    if missing:
-        raise ValueError(f"{kind} event lacks {', '.join(missing)}")
-    unknown = sorted(set(payload) - set(required) - set(optional))
-    if unknown:
-        raise ValueError(f"{kind} event has unknown fields {', '.join(unknown)}")
-    if kind == "pickup" and (payload.get("package_code") is None) == (payload.get("locker_door") is None):
-        raise ValueError("a pickup event takes exactly one of package_code, locker_door")
-    if needs_staff and not staff_token:
-        raise ValueError(f"a {kind} event needs the staff token it was made with")
-    return {k: v for k, v in payload.items() if v is not None}
+    @property
+    def request(self) -> Write:
+        """The stored write as its record (``ValueError``: the row does not make one)."""
+        return rebuild(self.kind, self.payload, self.staff_token)
 
 
 class Outbox:
@@ -233,7 +216,7 @@ class Outbox:
         return [
             OutboxEvent(
                 key=r[0],
-                kind=r[1],
+                kind=_wire_kind(r[1]),
                 order_ref=r[2],
                 payload=json.loads(r[3]),
                 staff_token=r[4],
@@ -254,18 +237,34 @@ class Outbox:
     # -- the public side --------------------------------------------------------------------
 
     def enqueue(
-        self, kind: str, order_ref: str, payload: dict, staff_token: str | None = None, *, key: str | None = None
+        self,
+        request: Write | str,
+        order_ref: str | None = None,
+        payload: dict | None = None,
+        staff_token: str | None = None,
+        *,
+        key: str | None = None,
     ) -> str:
-        """Store an event durably and return its Idempotency-Key (the acknowledgement).
+        """Store a write durably and return its Idempotency-Key (the acknowledgement).
 
-        ``key`` lets a caller fix the key itself (uuid4 otherwise); enqueueing the same key again
-        is a no-op that returns it, so a caller that cannot tell whether it was acknowledged
-        before a crash may simply enqueue again. Raises ``ValueError`` for a malformed event and
-        :class:`OutboxError` when it could not be stored (then it was not acknowledged).
+        ``request`` is the write's record (:mod:`kiosk.api.requests`); its ``ref`` orders it
+        unless ``order_ref`` is given. Tools and tests may name it by wire kind instead:
+        ``enqueue("arrive", order_ref, payload, staff_token)``. ``key`` lets a caller fix the
+        key itself (uuid4 otherwise); enqueueing the same key again is a no-op that returns it,
+        so a caller that cannot tell whether it was acknowledged before a crash may simply
+        enqueue again. Raises ``ValueError`` for a malformed event and :class:`OutboxError`
+        when it could not be stored (then it was not acknowledged).
         """
+        if isinstance(request, str):
+            request = rebuild(request, payload if payload is not None else {}, staff_token)
+        if not isinstance(request, Write):
+            raise ValueError("the outbox stores writes (kiosk.api.requests.Write records)")
+        order_ref = request.ref if order_ref is None else order_ref
         if not order_ref or not isinstance(order_ref, str):
             raise ValueError("an outbox event needs an order_ref (order id or package code)")
-        payload = _check_payload(kind, payload, staff_token)
+        payload = request.payload()
+        staff_token = getattr(request, "staff_token", None)
+        kind = type(request).__name__
         key = key or str(uuid.uuid4())
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         try:
@@ -280,13 +279,15 @@ class Outbox:
                     row = self._db.execute(
                         "SELECT kind, order_ref, payload, state FROM events WHERE key = ?", (key,)
                     ).fetchone()
-                    if row is not None and tuple(row[:3]) != (kind, order_ref, body):
+                    if row is not None and not _same(row, request, order_ref):
                         raise ValueError("this idempotency key already belongs to another event")
                     pending = row is not None and row[3] == PENDING
         except sqlite3.Error as exc:
-            log_event(logger, "outbox_store_failed", logging.ERROR, kind=kind, why=str(exc))
+            log_event(logger, "outbox_store_failed", logging.ERROR, kind=request.kind, why=str(exc))
             raise OutboxError(f"the event could not be stored ({exc})") from None
-        log_event(logger, "outbox_enqueued", kind=kind, key=key, ref=code_ref(order_ref), **_order_field(payload))
+        log_event(
+            logger, "outbox_enqueued", kind=request.kind, key=key, ref=code_ref(order_ref), **_order_field(payload)
+        )
         if pending:
             with self._state:
                 self._fresh.add(order_ref)
@@ -487,35 +488,7 @@ class Outbox:
                 self._state.notify_all()
 
     def _send(self, event: OutboxEvent) -> Any:
-        p = event.payload
-        c = self.client
-        k = event.key
-        t = event.staff_token
-        if event.kind == "arrive":
-            return c.arrive(
-                p["package_code"],
-                t,
-                received_by=p.get("received_by"),
-                locker_door=p.get("locker_door"),
-                idempotency_key=k,
-            )
-        if event.kind == "pickup":
-            return c.pickup(
-                p["order_id"],
-                p["member_id"],
-                package_code=p.get("package_code"),
-                locker_door=p.get("locker_door"),
-                handed_over_by=p.get("handed_over_by"),
-                idempotency_key=k,
-                staff_token=t,
-            )
-        if event.kind == "return":
-            return c.request_return(p["order_id"], p["reason"], t, idempotency_key=k)
-        if event.kind == "return_review":
-            return c.review_return(p["order_id"], p["approved"], t, idempotency_key=k)
-        if event.kind == "return_complete":
-            return c.complete_return(p["order_id"], p["destination"], t, idempotency_key=k)
-        raise ValueError(f"unknown kind {event.kind}")
+        return event.request.run(self.client, key=event.key)
 
     def _delivered(self, event: OutboxEvent) -> None:
         with self._db_lock:
@@ -616,3 +589,23 @@ def _order_field(payload: dict) -> dict:
     if "locker_door" in payload:
         fields["door"] = payload["locker_door"]
     return fields
+
+
+def _wire_kind(stored: str) -> str:
+    """A row's ``kind`` column as the wire kind (unknown kinds as they are: parked when tried)."""
+    try:
+        return write_class(stored).kind
+    except ValueError:
+        return stored
+
+
+def _same(row: tuple, request: Write, order_ref: str) -> bool:
+    """The stored row (kind, order_ref, payload, ...) holds this very write."""
+    try:
+        cls = write_class(row[0])
+    except ValueError:
+        return False
+    return row[1] == order_ref and cls is type(request) and json.loads(row[2]) == request.payload()
+
+
+__all__ = ["KINDS", "Outbox", "OutboxError", "OutboxEvent"]

@@ -1,6 +1,7 @@
 """The api worker: interactive backend calls off the main loop (DESIGN.md: the loop never blocks).
 
-The flow asks for a call; the app submits it here with the flow's request token; one background
+The flow asks for a call (a :mod:`kiosk.api.requests` record); the app hands it to :meth:`ApiWorker.ask`
+with the flow's request token; one background
 thread runs the calls in order and posts an :class:`~kiosk.events.ApiResult` for each, carrying
 the same token so the flow can ignore answers to questions it no longer asks.
 """
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.api.requests import Request
 from kiosk.errors import BackendUnavailable, KioskError
 from kiosk.events import ApiResult
 
@@ -30,8 +32,9 @@ class ApiWorker:
     :class:`BackendUnavailable`, and the thread carries on.
     """
 
-    def __init__(self, post: Callable[[ApiResult], None], *, name: str = "api"):
+    def __init__(self, post: Callable[[ApiResult], None], *, client: Any = None, name: str = "api"):
         self._post = post
+        self._client = client
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._outstanding = 0  # queued + in flight
@@ -48,6 +51,12 @@ class ApiWorker:
                 raise RuntimeError("the api worker is closed")
             self._outstanding += 1
         self._queue.put((request, fn, args, kwargs, token, dict(meta or {})))
+
+    def ask(self, request: Request, *, token: int = 0) -> None:
+        """Run a backend request record on the client; its answer is ``ApiResult(request.name, ...)``."""
+        if self._client is None:
+            raise RuntimeError("the api worker has no backend client")
+        self.submit(request.name, request.run, self._client, token=token)
 
     def busy(self) -> bool:
         """A call is queued or in flight (the scenario runner waits until this is False)."""

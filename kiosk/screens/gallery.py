@@ -2,12 +2,14 @@
 
 ``python -m kiosk.screens.gallery [--out docs/screens] [--size 800x480 ...] [--sim]``
 ``demo_views(lang)`` gives one View per screen; tests render the same views. ``extra_views(lang)``
-adds a few more situations (long lists: ``orders_many``, ``overdue_many``), written beside them.
+adds more situations (long lists, a doorless locker parcel, return states, alarms, lockout,
+member-code-only...), written beside them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -16,11 +18,12 @@ from .view import SCREENS, DoorRow, Message, OrderDetail, OrderRow, StaffChoice,
 
 SIZES = ((800, 480), (1280, 800))
 
+# staff names are shown in full on staff screens (colleagues must tell each other apart)
 STAFF = (
-    StaffChoice("s_1", "陳*華"),
-    StaffChoice("s_2", "林*君"),
-    StaffChoice("s_3", "張*偉"),
-    StaffChoice("s_4", "黃*玲"),
+    StaffChoice("s_1", "陳小華"),
+    StaffChoice("s_2", "林美君"),
+    StaffChoice("s_3", "張志偉"),
+    StaffChoice("s_4", "黃淑玲"),
 )
 
 
@@ -60,18 +63,36 @@ def demo_views(lang: str = "zh-TW") -> dict[str, View]:
         overdue_at="2026-11-08T03:00:00Z",
         locker_door=2,
     )
-    base = View(lang=lang)
-    staff = {"staff_name": "陳*華", "mode": "locker"}
+    staff = {"staff_name": "陳小華", "mode": "locker"}
+    returns = (
+        OrderRow(
+            "A0987",
+            "T-shirt x2",
+            arrived_at="2026-10-20T03:00:00Z",
+            customer_masked="王*明 / 0912***678",
+            status="return_reviewed",
+        ),
+        OrderRow(
+            "A0991",
+            "書籍 x4",
+            arrived_at="2026-10-24T05:10:00Z",
+            locker_door=9,
+            customer_masked="李*芬 / 0933***101",
+            status="return_requested",
+        ),
+    )
     return {
-        "idle": base,
-        "member_entry": View(lang=lang, screen="member_entry", entry_kind="phone", entry_text="09123"),
+        "idle": View(lang=lang, on_duty="陳小華"),
+        "member_entry": View(lang=lang, screen="member_entry", entry_kind="phone", entry_text="0912345678"),
         "orders": View(lang=lang, screen="orders", mode="locker", member_masked="王*明", orders=orders),
         "scan_package": View(
             lang=lang,
             screen="scan_package",
             member_masked="王*明",
             current_order="A1005",
+            current_door=15,
             picked_up=("A1002",),
+            on_duty="陳小華",
             message=Message.of("msg.parcel_mismatch", "error", number="A1005"),
         ),
         "door_open": View(
@@ -85,9 +106,9 @@ def demo_views(lang: str = "zh-TW") -> dict[str, View]:
         "error": View(lang=lang, screen="error", message=Message.of("err.not_your_order", "error")),
         "offline": View(lang=lang, screen="offline", offline=True),
         "staff_login": View(
-            lang=lang, screen="staff_login", pin_length=3, message=Message.of("msg.wrong_pin", "error")
+            lang=lang, screen="staff_login", pin_length=4, message=Message.of("msg.wrong_pin", "error")
         ),
-        "staff_menu": View(lang=lang, screen="staff_menu", outbox_depth=2, **staff),
+        "staff_menu": View(lang=lang, screen="staff_menu", outbox_depth=2, staff_name="陳小華", on_duty="林美君"),
         "arrival": View(
             lang=lang,
             screen="arrival",
@@ -105,7 +126,12 @@ def demo_views(lang: str = "zh-TW") -> dict[str, View]:
             **staff,
         ),
         "overdue": View(lang=lang, screen="overdue", orders=overdue, **staff),
-        "order_detail": View(lang=lang, screen="order_detail", detail=overdue_detail, return_reason="overdue", **staff),
+        # as it opens: no reason chosen yet, so no `return` button
+        "order_detail": View(lang=lang, screen="order_detail", detail=overdue_detail, **staff),
+        "pickup_code": View(lang=lang, screen="pickup_code", entry_kind="pickup_code", entry_text="2468"),
+        "door_alarm": View(lang=lang, screen="door_alarm", mode="locker", alarm_door=7, alarm_kind="door_forced"),
+        "help": View(lang=lang, screen="help", mode="locker"),
+        "returns": View(lang=lang, screen="returns", orders=returns, **staff),
     }
 
 
@@ -135,9 +161,33 @@ def extra_views(lang: str = "zh-TW") -> dict[str, View]:
         )
         for i in range(14)
     )
+    views = demo_views(lang)
+    detail = views["order_detail"].detail
+    doorless = tuple(
+        dataclasses.replace(row, locker_door=None) if row.number == "A1005" else row for row in views["orders"].orders
+    )
     return {
         "orders_many": View(lang=lang, screen="orders", mode="locker", member_masked="王*明", orders=many),
-        "overdue_many": View(lang=lang, screen="overdue", orders=overdue, page=1, staff_name="陳*華", mode="locker"),
+        "overdue_many": View(lang=lang, screen="overdue", orders=overdue, page=1, staff_name="陳小華", mode="locker"),
+        # a locker parcel without a door: listed, no button, "collect at the counter"
+        "orders_doorless": dataclasses.replace(views["orders"], orders=doorless),
+        "orders_empty": View(lang=lang, screen="orders", member_masked="王*明"),
+        "order_detail_reason": dataclasses.replace(views["order_detail"], return_reason="damaged"),
+        "order_detail_requested": dataclasses.replace(
+            views["order_detail"], detail=dataclasses.replace(detail, status="return_requested")
+        ),
+        "order_detail_reviewed": dataclasses.replace(
+            views["order_detail"], detail=dataclasses.replace(detail, status="return_reviewed")
+        ),
+        "door_alarm_left_open": dataclasses.replace(views["door_alarm"], alarm_door=12, alarm_kind="door_left_open"),
+        "help_counter": View(lang=lang, screen="help", mode="counter", on_duty="陳小華"),
+        "member_entry_code_only": View(lang=lang, screen="member_entry", member_code_only=True),
+        "idle_code_only_no_camera": View(lang=lang, member_code_only=True, camera_ok=False),
+        "pickup_code_locked": View(
+            lang=lang, screen="pickup_code", entry_kind="pickup_code", entry_text="135790", locked_for=42
+        ),
+        "staff_login_empty": View(lang=lang, screen="staff_login"),
+        "staff_menu_counter_on_duty": View(lang=lang, screen="staff_menu", staff_name="陳小華", on_duty="陳小華"),
     }
 
 
@@ -175,7 +225,7 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame.freetype
 
-    from .render import Renderer
+    from .render import Renderer, window_size
 
     pygame.freetype.init()
     renderer = Renderer()
@@ -188,8 +238,17 @@ def render_all(out: Path, sizes=SIZES, langs=("zh-TW", "en"), *, sim: bool = Fal
             target = out / lang / f"{w}x{h}"
             target.mkdir(parents=True, exist_ok=True)
             for name in views:
-                surface = pygame.Surface((w, h))
-                renderer.draw(surface, views[name], now=0.25, preview=frame, sim=demo_sim() if sim else None)
+                # with --sim the strip goes below the kiosk, which keeps its real size
+                surface = pygame.Surface(window_size((w, h)) if sim else (w, h))
+                shown = frame if views[name].camera_ok else None  # no camera, no picture
+                renderer.draw(
+                    surface,
+                    views[name],
+                    now=0.25,
+                    preview=shown,
+                    sim=demo_sim() if sim else None,
+                    kiosk_size=(w, h),
+                )
                 path = target / f"{name}.png"
                 pygame.image.save(surface, str(path))
                 written.append(path)

@@ -1,4 +1,5 @@
-"""``idle``: camera preview to aim the member barcode; phone/email look-up unless member-code-only."""
+"""``idle``: camera preview to aim the member barcode; phone/email look-up unless member-code-only
+(then a line says that only the app's member barcode works); ``help``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     lh = ctx.fonts.line_height(m.heading, True)
     widgets.text(surface, ctx, t("idle.title"), pygame.Rect(col.x, y, col.width, lh), m.heading, bold=True)
     y += lh + m.gap
-    y += widgets.paragraph(surface, ctx, t("idle.hint"), pygame.Rect(col.x, y, col.width, m.px(100)), m.body) + m.gap
+    # without a camera, do not ask to aim at it: the scanner, or the staff
+    hint = t("idle.hint") if view.camera_ok else t("idle.hint_no_camera")
+    y += widgets.paragraph(surface, ctx, hint, pygame.Rect(col.x, y, col.width, m.px(100)), m.body) + m.gap
     bh = m.button_h
     bottom = col.bottom
     # bottom-up: staff hint, help, look-up buttons
@@ -42,4 +45,10 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             widgets.text(
                 surface, ctx, t("idle.alt"), pygame.Rect(col.x, bottom - alt_h, col.width, alt_h), m.small, theme.MUTED
             )
+    elif bottom - y > ctx.fonts.line_height(m.body):
+        # no phone/email buttons, and no empty gap: say that only the member barcode works
+        widgets.paragraph(
+            surface, ctx, t("idle.code_only"), pygame.Rect(col.x, y, col.width, bottom - y), m.body, theme.ACCENT,
+            bold=True, valign="center",
+        )  # fmt: skip
     return ctx.buttons

@@ -1,15 +1,24 @@
 """``member_entry``: choose phone or email, then type it on the on-screen keypad/keyboard.
 
-Buttons: ``lookup_phone``/``lookup_email`` while choosing (absent when member-code-only), keys
-``key:<c>``, ``key:clear``, ``key:backspace``; ``back`` and (once typing) ``confirm``.
+Buttons: ``lookup_phone``/``lookup_email`` while choosing (absent when member-code-only: the
+screen says that only the app's member barcode works), keys ``key:<c>``, ``key:clear``,
+``key:backspace``; ``back`` and (once typing) ``confirm``. A phone number is drawn masked but
+for its last 2 characters (people behind the customer can read the screen).
 """
 
 from __future__ import annotations
 
 import pygame
 
-from . import widgets
+from . import theme, widgets
 from .view import Button, View
+
+MASK = "*"
+
+
+def masked(entry: str, keep: int = 2) -> str:
+    """``0912345678`` → ``********78``: all but the last ``keep`` characters hidden."""
+    return MASK * max(0, len(entry) - keep) + entry[-keep:] if entry else ""
 
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
@@ -20,7 +29,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     body = content.inflate(-2 * m.pad, -2 * m.pad)
     if kind in ("phone", "email"):
         fh = m.px(58)
-        widgets.entry_field(surface, ctx, pygame.Rect(body.x, body.y, body.width, fh), view.entry_text, t(title))
+        shown = masked(view.entry_text) if kind == "phone" else view.entry_text
+        widgets.entry_field(surface, ctx, pygame.Rect(body.x, body.y, body.width, fh), shown, t(title))
         keys = pygame.Rect(body.x, body.y + fh + m.gap, body.width, body.height - fh - m.gap)
         if kind == "phone":
             widgets.keypad(surface, ctx, keys)
@@ -29,11 +39,19 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         right = [("confirm", t("btn.confirm"), "primary")]
     else:
         hh = m.px(50)
-        widgets.text(surface, ctx, t("entry.hint_choose"), pygame.Rect(body.x, body.y, body.width, hh), m.body)
-        if not view.member_code_only:
+        rest = pygame.Rect(body.x, body.y + hh, body.width, body.height - hh)
+        if view.member_code_only:
+            # no phone/email buttons, and no empty gap either: say why
+            widgets.paragraph(
+                surface, ctx, t("entry.code_only" if view.camera_ok else "entry.code_only_no_camera"),
+                rest.inflate(-2 * m.pad, 0), m.heading, theme.ACCENT,
+                bold=True, align="center", valign="center",
+            )  # fmt: skip
+        else:
+            widgets.text(surface, ctx, t("entry.hint_choose"), pygame.Rect(body.x, body.y, body.width, hh), m.body)
             bw = min(body.width // 2 - m.gap, m.px(330))
-            bh = min(body.height - hh - m.gap, m.px(150))
-            y = body.y + hh + (body.height - hh - bh) // 2
+            bh = min(rest.height - m.gap, m.px(150))
+            y = rest.y + (rest.height - bh) // 2
             x = body.centerx - bw - m.gap
             for bid in ("lookup_phone", "lookup_email"):
                 widgets.button(surface, ctx, bid, pygame.Rect(x, y, bw, bh), t(f"btn.{bid}"), "primary", size=m.heading)

@@ -4,6 +4,10 @@
 draws the whole screen (plus, when ``sim`` is given, a strip with the simulated LEDs, buzzer and
 doors) and returns the hit targets in surface coordinates. Drawing never changes the view.
 
+The strip takes its room from the bottom of the surface, unless ``kiosk_size`` is given: then
+the kiosk is drawn at exactly that size in the top-left corner and the strip below it, so a demo
+window of :func:`window_size` (kiosk size plus the strip) shows the kiosk at its real size.
+
 Redraw rule (an idle kiosk must cost little CPU): call :func:`needs_redraw` each loop turn; it
 is true when the View changed, or while ``view.busy`` at :data:`BUSY_FPS` for the animation.
 The camera preview is refreshed separately and cheaply with ``Renderer.draw_preview(surface,
@@ -44,6 +48,17 @@ def next_redraw_in(view: View, now: float, last_drawn: float) -> float | None:
     return None
 
 
+def sim_strip_height(kiosk_height: int) -> int:
+    """The height of the simulated-hardware strip for a kiosk screen this tall."""
+    return max(36, kiosk_height // 12)
+
+
+def window_size(kiosk_size: tuple[int, int]) -> tuple[int, int]:
+    """A demo window holding the kiosk screen at ``kiosk_size`` with the strip below it."""
+    w, h = kiosk_size
+    return (w, h + sim_strip_height(h))
+
+
 _MODULES = {name: importlib.import_module(f"kiosk.screens.{name}") for name in SCREENS}
 
 
@@ -69,11 +84,23 @@ class Renderer:
         now: float = 0.0,
         preview: Any = None,
         sim: dict | None = None,
+        kiosk_size: tuple[int, int] | None = None,
     ) -> list[Button]:
-        """Draw ``view`` on ``surface``; returns the buttons (surface coordinates)."""
+        """Draw ``view`` on ``surface``; returns the buttons (surface coordinates).
+
+        ``kiosk_size``: draw the kiosk at this size (top-left) and the ``sim`` strip in the room
+        below it (see :func:`window_size`); default: the strip takes the bottom of the surface."""
         area = surface.get_rect()
-        if sim is not None:
-            strip_h = max(36, area.height // 12)
+        if kiosk_size is not None:
+            area = pygame.Rect(0, 0, min(kiosk_size[0], area.width), min(kiosk_size[1], area.height))
+            below = pygame.Rect(0, area.height, surface.get_width(), surface.get_height() - area.height)
+            if below.height > 0:
+                if sim is not None:
+                    draw_sim_panel(surface, self.fonts, below, sim)
+                else:
+                    surface.fill(theme.BG, below)
+        elif sim is not None:
+            strip_h = sim_strip_height(area.height)
             area = pygame.Rect(0, 0, area.width, area.height - strip_h)
             draw_sim_panel(surface, self.fonts, pygame.Rect(0, area.height, area.width, strip_h), sim)
         sub = surface.subsurface(area)

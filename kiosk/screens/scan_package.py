@@ -1,4 +1,6 @@
-"""``scan_package`` (counter): the parcel of ``current_order`` is scanned at hand-over."""
+"""``scan_package`` (counter): the customer has chosen; staff are called and bring the parcel of
+``current_order`` (from door/shelf ``current_door`` when known) and scan its barcode here at
+hand-over. ``cancel``."""
 
 from __future__ import annotations
 
@@ -8,29 +10,46 @@ from . import theme, widgets
 from .view import Button, View
 
 
+def place(view: View) -> int | None:
+    """The door or shelf number of the parcel being brought, when known."""
+    if view.current_door is not None:
+        return view.current_door
+    return next((r.locker_door for r in view.orders if r.number == view.current_order), None)
+
+
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
     content = widgets.chrome(surface, ctx, "scan.title")
     body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 55 // 100, body.height)
+    left = pygame.Rect(body.x, body.y, body.width * 45 // 100, body.height)
     widgets.preview_box(surface, ctx, left)
     col = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     y = col.y
-    if view.current_order:
+    y += widgets.paragraph(
+        surface, ctx, t("scan.bringing"), pygame.Rect(col.x, y, col.width, m.px(100)), m.heading, bold=True
+    )
+    y += m.gap
+    where = place(view)
+    line = [view.current_order] if view.current_order else []
+    if where is not None:
+        line.append(t("scan.place", door=where))
+    if line:
         lh = ctx.fonts.line_height(m.heading, True)
-        widgets.text(
-            surface, ctx, view.current_order, pygame.Rect(col.x, y, col.width, lh), m.heading, theme.ACCENT, bold=True
-        )
+        s = "  ·  ".join(line)
+        widgets.text(surface, ctx, s, pygame.Rect(col.x, y, col.width, lh), m.heading, theme.ACCENT, bold=True)
         y += lh + m.gap
-    hint = t("scan.hint", number=view.current_order) if view.current_order else t("scan.title")
-    y += widgets.paragraph(surface, ctx, hint, pygame.Rect(col.x, y, col.width, m.px(120)), m.body) + m.gap
-    if view.member_masked:
-        lh = ctx.fonts.line_height(m.body)
-        widgets.text(surface, ctx, view.member_masked, pygame.Rect(col.x, y, col.width, lh), m.body, theme.MUTED)
-        y += lh + m.gap
-    if view.picked_up:
-        lh = ctx.fonts.line_height(m.body)
-        done = t("scan.progress", done=len(view.picked_up))
-        widgets.text(surface, ctx, done, pygame.Rect(col.x, y, col.width, lh), m.body, theme.MUTED)
+    rest = col.bottom - y
+    lh = ctx.fonts.line_height(m.body)
+    extra = [s for s in (view.member_masked, _progress(ctx, view)) if s]
+    hint_h = max(lh, rest - len(extra) * (lh + m.px(4)))
+    y += widgets.paragraph(surface, ctx, t("scan.hint"), pygame.Rect(col.x, y, col.width, hint_h), m.body, theme.MUTED)
+    y += m.px(4)
+    for s in extra:
+        widgets.text(surface, ctx, s, pygame.Rect(col.x, y, col.width, lh), m.body, theme.MUTED)
+        y += lh + m.px(4)
     widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [("cancel", t("btn.cancel"), "secondary")])
     return ctx.buttons
+
+
+def _progress(ctx: widgets.RenderContext, view: View) -> str:
+    return ctx.t("scan.progress", done=len(view.picked_up)) if view.picked_up else ""

@@ -1,7 +1,8 @@
 """``staff_login``: the badge was scanned; the PIN is typed on the keypad (dots only).
 
-Buttons: ``key:0``..``key:9``, ``key:clear``, ``key:backspace``, ``confirm``, ``cancel``; ``logout``
-(top bar, as on every staff screen) also leaves without logging in.
+Buttons: ``key:0``..``key:9``, ``key:clear``, ``key:backspace``, ``confirm``, ``cancel``. Nobody is
+logged in yet here, so there is no ``logout`` (``cancel`` leaves) unless ``View.staff_name`` is
+set. The dots are the digits typed (``pin_length``), not a fixed six.
 """
 
 from __future__ import annotations

@@ -15,38 +15,64 @@ Rules for producers of a View:
   Keep every field hashable (tuples, not lists).
 
 Screens (DESIGN.md): idle, member_entry, orders, scan_package, door_open, done, error, offline,
-staff_login, staff_menu, arrival, arrival_confirm, overdue, order_detail.
+staff_login, staff_menu, arrival, arrival_confirm, overdue, order_detail; r2: pickup_code,
+door_alarm, help, returns.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCREENS: tuple[str, ...] = (
-    "idle",
-    "member_entry",
-    "orders",
-    "scan_package",
-    "door_open",
-    "done",
-    "error",
-    "offline",
-    "staff_login",
-    "staff_menu",
-    "arrival",
-    "arrival_confirm",
-    "overdue",
-    "order_detail",
+
+class Screen(enum.Enum):
+    """Every screen of the kiosk, in the order of docs/design.md: the one list of their names
+    (the flow moves between them, the renderer has a module per value)."""
+
+    IDLE = "idle"
+    MEMBER_ENTRY = "member_entry"
+    ORDERS = "orders"
+    SCAN_PACKAGE = "scan_package"
+    DOOR_OPEN = "door_open"
+    DONE = "done"
+    ERROR = "error"
+    OFFLINE = "offline"
+    STAFF_LOGIN = "staff_login"
+    STAFF_MENU = "staff_menu"
+    ARRIVAL = "arrival"
+    ARRIVAL_CONFIRM = "arrival_confirm"
+    OVERDUE = "overdue"
+    ORDER_DETAIL = "order_detail"
+    PICKUP_CODE = "pickup_code"
+    DOOR_ALARM = "door_alarm"
+    HELP = "help"
+    RETURNS = "returns"
+
+
+STAFF = frozenset(
+    {
+        Screen.STAFF_LOGIN,
+        Screen.STAFF_MENU,
+        Screen.ARRIVAL,
+        Screen.ARRIVAL_CONFIRM,
+        Screen.OVERDUE,
+        Screen.ORDER_DETAIL,
+        Screen.RETURNS,
+    }
 )
-CUSTOMER_SCREENS = frozenset(
-    {"idle", "member_entry", "orders", "scan_package", "door_open", "done", "error", "offline"}
-)
-STAFF_SCREENS = frozenset({"staff_login", "staff_menu", "arrival", "arrival_confirm", "overdue", "order_detail"})
+CUSTOMER = frozenset(Screen) - STAFF  # door_open, done and error serve staff's hand-overs too
+SCREENS: tuple[str, ...] = tuple(s.value for s in Screen)
+CUSTOMER_SCREENS = frozenset(s.value for s in CUSTOMER)
+STAFF_SCREENS = frozenset(s.value for s in STAFF)
 SCANNING_SCREENS = frozenset({"idle", "scan_package", "arrival"})  # these show the camera preview
 LANGUAGES: tuple[str, ...] = ("zh-TW", "en")
 DOOR_STATES = ("unlocked", "open", "locked", "not_opened")
-RETURN_REASONS: tuple[str, ...] = ("overdue", "damaged", "customer_cancelled", "wrong_item")
+# r2 (DESIGN.md): the reasons a return is started with at the kiosk (buttons ``reason:<key>``,
+# texts ``reason.<key>``); none is preselected
+RETURN_REASONS: tuple[str, ...] = ("not_collected", "customer_request", "damaged")
+ALARM_KINDS: tuple[str, ...] = ("door_left_open", "door_forced")
+PICKUP_CODE_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,9 @@ class OrderRow:
     locker_door: int | None = None
     selected: bool = False
     customer_masked: str = ""
+    # r2, staff lists (``returns``): the API's status name (return_requested, return_reviewed,
+    # ...), shown translated (``status.<name>``); "" shows none
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,10 +178,17 @@ class View:
     retry_allowed: bool = False  # door_open: a door was not opened in time, show `retry`
     picked_up: tuple[str, ...] = ()  # done / scan_package: order numbers handed over so far
     current_order: str = ""  # scan_package: the order whose parcel must be scanned now
+    # r2, scan_package (counter): the door or shelf number holding that parcel (the order's
+    # locker_door), shown so staff know where to fetch it; None: not shown (the screen falls
+    # back to the locker_door of the `orders` row of current_order, when there is one)
+    current_door: int | None = None
 
     # text entry
-    entry_kind: str = ""  # member_entry: "" (choose), "phone" or "email" (keyboard shown)
-    entry_text: str = ""  # member_entry: what has been typed so far
+    # member_entry: "" (choose), "phone" or "email" (keyboard shown); pickup_code: "pickup_code"
+    entry_kind: str = ""
+    # member_entry/pickup_code: what has been typed so far (a phone is drawn masked but for its
+    # last 2 characters; a pickup code is drawn in full, one digit per box)
+    entry_text: str = ""
     member_code_only: bool = False  # no lookup_phone / lookup_email buttons on idle/member_entry
     pin_length: int = 0  # staff_login: number of PIN digits typed (dots only)
 
@@ -165,6 +201,16 @@ class View:
     arrival_count: int = 0  # arrival: parcels confirmed in this staff session
     return_reason: str | None = None  # order_detail: a reason picked (button `reason:<key>`)
     return_reasons: tuple[str, ...] = RETURN_REASONS  # order_detail: reasons offered (`reason.<key>` texts)
+
+    # r2: door alarm (door_alarm screen; staff screens show a banner from `message` instead)
+    alarm_door: int | None = None  # the door held open / forced open
+    alarm_kind: str = ""  # "door_left_open" | "door_forced"
+    # r2: the staff member on duty at a counter (shown in the header of customer screens), as
+    # given (staff names are shown unmasked: they are the store's own people)
+    on_duty: str = ""
+    # r2: seconds left of a lockout (429): the screen where it happened shows "try again in N s"
+    # in the banner place, counting down as the flow lowers it; 0 = not locked out
+    locked_for: int = 0
 
     # status indicators (top bar)
     offline: bool = False  # backend unreachable

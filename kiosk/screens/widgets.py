@@ -261,12 +261,17 @@ def bottom_bar(
 def chrome(
     surface: pygame.Surface, ctx: RenderContext, title_key: str, *, bottom: bool = True, **title_params: Any
 ) -> pygame.Rect:
-    """Background, top bar (title, indicators, ``lang`` or ``logout``), banner (message or busy).
+    """Background, top bar (title, indicators, ``lang`` or ``logout``) and the banner.
 
-    Returns the content rectangle (between banner and bottom bar; the bottom bar's area is
+    The banner (busy indicator, lockout countdown, or the message) is laid over the top bar's
+    title and indicators, beside the ``lang``/``logout`` button: it never takes room from the
+    content, so keypads, lists and buttons stay where they are when a message comes and goes
+    (a tap meant for a key cannot land on the one below it).
+
+    Returns the content rectangle (between top bar and bottom bar; the bottom bar's area is
     ``bottom_area(surface, ctx)``)."""
     m, t, v = ctx.m, ctx.t, ctx.view
-    w, h = surface.get_size()
+    w, _h = surface.get_size()
     surface.fill(theme.BG)
     bar = pygame.Rect(0, 0, w, m.top_bar)
     pygame.draw.rect(surface, theme.BAR, bar)
@@ -278,10 +283,16 @@ def chrome(
     else:
         label = t("lang.other")
         bid, style = "lang", "secondary"
+    if v.is_staff and v.screen == "staff_login" and not v.staff_name:
+        bid = ""  # nobody has logged in yet: there is no one to log out (cancel leaves)
     bw = button_width(ctx, label, 110)
     right = w - m.pad
-    button(surface, ctx, bid, pygame.Rect(right - bw, m.px(7), bw, bh), label, style, size=m.small)
-    right -= bw + m.gap
+    if bid:
+        button(surface, ctx, bid, pygame.Rect(right - bw, m.px(7), bw, bh), label, style, size=m.small)
+        right -= bw + m.gap
+    band = pygame.Rect(0, 0, right, m.top_bar)
+    if _banner(surface, ctx, band):
+        return _content(surface, ctx, bottom)
     # indicators, right to left
     for label, fg, bg in reversed(_indicators(ctx)):
         iw = ctx.fonts.size(label, m.small, True)[0] + 2 * m.px(10)
@@ -299,23 +310,38 @@ def chrome(
         m.title,
         bold=True,
     )
-    y = m.top_bar
-    # banner: busy indicator, else the message
-    if v.busy or v.message is not None:
-        band = pygame.Rect(0, y, w, m.banner)
-        if v.busy:
-            pygame.draw.rect(surface, theme.PANEL, band)
-            s = band.height - 2 * m.px(8)
-            spinner(surface, ctx, pygame.Rect(m.pad, band.y + m.px(8), s, s))
-            text(surface, ctx, t("busy"), band.inflate(-2 * (m.pad + s + m.gap), 0), m.body, bold=True)
-        else:
-            bg, fg = theme.LEVEL_COLORS.get(v.message.level, theme.LEVEL_COLORS["info"])
-            pygame.draw.rect(surface, bg, band)
-            msg = t(v.message.key, **v.message.kwargs())
-            text(surface, ctx, msg, band.inflate(-2 * m.pad, 0), m.body, fg, bold=True, align="center")
-        y += m.banner
-    bottom_h = m.bottom_bar if bottom else 0
-    return pygame.Rect(0, y, w, h - y - bottom_h)
+    return _content(surface, ctx, bottom)
+
+
+def _content(surface: pygame.Surface, ctx: RenderContext, bottom: bool) -> pygame.Rect:
+    w, h = surface.get_size()
+    y = ctx.m.top_bar
+    return pygame.Rect(0, y, w, h - y - (ctx.m.bottom_bar if bottom else 0))
+
+
+def _banner(surface: pygame.Surface, ctx: RenderContext, band: pygame.Rect) -> bool:
+    """The banner over the top bar: busy, else the lockout countdown, else the message. False
+    when there is none (the title and indicators show)."""
+    m, t, v = ctx.m, ctx.t, ctx.view
+    if v.busy:
+        pygame.draw.rect(surface, theme.PANEL, band)
+        s = band.height - 2 * m.px(10)
+        spinner(surface, ctx, pygame.Rect(m.pad, band.y + m.px(10), s, s))
+        text(surface, ctx, t("busy"), band.inflate(-2 * (m.pad + s + m.gap), 0), m.body, bold=True)
+        return True
+    if v.locked_for > 0:
+        bg, fg = theme.LEVEL_COLORS["error"]
+        pygame.draw.rect(surface, bg, band)
+        msg = t("lock.try_again", n=v.locked_for)
+        text(surface, ctx, msg, band.inflate(-2 * m.pad, 0), m.title, fg, bold=True, align="center")
+        return True
+    if v.message is not None:
+        bg, fg = theme.LEVEL_COLORS.get(v.message.level, theme.LEVEL_COLORS["info"])
+        pygame.draw.rect(surface, bg, band)
+        msg = t(v.message.key, **v.message.kwargs())
+        text(surface, ctx, msg, band.inflate(-2 * m.pad, 0), m.body, fg, bold=True, align="center")
+        return True
+    return False
 
 
 def bottom_area(surface: pygame.Surface, ctx: RenderContext) -> pygame.Rect:
@@ -326,6 +352,8 @@ def bottom_area(surface: pygame.Surface, ctx: RenderContext) -> pygame.Rect:
 def _indicators(ctx: RenderContext) -> list[tuple[str, theme.Color, theme.Color]]:
     v, t = ctx.view, ctx.t
     out: list[tuple[str, theme.Color, theme.Color]] = []
+    if not v.is_staff and v.on_duty:
+        out.append((t("ind.on_duty", name=v.on_duty), theme.FG, theme.OK))
     if v.is_staff and v.staff_name:
         out.append((t("ind.staff", name=v.staff_name), theme.FG, theme.SECONDARY))
     if v.countdown is not None:
@@ -377,9 +405,14 @@ def entry_field(
         text(surface, ctx, placeholder, inner, ctx.m.body, (90, 96, 110))
 
 
-def pin_dots(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, count: int, slots: int = 6) -> None:
+def pin_dots(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, count: int, slots: int = 0) -> None:
+    """``count`` filled dots (the digits typed), then ``slots - count`` hollow ones when
+    ``slots`` is given. A PIN's length is not known in advance: its field shows only the
+    digits typed so far (a 4-digit PIN, 4 dots)."""
     slots = max(slots, count)
-    r = min(rect.height // 3, rect.width // (slots * 3))
+    if slots == 0:
+        return
+    r = min(rect.height // 3, rect.width // (max(slots, 6) * 3))
     step = r * 3
     x0 = rect.centerx - step * (slots - 1) // 2
     for i in range(slots):
@@ -462,14 +495,22 @@ def short_time(stamp: str) -> str:
     return when.strftime("%Y-%m-%d %H:%M") if when else stamp
 
 
+def openable(view: View, row: OrderRow) -> bool:
+    """Whether the customer can take ``row`` here: at a locker only a parcel behind a door (one
+    without a door is collected at the counter and gets no ``order:<number>`` button)."""
+    return view.mode != "locker" or view.is_staff or row.locker_door is not None
+
+
 def order_row(
     surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, row: OrderRow, *, staff: bool = False
 ) -> None:
-    """One order as a pressable row ``order:<number>``: number, items, date, door, overdue badge."""
+    """One order as a row: number, items, date, door, status and overdue badges; pressable
+    (``order:<number>``) unless it cannot be opened here (:func:`openable`), which it says."""
     m, t = ctx.m, ctx.t
     bid = f"order:{row.number}"
     enabled = not ctx.view.busy
-    bg = theme.SELECTED if row.selected else theme.PANEL
+    pressable = openable(ctx.view, row)
+    bg = theme.SELECTED if row.selected else theme.PANEL if pressable else theme.BG
     pygame.draw.rect(surface, bg, rect, border_radius=m.radius)
     if row.overdue:
         pygame.draw.rect(
@@ -483,6 +524,10 @@ def order_row(
     # right-hand side: badge, door, date
     x = inner.right
     parts: list[tuple[str, theme.Color, theme.Color | None]] = []
+    if not pressable:
+        parts.append((t("orders.at_counter"), theme.WARN_FG, theme.WARN))
+    if row.status:
+        parts.append((t(f"status.{row.status}"), theme.FG, theme.SECONDARY))
     if row.overdue:
         parts.append((t("orders.overdue"), theme.FG, theme.OVERDUE))
     if row.locker_door is not None:
@@ -513,7 +558,10 @@ def order_row(
         rest = pygame.Rect(left.x + num_w + m.gap, left.y, left.width - num_w - m.gap, left.height)
         if rest.width > m.px(40):
             text(surface, ctx, second, rest, m.small, theme.MUTED)
-    ctx.buttons.append(Button(bid, _abs(surface, rect), row.number, enabled))
+    if pressable:
+        ctx.buttons.append(Button(bid, _abs(surface, rect), row.number, enabled))
+    else:
+        pygame.draw.rect(surface, theme.SECONDARY, rect, width=max(2, m.px(2)), border_radius=m.radius)
 
 
 @dataclass(frozen=True)
@@ -543,9 +591,9 @@ def order_list(
     list is shown a page at a time (``page`` is clamped to the pages there are); the screen draws
     :func:`pager` for it. ``pickup_all`` still takes every parcel, on any page.
 
-    The page size follows the surface: as many 44 u rows as fit two columns of ``rect`` with
-    the room of a message banner kept free, so that a message coming and going (it takes that
-    room from the top) never moves a row to another page. It is recorded in ``ctx.page_rows``,
+    The page size follows the surface: as many 44 u rows as fit two columns of ``rect`` (a
+    message banner takes no room from the list, so it never moves a row to another page). It
+    is recorded in ``ctx.page_rows``,
     which the renderer reports (``Renderer.last_page_rows``) and the app passes on to the flow.
     """
     m = ctx.m
@@ -561,8 +609,7 @@ def order_list(
         shown = rows
     else:
         cols = 2
-        banner = 0 if (ctx.view.busy or ctx.view.message is not None) else m.banner
-        in_col = max(1, min(fit, (rect.height - banner + gap) // (min_h + gap)))
+        in_col = fit
         per_page = in_col * cols
         pages = -(-len(rows) // per_page)
         page = min(max(0, page), pages - 1)

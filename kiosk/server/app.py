@@ -18,7 +18,8 @@ import asyncio
 import json
 import logging
 import re
-from typing import Annotated, Any
+import urllib.parse
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +31,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.journal import log_event
-from kiosk.server.store import ApiError, Store, check_code, health, is_bad_text
+from kiosk.server.common import ApiError, check_code, health, is_bad_text
+from kiosk.server.kiosks import EVENT_KINDS
+from kiosk.server.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,10 @@ class _CodeConvertor(Convertor):
 
 register_url_convertor("code", _CodeConvertor())
 MAX_BODY = 64 * 1024
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+MAX_DEPTH = 32  # API.md r2: the top-level value is level 1
+MAX_IN_FLIGHT = 64  # requests served at once by one process; more are 503 busy (not /health)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
 _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
@@ -103,6 +109,7 @@ class LookupIn(_In):
     member_code: str | None = None
     phone: str | None = None
     email: str | None = None
+    pickup_code: str | None = None
 
 
 class ArriveIn(_In):
@@ -111,7 +118,7 @@ class ArriveIn(_In):
 
 
 class PickupIn(_In):
-    member_id: str
+    lookup_id: str
     package_code: str | None = None
     locker_door: int | None = None
     handed_over_by: str | None = None
@@ -138,9 +145,21 @@ class HeartbeatIn(_In):
     uptime: float | None = None  # seconds since the kiosk started (optional, beyond v1's list)
 
 
+class LogoutIn(_In):
+    pass
+
+
+class EventIn(_In):
+    kind: Literal[EVENT_KINDS]  # type: ignore[valid-type]
+    door: int | None = None
+    at: str
+    detail: str | None = None
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    retry_after: int | None = None
 
 
 class ErrorOut(BaseModel):
@@ -156,6 +175,10 @@ class HealthOut(BaseModel):
 class SettingsOut(BaseModel):
     overdue_days: float
     member_code_only: bool
+    contact_lookup: Literal["pickup_code", "open"]
+    member_code_totp: bool
+    lookup_ttl_seconds: float
+    reminder_days: float
     commission_enabled: bool
     lockout_attempts: int
     lockout_seconds: float
@@ -196,6 +219,8 @@ class MemberOut(BaseModel):
 
 
 class LookupOut(BaseModel):
+    lookup_id: str
+    expires_in: float
     member: MemberOut
     orders: list[OrderOut]
 
@@ -213,8 +238,99 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _answer(status: int, body: Any) -> JSONResponse:
+def _utf8(scope: dict) -> bool:
+    """The percent-decoded path and query are UTF-8 (a lone surrogate escaped as ``%ED%A0%80``
+    is not; the router would see replacement characters)."""
+    try:
+        urllib.parse.unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
+        urllib.parse.unquote_to_bytes(scope.get("query_string") or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the JSON text nests (strings skipped); counted before parsing, so a body nested
+    40,000 deep never reaches the recursive parser."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub(b'""', body)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """A lone surrogate in any string of a parsed body, keys included (raw or ``\\ud800``-escaped:
+    the parser keeps both as a lone code point; an escaped pair became one character)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def json_problem(body: bytes) -> str | None:
+    """Why a body is 400 ``bad_input`` (not JSON, nested too deep, a lone surrogate), or None."""
+    if json_depth(body) > MAX_DEPTH:
+        return f"the body nests deeper than {MAX_DEPTH} levels"
+    try:
+        parsed = json.loads(body, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return "the body is not valid JSON"
+    if _has_lone_surrogate(parsed):
+        return "the body holds a lone surrogate"
+    return None
+
+
+def _answer(status: int, body: Any) -> Response:
+    if status == 204:
+        return Response(status_code=204)
     return JSONResponse(body, status_code=status)
+
+
+class Replayed(Exception):
+    """A stored answer for a replayed Idempotency-Key, answered before the staff token check."""
+
+    def __init__(self, status: int, body: Any):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+class StaffCall(NamedTuple):
+    kiosk_id: str
+    staff_id: str
+    key: str
+    token: str
+
+
+# fields whose bad contents are 400 even when another field makes the body a 422
+CODE_FIELDS = ("badge_code", "pin", "member_code", "phone", "email", "package_code", "lookup_id")
+
+
+def bad_code_field(body: Any) -> str | None:
+    """The first code field of a body holding a bad string (API.md: too long, a control
+    character), or a pickup code that is not six digits; else None."""
+    if not isinstance(body, dict):
+        return None
+    for name in CODE_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str) and (not value or is_bad_text(value)):
+            return name
+    code = body.get("pickup_code")
+    if isinstance(code, str) and not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return "pickup_code"
+    return None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -227,14 +343,32 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 class BodyLimitAndDelay:
     """Pure ASGI: refuse bodies over 64 KiB with 413 (declared or streamed); add ``control.delay``."""
 
-    def __init__(self, app: Any, control: Control):
+    def __init__(self, app: Any, control: Control, max_in_flight: int = MAX_IN_FLIGHT):
         self.app = app
         self.control = control
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope.get("path", "").endswith("/health"):
+            await self._handle(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            log_event(logger, "busy", logging.WARNING, in_flight=self.in_flight)
+            response = _error(503, "busy", "the server is busy; try again shortly")
+            response.headers["Retry-After"] = "1"
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: dict, receive: Any, send: Any) -> None:
         raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
         self.control.requests.append((scope["method"], raw.decode("latin-1")))
         if self.control.delay > 0:
@@ -249,6 +383,9 @@ class BodyLimitAndDelay:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+            return
+        if not _utf8(scope):
+            await _error(400, "bad_input", "the path or query is not UTF-8")(scope, receive, send)
             return
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
@@ -282,14 +419,11 @@ class BodyLimitAndDelay:
             await response(scope, receive, send)
             return
         body = b"".join(chunks)
-        if body.strip():
+        if body.strip() and scope.get("path", "").startswith("/api/"):  # /admin/ pages post forms
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
-            try:
-                parsed = json.loads(body, parse_constant=_no_constants)
-                if _SURROGATE_ESCAPE.search(body):  # a lone surrogate cannot be stored or compared
-                    json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-            except (ValueError, UnicodeEncodeError):
-                await _error(400, "bad_input", "the body is not valid JSON")(scope, receive, send)
+            problem = json_problem(body)
+            if problem is not None:
+                await _error(400, "bad_input", problem)(scope, receive, send)
                 return
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
@@ -314,7 +448,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     app = FastAPI(
         title="pickup-kiosk backend",
         version=__version__,
-        description="The pickup backend contract (v1) as implemented by the reference server.",
+        description="The pickup backend contract (revision 2) as implemented by the reference server.",
         openapi_url=f"{API}/openapi.json",
         docs_url=f"{API}/docs",
         redoc_url=None,
@@ -335,10 +469,10 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     async def staff_auth(
         kiosk_id: Annotated[str, Depends(kiosk_auth)], token: Annotated[str | None, Depends(staff_header)]
     ) -> tuple[str, str]:
-        """(kiosk id, staff id) of a kiosk token plus a valid staff token."""
-        staff_id = store.staff_for_token(token) if token and not is_bad_text(token, 256) else None
+        """(kiosk id, staff id) of a kiosk token plus a valid staff token given to this kiosk."""
+        staff_id = store.staff_for_token(token, kiosk_id) if token and not is_bad_text(token, 256) else None
         if staff_id is None:
-            raise ApiError(401, "unauthorized", "missing, wrong or expired staff token")
+            raise ApiError(401, "unauthorized", "missing, wrong, expired or another kiosk's staff token")
         return kiosk_id, staff_id
 
     async def idem_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
@@ -346,17 +480,47 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             raise ApiError(400, "idempotency_key_required", "this call needs an Idempotency-Key header")
         return check_code(key, "Idempotency-Key")
 
+    async def staff_write(
+        request: Request,
+        kiosk_id: Annotated[str, Depends(kiosk_auth)],
+        token: Annotated[str | None, Depends(staff_header)],
+        key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> StaffCall:
+        """A staff write: a replayed key is answered here, right after the kiosk token and
+        before the staff token is looked at (API.md r2: a retried logout gets its 204)."""
+        if key and not is_bad_text(key):
+            raw = await request.body()
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                parsed = None
+            stored = store.replay(f"kiosk:{kiosk_id}", key, request.method, request.url.path, parsed or {})
+            if stored is not None:
+                raise Replayed(*stored)
+        _, staff_id = await staff_auth(kiosk_id, token)
+        return StaffCall(kiosk_id, staff_id, await idem_key(key), token or "")
+
     # --- error handlers: always the contract's shape
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        response = JSONResponse(exc.body(), status_code=exc.status)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(Replayed)
+    async def _replayed(_request: Request, exc: Replayed) -> Response:
+        return _answer(exc.status, exc.body)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "bad_input", "the body is not valid JSON")
+        bad = bad_code_field(exc.body)
+        if bad is not None:  # API.md: 400 comes before 422
+            return _error(400, "bad_input", f"{bad} is empty, too long or holds a control character")
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         what = first.get("msg") or first.get("type", "invalid")  # pydantic's text, never the input
@@ -389,31 +553,41 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(
         f"{API}/staff/login",
         response_model=LoginOut,
-        responses={**ERRORS, 429: {**_ERR, "description": "locked_out"}},
+        responses={**ERRORS, 429: {**_ERR, "description": "locked_out (retry_after, Retry-After header)"}},
         tags=["staff"],
     )
     def staff_login(body: LoginIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
         return _answer(200, store.staff_login(kiosk_id, body.badge_code, body.pin))
+
+    locked = {429: {**_ERR, "description": "locked_out (retry_after, Retry-After header)"}}
+
+    @app.post(
+        f"{API}/staff/logout",
+        status_code=204,
+        responses=ERRORS,
+        tags=["staff"],
+    )
+    def staff_logout(
+        request: Request, call: Annotated[StaffCall, Depends(staff_write)], body: LogoutIn | None = None
+    ) -> Response:
+        given = body.model_dump(exclude_unset=True) if body is not None else {}
+        status, answer = store.staff_logout(call.key, request.url.path, given, kiosk_id=call.kiosk_id, token=call.token)
+        return _answer(status, answer)
 
     @app.post(
         f"{API}/members/lookup",
         response_model=LookupOut,
         responses={
             **ERRORS,
-            403: {**_ERR, "description": "member_code_only"},
+            403: {**_ERR, "description": "member_code_only, pickup_code_required"},
             404: {**_ERR, "description": "member_not_found"},
-            429: {**_ERR, "description": "locked_out"},
+            409: {**_ERR, "description": "code_used"},
+            **locked,
         },
         tags=["kiosk"],
     )
-    async def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
-        given = body.model_dump(exclude_unset=True)
-        return _answer(
-            200,
-            store.lookup(
-                kiosk_id, member_code=given.get("member_code"), phone=given.get("phone"), email=given.get("email")
-            ),
-        )
+    def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
+        return _answer(200, store.lookup(kiosk_id, body.model_dump(exclude_unset=True)))
 
     @app.get(
         f"{API}/parcels/{{package_code:code}}",
@@ -437,14 +611,12 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def arrive(
         package_code: str,
         request: Request,
-        who: Annotated[tuple[str, str], Depends(staff_auth)],
-        key: Annotated[str, Depends(idem_key)],
+        call: Annotated[StaffCall, Depends(staff_write)],
         body: ArriveIn | None = None,
-    ) -> JSONResponse:
-        kiosk_id, staff_id = who
+    ) -> Response:
         given = body.model_dump(exclude_unset=True) if body is not None else {}
         status, answer = store.arrive(
-            key, request.url.path, given, kiosk_id=kiosk_id, staff_id=staff_id, package_code=package_code
+            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, package_code=package_code
         )
         return _answer(status, answer)
 
@@ -453,7 +625,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         response_model=OrderOut,
         responses={
             **ERRORS,
-            403: {**_ERR, "description": "not_your_order"},
+            403: {**_ERR, "description": "lookup_expired, not_your_order"},
             404: {**_ERR, "description": "order_not_found"},
             409: {**_ERR, "description": "wrong_status, package_mismatch"},
         },
@@ -465,7 +637,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         body: PickupIn,
         kiosk_id: Annotated[str, Depends(kiosk_auth)],
         key: Annotated[str, Depends(idem_key)],
-    ) -> JSONResponse:
+    ) -> Response:
         given = body.model_dump(exclude_unset=True)
         status, answer = store.pickup(key, request.url.path, given, kiosk_id=kiosk_id, order_id=order_id)
         return _answer(status, answer)
@@ -489,17 +661,12 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def request_return(
         order_id: str,
         request: Request,
-        who: Annotated[tuple[str, str], Depends(staff_auth)],
-        key: Annotated[str, Depends(idem_key)],
+        call: Annotated[StaffCall, Depends(staff_write)],
         body: ReturnIn | None = None,
-    ) -> JSONResponse:
+    ) -> Response:
+        given = body.model_dump(exclude_unset=True) if body is not None else {}
         status, answer = store.request_return(
-            key,
-            request.url.path,
-            body.model_dump(exclude_unset=True) if body is not None else {},
-            kiosk_id=who[0],
-            staff_id=who[1],
-            order_id=order_id,
+            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, order_id=order_id
         )
         return _answer(status, answer)
 
@@ -507,18 +674,14 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         f"{API}/orders/{{order_id}}/return/review", response_model=OrderOut, responses=order_write, tags=["staff"]
     )
     def review_return(
-        order_id: str,
-        request: Request,
-        body: ReviewIn,
-        who: Annotated[tuple[str, str], Depends(staff_auth)],
-        key: Annotated[str, Depends(idem_key)],
-    ) -> JSONResponse:
+        order_id: str, request: Request, body: ReviewIn, call: Annotated[StaffCall, Depends(staff_write)]
+    ) -> Response:
         status, answer = store.review_return(
-            key,
+            call.key,
             request.url.path,
             body.model_dump(exclude_unset=True),
-            kiosk_id=who[0],
-            staff_id=who[1],
+            kiosk_id=call.kiosk_id,
+            staff_id=call.staff_id,
             order_id=order_id,
         )
         return _answer(status, answer)
@@ -527,35 +690,46 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         f"{API}/orders/{{order_id}}/return/complete", response_model=OrderOut, responses=order_write, tags=["staff"]
     )
     def complete_return(
-        order_id: str,
-        request: Request,
-        body: CompleteIn,
-        who: Annotated[tuple[str, str], Depends(staff_auth)],
-        key: Annotated[str, Depends(idem_key)],
-    ) -> JSONResponse:
+        order_id: str, request: Request, body: CompleteIn, call: Annotated[StaffCall, Depends(staff_write)]
+    ) -> Response:
         status, answer = store.complete_return(
-            key,
+            call.key,
             request.url.path,
             body.model_dump(exclude_unset=True),
-            kiosk_id=who[0],
-            staff_id=who[1],
+            kiosk_id=call.kiosk_id,
+            staff_id=call.staff_id,
             order_id=order_id,
         )
         return _answer(status, answer)
 
-    @app.post(
-        f"{API}/kiosks/{{kiosk_id}}/heartbeat",
-        status_code=204,
-        responses={**ERRORS, 403: {**_ERR, "description": "forbidden"}},
-        tags=["kiosk"],
-    )
-    def heartbeat(kiosk_id: str, body: HeartbeatIn, me: Annotated[str, Depends(kiosk_auth)]) -> Response:
+    forbidden = {**ERRORS, 403: {**_ERR, "description": "forbidden"}}
+
+    def own_kiosk(kiosk_id: str, me: str, what: str) -> None:
         check_code(kiosk_id, "kiosk id")
         if kiosk_id != me:
-            raise ApiError(403, "forbidden", "a kiosk sends only its own heartbeat")
+            raise ApiError(403, "forbidden", f"a kiosk sends only its own {what}")
+
+    @app.post(f"{API}/kiosks/{{kiosk_id}}/heartbeat", status_code=204, responses=forbidden, tags=["kiosk"])
+    def heartbeat(kiosk_id: str, body: HeartbeatIn, me: Annotated[str, Depends(kiosk_auth)]) -> Response:
+        own_kiosk(kiosk_id, me, "heartbeat")
         store.heartbeat(me, body.model_dump(exclude_unset=True))
         return Response(status_code=204)
 
+    @app.post(f"{API}/kiosks/{{kiosk_id}}/events", status_code=204, responses=forbidden, tags=["kiosk"])
+    def kiosk_event(
+        kiosk_id: str,
+        request: Request,
+        body: EventIn,
+        me: Annotated[str, Depends(kiosk_auth)],
+        key: Annotated[str, Depends(idem_key)],
+    ) -> Response:
+        own_kiosk(kiosk_id, me, "events")
+        status, answer = store.kiosk_event(key, request.url.path, body.model_dump(exclude_unset=True), kiosk_id=me)
+        return _answer(status, answer)
+
+    from kiosk.server.admin import install as install_backoffice  # the back office (issue 13)
+
+    install_backoffice(app, store)
     return app
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.server.app import Control, create_app
+from kiosk.server.http import TimedHttpToolsProtocol
 from kiosk.server.store import Store
 
 DEMO_SEED = Path(__file__).resolve().parent.parent / "demo_data" / "seed.json"
@@ -228,6 +229,7 @@ class ServerThread(_ServerBase):
             access_log=False,
             lifespan="off",
             ws="none",
+            http=TimedHttpToolsProtocol,  # header and body read time-outs (API.md r2)
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
         )
@@ -285,8 +287,10 @@ class ServerProcess(_ServerBase):
         port: int = 0,
         log_level: str = "warning",
         log_path: str | Path | None = None,
+        workers: int = 1,
     ):
         super().__init__(db_url, seed, host, port)
+        self.workers = workers
         if self.port == 0:
             self.port = free_port(host)
         self.log_level = log_level
@@ -299,7 +303,7 @@ class ServerProcess(_ServerBase):
             return self
         self._seed_once()
         cmd = [sys.executable, "-m", "kiosk", "server", "--db", self.db_url, "--host", self.host]
-        cmd += ["--port", str(self.port), "--log-level", self.log_level]
+        cmd += ["--port", str(self.port), "--log-level", self.log_level, "--workers", str(self.workers)]
         if self.log_path is None:
             workdir = self._tmpdir or tempfile.gettempdir()
             self.log_path = Path(workdir) / f"server-{self.port}.log"

@@ -1,0 +1,157 @@
+"""Small steps every screen's rules share: asking the backend, messages, resets, going home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from kiosk.api.requests import Request
+from kiosk.errors import Rejected
+from kiosk.events import ApiResult
+from kiosk.flow.state import (
+    STAFF,
+    Call,
+    Customer,
+    Effect,
+    Indicate,
+    Message,
+    Screen,
+    State,
+)
+
+# each screen's rules register here, next to their code: ``@rule(PRESS, Screen.IDLE)``
+SCAN: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a code read on that screen
+PRESS: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a button pressed on it
+RESULT: dict[str, Callable[[State, ApiResult, list[Effect]], State]] = {}  # the answer awaited, by name
+
+
+def rule(table: dict, *keys: Any) -> Callable:
+    """Register the decorated function in ``table`` under every one of ``keys``."""
+
+    def register(fn: Callable) -> Callable:
+        for key in keys:
+            table[key] = fn
+        return fn
+
+    return register
+
+
+def with_backend(state: State, **changes: Any) -> State:
+    return replace(state, backend=replace(state.backend, **changes))
+
+
+def with_customer(state: State, **changes: Any) -> State:
+    return replace(state, customer=replace(state.customer, **changes))
+
+
+def with_staff(state: State, **changes: Any) -> State:
+    """Change the staff session (a no-op when nobody is logged in)."""
+    if state.staff is None:
+        return state
+    return replace(state, staff=replace(state.staff, **changes))
+
+
+def with_lockers(state: State, **changes: Any) -> State:
+    return replace(state, lockers=replace(state.lockers, **changes))
+
+
+def with_page(state: State, page: int) -> State:
+    return replace(state, paging=replace(state.paging, page=page))
+
+
+def next_token(state: State) -> tuple[State, int]:
+    token = state.backend.seq + 1
+    return with_backend(state, seq=token), token
+
+
+def call(state: State, fx: list[Effect], request: Request) -> State:
+    """Ask the backend an interactive question: the answer is the one the flow now waits for."""
+    state, token = next_token(state)
+    fx.append(Call(request, token))
+    return with_backend(state, pending=(request.name, token))
+
+
+def side_call(state: State, fx: list[Effect], request: Request) -> State:
+    """A read for the staff session that nobody waits for (its token is remembered)."""
+    state, token = next_token(state)
+    fx.append(Call(request, token))
+    return with_staff(state, side_calls=state.staff.side_calls | {token})
+
+
+def msg(key: str, level: str = "info", **params: Any) -> Message:
+    return Message.of(key, level, **params)
+
+
+def refuse(state: State, fx: list[Effect], key: str, **params: Any) -> State:
+    fx.append(Indicate("error"))
+    return replace(state, message=msg(key, "error", **params))
+
+
+def customer_reset(state: State) -> State:
+    """Forget everything the customer session showed."""
+    return replace(state, customer=Customer(), message=None, paging=replace(state.paging, page=0))
+
+
+def staff_reset(state: State) -> State:
+    """Log the staff member out: their session, the arrival in hand, the badge and PIN typed."""
+    return replace(
+        state,
+        staff=None,
+        lockers=replace(state.lockers, arrival=None),
+        customer=replace(state.customer, badge="", pin=""),
+        paging=replace(state.paging, page=0),
+    )
+
+
+def to_idle(state: State, fx: list[Effect]) -> State:
+    """The session is over: forget it, and greet the next person in the kiosk's own language."""
+    state = staff_reset(customer_reset(state))
+    screen = Screen.IDLE if state.online else Screen.OFFLINE
+    return with_backend(replace(state, screen=screen, lang=state.cfg.language), pending=None)
+
+
+def home(state: State) -> Screen:
+    """Where a finished task goes back to: the staff menu while staff is logged in."""
+    return Screen.STAFF_MENU if state.staff is not None else Screen.IDLE
+
+
+def error(state: State, fx: list[Effect], code: str, back: Screen | None = None) -> State:
+    fx.append(Indicate("error"))
+    state = replace(
+        state,
+        screen=Screen.ERROR,
+        message=msg(f"err.{code}", "error"),
+        error_back=back if back is not None else home(state),
+    )
+    return with_backend(state, pending=None)
+
+
+def went_online(state: State) -> State:
+    if state.online:
+        return state
+    state = with_backend(state, online=True)
+    if state.screen is Screen.OFFLINE:
+        state = replace(state, screen=Screen.IDLE, message=None)
+    return state
+
+
+def went_offline(state: State) -> State:
+    if not state.online:
+        return state
+    state = with_backend(state, online=False)
+    if state.screen is Screen.IDLE:
+        state = replace(state, screen=Screen.OFFLINE)
+    return state
+
+
+def refusal_code(event: ApiResult) -> str:
+    err = event.error
+    if isinstance(err, Rejected):
+        return err.code
+    return "unknown"
+
+
+def staff_task(state: State) -> bool:
+    """A staff screen, or staff logged in (a hand-over or return on a customer screen)."""
+    return state.screen in STAFF or state.staff is not None

@@ -1,0 +1,77 @@
+"""What every part of the reference server shares: the error answer and small value checks."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+
+from kiosk import __version__
+from kiosk.errors import KioskError
+
+MAX_CODE = 128
+MAX_DOOR = 100_000
+MAX_COUNT = 1_000_000_000
+DAY = 86400.0
+
+
+class ApiError(Exception):
+    """An answer that refuses: HTTP status, the contract's snake_case code, a human message.
+
+    ``retry_after`` (whole seconds) goes with a 429: into the error object and the
+    ``Retry-After`` header (API.md r2).
+    """
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return {"error": error}
+
+
+class SeedError(KioskError, ValueError):
+    """A seed file that cannot be loaded (bad shape, unknown key, non-empty database)."""
+
+
+def utc_iso(ts: float | None) -> str | None:
+    """RFC 3339 UTC, seconds precision: ``2026-11-20T03:00:00Z``."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> float:
+    """RFC 3339 with an offset (``Z`` or ``+08:00``) → epoch seconds."""
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"time without an offset: {text!r}")
+    return dt.timestamp()
+
+
+def is_bad_text(value: str, limit: int = MAX_CODE) -> bool:
+    """API.md: longer than ``limit``, holding a control character (category Cc) or a lone
+    surrogate is bad input."""
+    return len(value) > limit or any(unicodedata.category(ch) == "Cc" or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
+def check_code(value: str, what: str, limit: int = MAX_CODE) -> str:
+    """``value`` unchanged, or 400 ``bad_input`` (empty, too long, control characters)."""
+    if not value or is_bad_text(value, limit):
+        raise ApiError(400, "bad_input", f"{what} is empty, too long or holds a control character")
+    return value
+
+
+def phone_digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__, "time": utc_iso(time.time()) or ""}
