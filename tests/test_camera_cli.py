@@ -1,4 +1,4 @@
-"""``pickup-kiosk decode``: real generated images in, DESIGN.md's output out."""
+"""``pickup-kiosk decode``: real generated images in, docs/design.md's output out."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_json_output_one_line_per_image(images, capsys):
     assert len(lines) == 3
     first = json.loads(lines[0])
     assert first == {"path": str(qr), "codes": [{"symbology": "QRCODE", "text": "MEMBER-000123"}]}
-    assert lines[0] == json.dumps(first)  # exactly DESIGN.md's shape and key order
+    assert lines[0] == json.dumps(first)  # exactly docs/design.md's shape and key order
     second = json.loads(lines[1])
     assert second["path"] == str(two)
     assert sorted((c["symbology"], c["text"]) for c in second["codes"]) == [

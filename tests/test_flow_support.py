@@ -12,7 +12,7 @@ from kiosk.events import ApiResult, DoorEvent, Scan
 from kiosk.screens.view import Press, Typed
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-LOOKUP_ID = "lk_test"  # API.md r2: the look-up's id, which pickups name
+LOOKUP_ID = "lk_test"  # docs/api.md r2: the look-up's id, which pickups name
 
 
 def order(number="A1002", oid=None, door=None, status="arrived", overdue=False, member="m_1"):

@@ -17,6 +17,8 @@ DATA = [
     "kiosk/locale/zh_TW/LC_MESSAGES/kiosk.po",
     "kiosk/demo_data/seed.json",
     "kiosk/server/openapi.json",
+    "kiosk/server/admin/templates/base.html",
+    "kiosk/server/admin/static/admin.css",
 ]
 
 

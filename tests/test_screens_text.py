@@ -34,7 +34,7 @@ API_ERROR_CODES = [
     "package_mismatch",
     "locked_out",
     "forbidden",
-    # r2: the kiosk-facing refusals of API.md revision 2
+    # r2: the kiosk-facing refusals of docs/api.md revision 2
     "code_used",
     "pickup_code_required",
     "lookup_expired",

@@ -1,4 +1,4 @@
-"""Barcode decoding: a function of an image (STYLE.md 3).
+"""Barcode decoding: a function of an image, like pyzbar.decode (docs/design.md, Architecture).
 
 ``Decoder().decode(frame)`` takes a grayscale or BGR ``numpy`` image and returns a list of
 frozen :class:`Detection` records with ``.symbology`` (pyzbar's names: ``QRCODE``,

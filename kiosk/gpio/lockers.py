@@ -1,6 +1,6 @@
 """The locker bank: one relay (and optionally one door sensor) per door, with the safety rules.
 
-Rules (issue 4; DESIGN.md "Flow rules" for lockers):
+Rules (issue 4; docs/design.md "Flow rules" for lockers):
 
 * A relay is energised for ``locker.pulse`` seconds (default 0.5, more than 3 refused) and then
   released by a clock timer, whatever happens to the caller. Never two relays at once: unlocks
@@ -213,7 +213,7 @@ class LockerBank:
         return self._get(number).cfg
 
     def state(self, number: int) -> str:
-        """``"locked"``, ``"unlocked"`` or ``"open"`` (DESIGN.md: the kiosk's view)."""
+        """``"locked"``, ``"unlocked"`` or ``"open"`` (docs/design.md: the kiosk's view)."""
         with self._lock:
             return self._get(number).state
 

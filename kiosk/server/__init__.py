@@ -1,4 +1,4 @@
-"""The reference pickup backend (shared/API.md): FastAPI + SQLAlchemy, SQLite or PostgreSQL.
+"""The reference pickup backend (docs/api.md): FastAPI + SQLAlchemy, SQLite or PostgreSQL.
 
 - :mod:`kiosk.server.store`: the rules (``Store``), usable without HTTP.
 - :mod:`kiosk.server.app`: ``create_app(store)``, the FastAPI routes.

@@ -1,4 +1,4 @@
-"""The HTTP face of the reference server: FastAPI routes for every call of API.md.
+"""The HTTP face of the reference server: FastAPI routes for every call of docs/api.md.
 
 Routes are thin: parse (pydantic models, strict types, unknown fields refused), check tokens,
 call :class:`kiosk.server.store.Store`, answer. Every refusal, FastAPI's own included, uses the
@@ -56,7 +56,7 @@ class _CodeConvertor(Convertor):
 
 register_url_convertor("code", _CodeConvertor())
 MAX_BODY = 64 * 1024
-MAX_DEPTH = 32  # API.md r2: the top-level value is level 1
+MAX_DEPTH = 32  # docs/api.md r2: the top-level value is level 1
 MAX_IN_FLIGHT = 64  # requests served at once by one process; more are 503 busy (not /health)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
@@ -319,7 +319,7 @@ CODE_FIELDS = ("badge_code", "pin", "member_code", "phone", "email", "package_co
 
 
 def bad_code_field(body: Any) -> str | None:
-    """The first code field of a body holding a bad string (API.md: too long, a control
+    """The first code field of a body holding a bad string (docs/api.md: too long, a control
     character), or a pickup code that is not six digits; else None."""
     if not isinstance(body, dict):
         return None
@@ -487,7 +487,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> StaffCall:
         """A staff write: a replayed key is answered here, right after the kiosk token and
-        before the staff token is looked at (API.md r2: a retried logout gets its 204)."""
+        before the staff token is looked at (docs/api.md r2: a retried logout gets its 204)."""
         if key and not is_bad_text(key):
             raw = await request.body()
             try:
@@ -519,7 +519,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "bad_input", "the body is not valid JSON")
         bad = bad_code_field(exc.body)
-        if bad is not None:  # API.md: 400 comes before 422
+        if bad is not None:  # docs/api.md: 400 comes before 422
             return _error(400, "bad_input", f"{bad} is empty, too long or holds a control character")
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
