@@ -36,9 +36,13 @@ def cfg(mode="counter", doors=12, **kw):
 class Driver:
     """A flow state plus everything it asked for, fed one event at a time."""
 
-    def __init__(self, mode="counter", settings=None, **kw):
-        self.state = flow.initial(cfg(mode, **kw))
+    def __init__(self, mode="counter", settings=None, *, config=None, start=True, **kw):
+        """A started flow (``Start`` sent, the settings answered) unless ``start`` is False; its
+        ``config`` (a :class:`flow.FlowConfig`) is built from ``mode`` and ``kw`` unless given."""
+        self.state = flow.initial(config if config is not None else cfg(mode, **kw))
         self.effects: list = []
+        if not start:
+            return
         self.send(flow.Start())
         self.answer("settings", settings or Settings(), token=self.state.backend.probing)
         self.effects.clear()

@@ -41,7 +41,7 @@ import atexit
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 from gpiozero.exc import GPIOZeroError
@@ -257,17 +257,6 @@ class LockerBank:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no pulse runs or waits (real clock; a SimClock must be advanced by others)."""
         return self._idle.wait(timeout)
-
-    def free_door(self, size: str | None, occupied: Iterable[int] = ()) -> int | None:
-        """The lowest-numbered in-service door of ``size`` (any size if None) not in ``occupied``."""
-        taken = set(occupied)
-        want = size.strip().casefold() if size else None
-        for number, door in self._doors.items():
-            if not door.cfg.in_service or number in taken:
-                continue
-            if want is None or door.cfg.size.strip().casefold() == want:
-                return number
-        return None
 
     # -- commands -----------------------------------------------------------------------------
     def unlock(self, number: int) -> bool:
