@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,6 +12,9 @@ import pytest
 
 from kiosk.camera import synth
 from kiosk.camera.decoder import Decoder, Detection, code39_full_ascii, locate, to_gray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import decode_sets
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -113,7 +118,7 @@ def test_each_engine_alone(engine):
 
 def test_several_codes_in_one_frame(decoder):
     codes = [("QRCODE", "MEMBER-ABC123"), ("CODE128", "PKG-000777"), ("EAN13", "4006381333931")]
-    frame = synth.CASES["several"](np.random.default_rng(9), codes)
+    frame = decode_sets.CASES["several"](np.random.default_rng(9), codes)
     assert read(decoder, frame) == set(codes)
 
 
@@ -189,14 +194,14 @@ def test_a_turned_1d_reading_is_boxed_where_the_bars_are(decoder):
 
 def test_inverted_codes_dark_mode_screens(decoder):
     for i, sym in enumerate(("QRCODE", "CODE128")):
-        codes = [(sym, synth.random_text(sym, np.random.default_rng(i)))]
-        frame = synth.CASES["inverted"](np.random.default_rng(i), codes)
+        codes = [(sym, decode_sets.random_text(sym, np.random.default_rng(i)))]
+        frame = decode_sets.CASES["inverted"](np.random.default_rng(i), codes)
         assert read(decoder, frame, effort="fast") == set(codes)
 
 
 def test_hard_cases_sample(decoder):
     """Two frames of every hard case (the full table is in benchmarks/decode.py)."""
-    samples = synth.evaluation_set(per_case=2, seed=7)
+    samples = decode_sets.evaluation_set(per_case=2, seed=7)
     misses = []
     for s in samples:
         got = read(decoder, s.image)
@@ -263,8 +268,8 @@ def test_a_bare_decode_of_a_photo_gets_the_still_effort():
     """ITF-14 with bearer bars (a thick frame 10 modules out) in a 3 MP photo: plain engines read
     nothing; Decoder().decode(photo) with no effort named reads it, and never a part of it."""
     rng = np.random.default_rng(21)
-    text = synth.itf14(rng)
-    img = synth.photo(rng, [("I25", text)], sizes=((2048, 1536),), fill=(0.2, 0.3), bearer=True, blur=0.8)
+    text = decode_sets.itf14(rng)
+    img = decode_sets.photo(rng, [("I25", text)], sizes=((2048, 1536),), fill=(0.2, 0.3), bearer=True, blur=0.8)
     assert read(Decoder(), img) == {("I25", text)}
     assert read(Decoder(), img, effort="fast") <= {("I25", text)}
 
@@ -272,10 +277,10 @@ def test_a_bare_decode_of_a_photo_gets_the_still_effort():
 @pytest.mark.parametrize("case", ["p_cylinder", "p_steep", "p_low_light", "p_textured", "p_screen"])
 def test_photo_like_stills_sample(decoder, case, monkeypatch):
     """One 3 MP still of some photo cases (the full table: benchmarks/decode.py --eval)."""
-    monkeypatch.setattr(synth, "PHOTO_SIZES", ((2048, 1536),))
-    fn, syms = synth.PHOTO_CASES[case]
+    monkeypatch.setattr(decode_sets, "PHOTO_SIZES", ((2048, 1536),))
+    fn, syms = decode_sets.PHOTO_CASES[case]
     rng = np.random.default_rng([5, len(case)])
-    codes = [(syms[0], synth.random_text(syms[0], rng))]
+    codes = [(syms[0], decode_sets.random_text(syms[0], rng))]
     assert read(decoder, fn(rng, codes)) == set(codes)
 
 
