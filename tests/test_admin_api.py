@@ -272,8 +272,10 @@ def test_return_calls_refuse_wrong_status_unknown_order_and_bad_bodies(admin):
 
 def test_admin_idempotency_key_replays_the_first_answer(server, admin):
     first = admin.post("/orders/o_2/return", json={"reason": "r"}, key="admin-key-1")
+    assert admin.post("/orders/o_2/return/review", json={"approved": True}).status_code == 200
     replay = admin.post("/orders/o_2/return", json={"reason": "r"}, key="admin-key-1")
     assert first.status_code == replay.status_code == 200
+    assert replay.json() == first.json()  # the first answer, an AdminOrder, though the order moved on
     assert replay.json()["status"] == "return_requested"
     assert server.count_events("return", number="A1002") == 1
     other = admin.post("/orders/o_4/return", json={"reason": "r"}, key="admin-key-1")

@@ -346,3 +346,15 @@ def test_a_form_post_without_its_csrf_token_changes_nothing_in_the_browser(brows
     wait(lambda: "403" in browser.title or "沒有做任何變更" in text(browser))
     assert server.order_by_number("A1002")["status"] == "arrived"
     assert str(uuid.uuid4())  # the browser stays usable
+
+
+def test_the_status_select_filters_too(browser, server):
+    from selenium.webdriver.support.ui import Select
+
+    sign_in(browser, server)
+    Select(browser.find_element(By.NAME, "status")).select_by_value("overdue")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button").click()
+    wait(lambda: "status=overdue" in browser.current_url)
+    assert [r.get_attribute("data-order") for r in browser.find_elements(By.CSS_SELECTOR, "#orders tbody tr")] == [
+        "A1003"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -360,6 +361,15 @@ def test_the_server_command_sends_notices_with_smtp(tmp_path, mail, inbox, worke
         assert inbox.envelopes[0] == ("shop@example.net", ["ming@example.com"])
         time.sleep(2.5)  # every worker's sender has looked again
         assert len(inbox.messages) == 1
+        # /metrics: one view whichever worker answers (latency histograms added up across workers)
+        for _ in range(20):
+            requests.get(server.api_url + "/health", timeout=5)  # a new connection each: any worker
+        base = server.api_url.removesuffix("/api/v1")
+        pattern = r'pickup_http_request_duration_seconds_count\{method="GET",route="/api/v1/health"\} (\d+)'
+        for _ in range(3):
+            found = re.search(pattern, requests.get(base + "/metrics", timeout=5).text)
+            assert found is not None
+            assert int(float(found.group(1))) >= 20
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)

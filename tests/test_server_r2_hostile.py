@@ -277,3 +277,29 @@ def test_heartbeat_stores_gpio(fresh):
     r = requests.post(fresh.api_url + "/kiosks/k_1/heartbeat", json=body, headers=K1, timeout=10)
     assert r.status_code == 204
     assert fresh.last_heartbeat("k_1")["gpio"] == "alarm"
+
+
+def test_over_the_concurrency_limit_is_a_contract_shaped_503(fresh):
+    import threading
+
+    fresh._control.max_in_flight = 2
+    fresh.delay = 1.0
+    results: list[requests.Response] = []
+
+    def call():
+        results.append(requests.get(fresh.api_url + "/settings", headers=K1, timeout=10))
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    assert requests.get(fresh.api_url + "/health", timeout=10).status_code == 200  # never limited
+    for t in threads:
+        t.join(10)
+    fresh.delay = 0.0
+    busy = [r for r in results if r.status_code == 503]
+    assert len(busy) == 3
+    assert [r.status_code for r in results].count(200) == 2
+    for r in busy:
+        assert err(r) == "busy"
+        assert r.headers["Retry-After"] == "1"

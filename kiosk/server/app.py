@@ -5,10 +5,16 @@ call :class:`kiosk.server.store.Store`, answer. Every refusal, FastAPI's own inc
 contract's shape ``{"error": {"code", "message"}}``.
 
 Threads vs event loop (measured with benchmarks/server_bench.py): reads that take well under a
-millisecond (token checks, settings, look-ups, parcel and order lists) are ``async def`` and run
-on the event loop one after another, which keeps their tail latency low under concurrency;
-writes (which wait for an fsync) and staff login (which runs the PIN KDF) are plain ``def`` and
-run in the threadpool, so they never stall the loop.
+millisecond (token checks, settings, parcel and order lists) are ``async def`` and run on the
+event loop one after another, which keeps their tail latency low under concurrency. A look-up
+(one short unsynced write, docs/api.md r2) runs there too while no other writer holds the lock, else
+in the threadpool. Writes that wait for an fsync and staff login (which runs the PIN KDF) are
+plain ``def`` and run in the threadpool, so they never stall the loop.
+
+Hostile input (docs/api.md r2) is refused before any route: JSON nested deeper than 32 levels (counted
+before parsing), lone surrogates anywhere in the body, paths and queries that are not UTF-8;
+more than ``Control.max_in_flight`` requests at once are a contract-shaped 503 ``busy``. Header
+and body read time-outs live in the HTTP protocol (:mod:`kiosk.server.http`).
 
 Uvicorn's access log is off: its request lines would hold package codes from the path. The
 store logs ``event=...`` lines without personal data instead.
@@ -26,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,7 +40,7 @@ from kiosk import __version__
 from kiosk.journal import log_event
 from kiosk.server.common import ApiError, check_code, health, is_bad_text
 from kiosk.server.kiosks import EVENT_KINDS
-from kiosk.server.store import Store
+from kiosk.server.store import Store, WouldBlock
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +82,17 @@ GARBAGE_BODIES = (
 class Control:
     """Knobs a test harness turns while the server runs.
 
-    ``delay``: seconds before every answer. ``garbage``: every call (but ``/health``) is answered
-    200 with a body that is not the contract's (not JSON, or JSON of the wrong shape), without
-    reaching the store. ``requests``: every request seen, as ``(method, raw path)`` (still
-    percent-encoded, without the query; the drills count what reached the backend).
+    ``delay``: seconds before every answer. ``max_in_flight``: the concurrency limit.
+    ``garbage``: every call (but ``/health``) is answered 200 with a body that is not the
+    contract's (not JSON, or JSON of the wrong shape), without reaching the store.
+    ``requests``: every request seen, as ``(method, raw path)`` (still percent-encoded, without
+    the query; the drills count what reached the backend).
     """
 
     def __init__(self) -> None:
         self.delay = 0.0
         self.garbage = False
+        self.max_in_flight = MAX_IN_FLIGHT  # requests served at once; more are 503 busy
         self.requests: list[tuple[str, str]] = []
         self._garbled = 0
 
@@ -343,10 +352,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 class BodyLimitAndDelay:
     """Pure ASGI: refuse bodies over 64 KiB with 413 (declared or streamed); add ``control.delay``."""
 
-    def __init__(self, app: Any, control: Control, max_in_flight: int = MAX_IN_FLIGHT):
+    def __init__(self, app: Any, control: Control):
         self.app = app
         self.control = control
-        self.max_in_flight = max_in_flight
         self.in_flight = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -356,7 +364,7 @@ class BodyLimitAndDelay:
         if scope.get("path", "").endswith("/health"):
             await self._handle(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        if self.in_flight >= self.control.max_in_flight:
             log_event(logger, "busy", logging.WARNING, in_flight=self.in_flight)
             response = _error(503, "busy", "the server is busy; try again shortly")
             response.headers["Retry-After"] = "1"
@@ -586,8 +594,16 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         },
         tags=["kiosk"],
     )
-    def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
-        return _answer(200, store.lookup(kiosk_id, body.model_dump(exclude_unset=True)))
+    async def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
+        given = body.model_dump(exclude_unset=True)
+        if store.is_sqlite:
+            # a look-up is one short, unsynced write: on the event loop when no other writer
+            # holds the lock (as fast as revision 1's read), else in the threadpool
+            try:
+                return _answer(200, store.lookup(kiosk_id, given, nowait=True))
+            except WouldBlock:
+                pass
+        return _answer(200, await run_in_threadpool(store.lookup, kiosk_id, given))
 
     @app.get(
         f"{API}/parcels/{{package_code:code}}",

@@ -20,12 +20,18 @@ logger = logging.getLogger(__name__)
 
 def state_dir(args: argparse.Namespace) -> Path:
     """Where the server keeps its own secrets: ``--state-dir``, systemd's ``$STATE_DIRECTORY``,
-    the SQLite file's folder, else the working directory."""
+    the SQLite file's folder, else ``$XDG_STATE_HOME/pickup-kiosk-server`` (never the working
+    directory, which may be a checkout). The folder is made 0700 when it is made."""
     chosen = getattr(args, "state_dir", None) or os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if chosen:
-        return Path(chosen)
-    sqlite_file = db.sqlite_path(args.db)
-    return sqlite_file.parent if sqlite_file is not None else Path.cwd()
+        folder = Path(chosen)
+    elif (sqlite_file := db.sqlite_path(args.db)) is not None:
+        folder = sqlite_file.parent
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        folder = Path(base) / "pickup-kiosk-server"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 def uvicorn_config(app: object, host: str, port: int, log_level: str, **extra: object) -> object:

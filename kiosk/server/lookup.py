@@ -48,8 +48,11 @@ def contact_key(field: str, value: str) -> str:
 class LookupRules:
     """``POST /members/lookup``; mixed into the Store."""
 
-    def lookup(self, kiosk_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Answer a look-up body (already typed by the app) in the contract's precedence order."""
+    def lookup(self, kiosk_id: str, body: dict[str, Any], *, nowait: bool = False) -> dict[str, Any]:
+        """Answer a look-up body (already typed by the app) in the contract's precedence order.
+
+        ``nowait``: raise :class:`~kiosk.server.store.WouldBlock` rather than wait for another
+        writer (the app then answers from its threadpool)."""
         # 400: bad contents
         for name in (*LOOKUP_FIELDS, "pickup_code"):
             if body.get(name) is not None:
@@ -81,7 +84,7 @@ class LookupRules:
         attempts, window = int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
         now = self.now()
         refusal: ApiError | None = None
-        with self.write(durable=False) as conn:
+        with self.write(durable=False, nowait=nowait) as conn:
             wait = self.lockout.check(conn, "lookup", kiosk_id, attempts, window, now)
             if wait is None and contact is not None:
                 wait = self.lockout.check(conn, "contact", contact, CONTACT_ATTEMPTS, CONTACT_SECONDS, now)

@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kiosk.journal import log_event
 from kiosk.privacy import code_ref
@@ -93,6 +93,23 @@ def body_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canon}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class WouldBlock(Exception):
+    """A ``nowait`` write found another writer: run it where waiting is fine (the threadpool)."""
+
+
+class _Release:
+    """Releases an already acquired lock on exit."""
+
+    def __init__(self, lock: threading.Lock):
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
 def _not_stored(status: int) -> bool:
     """docs/api.md r2: answers 401, 429 and 5xx are never stored against a key."""
     return status in (401, 429) or status >= 500
@@ -147,9 +164,15 @@ class Store(OrderRules, LookupRules, KioskRules):
         self.kiosk_ids: list[str] = []
         self._loaded_at = 0.0
         self._maintained_at = 0.0
+        self._unsynced: Connection | None = None
+        self._busy_timeout = 30000
         self.reload()
 
     def close(self) -> None:
+        if self._unsynced is not None:
+            with self._write_lock or nullcontext():
+                self._unsynced.close()
+                self._unsynced = None
         self.engine.dispose()
 
     # ------------------------------------------------------------ transactions
@@ -160,26 +183,54 @@ class Store(OrderRules, LookupRules, KioskRules):
             yield conn
 
     @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True, nowait: bool = False) -> Iterator[Connection]:
         """A write transaction (SQLite: one writer at a time, ``BEGIN IMMEDIATE``).
 
         ``durable=False`` (look-ups and lockout failures): on SQLite the commit is not synced
         to disk (WAL with ``synchronous=NORMAL``): it survives a crash or restart of the server,
         only a power loss may forget it; state changes of orders stay ``durable``.
+
+        ``nowait=True`` (SQLite; a look-up answered on the event loop): raise
+        :class:`WouldBlock` at once instead of waiting for another writer.
         """
-        with self._write_lock or nullcontext(), self.engine.connect() as conn:
-            raw = None
-            if self.is_sqlite:
-                conn.execution_options(sqlite_immediate=True)
-                if not durable:
-                    raw = conn.connection.dbapi_connection
-                    raw.execute("PRAGMA synchronous=NORMAL")
-            try:
+        lock = self._write_lock
+        if nowait and lock is not None:
+            if not lock.acquire(blocking=False):
+                raise WouldBlock()
+            held: Any = _Release(lock)
+        else:
+            held = lock or nullcontext()
+        with held:
+            if self.is_sqlite and not durable:
+                # one connection kept for unsynced writes (used only under the write lock): no
+                # pool checkout and no PRAGMA switches on the look-up path
+                conn = self._unsynced_connection()
+                self._set_busy_timeout(0 if nowait else 30000)
+                try:
+                    transaction = conn.begin()
+                except OperationalError:  # another process writes: nowait gives up at once
+                    raise WouldBlock() from None
+                with transaction:
+                    yield conn
+                return
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.execution_options(sqlite_immediate=True)
                 with conn.begin():
                     yield conn
-            finally:
-                if raw is not None:
-                    raw.execute("PRAGMA synchronous=FULL")
+
+    def _unsynced_connection(self) -> Connection:
+        if self._unsynced is None:
+            conn = self.engine.connect().execution_options(sqlite_immediate=True)
+            conn.connection.dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+            self._unsynced = conn
+            self._busy_timeout = 30000
+        return self._unsynced
+
+    def _set_busy_timeout(self, ms: int) -> None:
+        if self._busy_timeout != ms:
+            self._unsynced.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(ms)}")
+            self._busy_timeout = ms
 
     # ------------------------------------------------------------ cached configuration
 

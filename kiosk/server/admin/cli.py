@@ -7,13 +7,16 @@ through the environment: :class:`kiosk.server.admin.BackofficeOptions`).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any, TextIO
 
 from kiosk.server import notices
 from kiosk.server.admin import BackofficeOptions, auth
-from kiosk.server.admin.metrics import read_token_file
+from kiosk.server.admin.metrics import MULTIPROC_ENV, read_token_file
 from kiosk.server.common import ApiError
 from kiosk.server.notices import SmtpConfig
 
@@ -68,4 +71,9 @@ def apply(args: argparse.Namespace, store: Any, stdin: TextIO | None = None) -> 
         print(f"pickup-kiosk server: {exc}", file=sys.stderr)
         return 2
     os.environ.update(options.to_env())
+    if int(getattr(args, "workers", 1) or 1) > 1 and MULTIPROC_ENV not in os.environ:
+        # the workers' latency histograms, added up at each scrape (they start after this)
+        shared = tempfile.mkdtemp(prefix="pickup-metrics-")
+        atexit.register(shutil.rmtree, shared, True)
+        os.environ[MULTIPROC_ENV] = shared
     return None

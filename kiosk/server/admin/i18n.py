@@ -51,7 +51,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_door": ("櫃門", "Door"),
     "col_code": ("取件碼", "Pickup code"),
     "col_notices": ("通知", "Notices"),
-    "orders_count": ("共 {n} 筆", "{n} orders"),
+    "orders_count": ("共 {n} 筆", "Showing {n}"),
     # order page
     "order_title": ("訂單 {number}", "Order {number}"),
     "back_to_orders": ("← 回訂單列表", "← Back to orders"),

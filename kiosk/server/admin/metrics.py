@@ -2,9 +2,10 @@
 
 The gauges and the events counter are computed from the database at scrape time (a collector),
 so every worker process answers the same, whichever one a scrape reaches. Request latency is a
-histogram per process, labelled by route template (``/api/v1/parcels/{package_code}``), never
-the raw path, which would hold codes. Kiosk ids, statuses and kinds are the only labels: no
-personal data.
+histogram labelled by route template (``/api/v1/parcels/{package_code}``), never the raw path,
+which would hold codes; with ``--workers N`` the workers share it through prometheus_client's
+multi-process files (the server command makes the folder), so a scrape shows all of them.
+Kiosk ids, statuses and kinds are the only labels: no personal data.
 
 Access: with a token file (``--metrics-token-file``), ``Authorization: Bearer <token>``
 (anything else 401); without, only loopback clients (others 403).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +34,7 @@ from kiosk.server.admin.service import ONLINE_SECONDS
 from kiosk.server.kiosks import ALARM_KINDS, EVENT_KINDS
 from kiosk.server.seed import API_STATUSES
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multi-process mode (set before it is imported)
 _METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -113,12 +116,19 @@ class Metrics:
         self.token = token
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(FleetCollector(store))
+        histograms: CollectorRegistry | None = self.registry
+        shared = os.environ.get(MULTIPROC_ENV)
+        if shared:  # --workers N: every worker writes its histogram to files there; a scrape adds them up
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            MultiProcessCollector(self.registry, shared)
+            histograms = None
         self.latency = Histogram(
             "pickup_http_request_duration_seconds",
             "time to answer a request, by route template",
             ["method", "route"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=histograms,
         )
 
     def allowed(self, request: Request) -> Response | None:

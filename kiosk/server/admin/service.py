@@ -156,9 +156,18 @@ class AdminService:
         check_code(order_id, "order id")
         call = getattr(self.store, name)
         status, answer = call(key, path, body, kiosk_id=None, staff_id=None, order_id=order_id, scope=ADMIN_SCOPE)
-        if status != 200:
+        if status != 200 or "customer" in answer:  # a refusal, or the replay of a stored AdminOrder
             return status, answer
-        return 200, self.order(order_id)
+        view = self.order(order_id)
+        if key is not None:  # a replay of this key answers this AdminOrder, not the kiosk's Order shape
+            i = db.idempotency.c
+            with self.store.write() as conn:
+                conn.execute(
+                    update(db.idempotency)
+                    .where(i.scope == ADMIN_SCOPE, i.key == key, i.status_code == 200)
+                    .values(response=json.dumps(view, ensure_ascii=False))
+                )
+        return 200, view
 
     def request_return(self, order_id: str, body: dict[str, Any], key: str | None, path: str) -> tuple[int, Any]:
         return self._order_call("request_return", order_id, body, key, path)
