@@ -27,14 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk import flow
 from kiosk.api.requests import ParcelInfo
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.errors import KioskError
-from kiosk.events import BackendState, CameraState
+from kiosk.events import CameraState, EventQueue
 from kiosk.journal import log_event
 from kiosk.screens.view import Focus, View
 
@@ -60,85 +60,95 @@ class _Call:
     box: list
 
 
-class PreviewTap:
-    """A frame source that keeps the last frame the scanner read, for the camera preview.
+class Backend(Protocol):
+    """The backend client the worker runs requests on (:class:`kiosk.api.client.BackendClient`)."""
 
-    Everything else goes to the wrapped source; only the scanner's thread reads from it.
-    """
-
-    def __init__(self, source: Any):
-        self._source = source
-        self.last: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._source.pending)
-
-    @property
-    def frame_id(self) -> Any:
-        return self._source.frame_id
-
-    def grab(self) -> tuple[Any, Any]:
-        frame, fid = self._source.grab()
-        if frame is not None:
-            self.last = frame
-        return frame, fid
-
-    def read(self) -> Any:
-        return self.grab()[0]
+    def settings(self) -> Any: ...
 
 
-class Camera:
-    """The scanner thread and its source, as the app sees them (start, close, quiet, preview)."""
+class DurableWrites(Protocol):
+    """The outbox (:class:`kiosk.api.outbox.Outbox`): writes that must not be lost."""
 
-    def __init__(self, scanner: Any, tap: PreviewTap | None = None):
-        self.scanner = scanner
-        self.tap = tap
-        self._holder: list[PreviewTap] = []  # the tap of a source opened later by the scanner
+    def enqueue(self, request: Any) -> str: ...
+    def kick(self) -> None: ...
+    def start(self) -> None: ...
+    def close(self, timeout: float = ...) -> None: ...
 
-    @classmethod
-    def build(cls, config: Config, post: Callable[[object], None], clock: Clock, source: Any = None) -> Camera:
-        """A scanner on ``source`` (or on the ``[camera]`` source, opened now or when it appears)."""
-        from kiosk.camera.scanner import Scanner
-        from kiosk.camera.sources import open_source
 
-        holder: list[PreviewTap] = []
+class Doors(Protocol):
+    """The locker bank (:class:`kiosk.gpio.lockers.LockerBank`)."""
 
-        def factory() -> Any:
-            opened = open_source(config.camera)
-            if opened is None:
-                return None
-            tap = PreviewTap(opened)
-            holder[:] = [tap]
-            return tap
+    doors: Any
 
-        tap = PreviewTap(source) if source is not None else None
-        scanner = Scanner.from_config(config, post, clock=clock, source=tap, source_factory=factory)
-        camera = cls(scanner, tap)
-        camera._holder = holder
-        return camera
+    def unlock(self, door: int) -> Any: ...
+    def all_off(self) -> None: ...
+    def door(self, number: int) -> Any: ...
+    def is_sensorless(self, number: int) -> bool: ...
 
-    def start(self) -> None:
-        self.scanner.start()
 
-    def close(self) -> None:
-        self.scanner.stop(timeout=3.0)
+class Lights(Protocol):
+    """LEDs and buzzer (:class:`kiosk.gpio.indicators.Indicators`)."""
 
-    def quiet(self) -> bool:
-        # Scanner.quiet: the frame in view was looked at (the empty view after a code too, so the
-        # same code shown again is a new scan); a camera that is away is quiet, one just reopened
-        # or about to be found stalled is not
-        return self.scanner.quiet()
+    def show(self, pattern: str) -> Any: ...
 
-    def set_patterns(self, patterns: Any) -> None:
-        self.scanner.set_patterns(patterns)
 
-    def latest_frame(self) -> Any:
-        tap = self.tap or (self._holder[0] if self._holder else None)
-        return tap.last if tap is not None else None
+class CameraPart(Protocol):
+    """The scanner thread and its source (:class:`kiosk.assembly.Camera`)."""
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+    def quiet(self) -> bool: ...
+    def set_patterns(self, patterns: Any) -> None: ...
+    def latest_frame(self) -> Any: ...
+
+
+class Service(Protocol):
+    """A background part the app starts and stops (the heartbeat)."""
+
+    def start(self) -> Any: ...
+    def stop(self, timeout: float = ...) -> None: ...
+
+
+class Speaker(Protocol):
+    """Spoken prompts (:class:`kiosk.voice.Voice`): told every view, it says each new screen's prompt."""
+
+    def on_view(self, view: View) -> None: ...
+    def close(self) -> None: ...
+
+
+class Supervisor(Protocol):
+    """systemd (:class:`kiosk.systemd.Systemd`): READY after the first draw, WATCHDOG per turn."""
+
+    def ready(self, status: str | None = ...) -> None: ...
+    def status(self, line: str) -> None: ...
+    def watchdog(self) -> None: ...
+    def watchdog_interval(self) -> float | None: ...
+
+
+class Renderer(Protocol):
+    def draw(self, surface: Any, view: View, **kw: Any) -> list: ...
+    def draw_preview(self, surface: Any, frame: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The GPIO parts: the locker bank (None at a counter), LEDs and buzzer, and a simulation
+    whose snapshot is drawn in a strip (:class:`kiosk.gpio.sim.SimulatedGpio`, demo and runner)."""
+
+    bank: Doors | None = None
+    indicators: Lights | None = None
+    sim: Any = None
+
+
+@dataclass(frozen=True)
+class Display:
+    """Where the loop draws: ``surface`` (the pygame display when ``window``: flip after drawing,
+    read its events), the ``renderer``, and whether the camera preview is shown."""
+
+    surface: Any
+    renderer: Renderer
+    window: bool = False
+    preview: bool = True
 
 
 def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
@@ -182,56 +192,54 @@ def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
 
 
 class App:
-    """The loop. Collaborators are injected so the demo, the runner and ``run`` share it.
+    """The loop. Its parts are made beforehand (kiosk.assembly) and handed in, typed by the small
+    protocols above; ``events`` is the queue every producer already posts to.
 
-    ``client``: :class:`kiosk.api.client.BackendClient`; ``outbox``: :class:`kiosk.api.outbox.Outbox`
-    (created by the caller with ``on_change=app.post`` or wired with :meth:`attach_outbox`);
-    ``bank``/``indicators``: the GPIO pieces (None: absent); ``camera``: an object with
-    ``start()``/``close()`` and optionally ``quiet()``, ``latest_frame()``, ``set_patterns()``;
-    ``surface``: where to draw (a display surface, an off-screen surface, or None: no drawing);
-    ``sim``: a :class:`kiosk.gpio.sim.SimulatedGpio` whose snapshot is drawn in a strip;
-    ``systemd``: a :class:`kiosk.systemd.Systemd` (READY after the first draw, WATCHDOG per turn).
+    ``client``: the backend (the worker runs request records on it); ``outbox``: durable writes;
+    ``hardware``: locker bank, indicators, simulation; ``camera``; ``display``: where to draw
+    (None: no drawing); ``systemd``; ``heartbeat``: started by :meth:`start`, stopped by
+    :meth:`close`; ``key_hook``: the demo's F-keys and door keys; ``voice``: spoken prompts.
     """
 
     def __init__(
         self,
         config: Config,
-        *,
         clock: Clock,
-        client: Any,
-        outbox: Any = None,
-        bank: Any = None,
-        indicators: Any = None,
-        camera: Any = None,
-        surface: Any = None,
-        renderer: Any = None,
-        sim: Any = None,
-        systemd: Any = None,
-        display: bool = False,
+        events: EventQueue,
+        client: Backend | None,
+        *,
+        outbox: DurableWrites | None = None,
+        hardware: Hardware = Hardware(),
+        camera: CameraPart | None = None,
+        display: Display | None = None,
+        systemd: Supervisor | None = None,
+        heartbeat: Callable[[Callable[[], dict]], Service] | None = None,
+        key_hook: Callable[[Any], bool] | None = None,
+        voice: Speaker | None = None,
         lang: str | None = None,
-        preview: bool = True,
     ):
         from kiosk.api.worker import ApiWorker
 
         self.config = config
         self.clock = clock
+        self.events = events
         self.client = client
         self.outbox = outbox
-        self.bank = bank
-        self.indicators = indicators
+        self.bank = hardware.bank
+        self.indicators = hardware.indicators
+        self.sim = hardware.sim
         self.camera = camera
-        self.surface = surface
-        self.renderer = renderer
-        self.sim = sim
+        self.surface = display.surface if display is not None else None
+        self.renderer = display.renderer if display is not None else None
+        self.display = display is not None and display.window
+        self.preview = display.preview if display is not None else True
         self.systemd = systemd
-        self.display = display  # surface is the pygame display: flip after drawing, read its events
-        self.preview = preview
-        self.events: queue.Queue = queue.Queue()
-        self.worker = ApiWorker(self.post, client=client)
-        if client is not None and hasattr(client, "on_state") and client.on_state is None:
-            # every call (interactive, outbox, heartbeat) tells the flow whether the backend answers
-            client.on_state = lambda state: self.post(BackendState(state))
-        cfg = flow_config(config, bank)
+        self.key_hook = key_hook
+        self.voice = voice
+        self.worker = ApiWorker(events.post, client=client)
+        # the heartbeat reads the loop's snapshot: made here, from the factory handed in
+        self.heartbeat: Service | None = heartbeat(self.snapshot) if heartbeat is not None else None
+        cfg = flow_config(config, self.bank)
         if lang:
             cfg = dataclasses.replace(cfg, language=lang)
         self.state = flow.initial(cfg)
@@ -243,10 +251,8 @@ class App:
         self._timers: dict[str, tuple[int, Any]] = {}
         self._timer_gen = 0
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._preview_drawn: Any = None
         self._held: Any = None  # a pygame event taken by wait(), handled by the next pump()
-        self.key_hook: Callable[[Any], bool] | None = None  # the demo's F-keys and door keys
         self._handling = 0
         self._ready_sent = False
         self._status = ""
@@ -256,13 +262,11 @@ class App:
         self._translator: Any = None  # with the USB keyboard wedge
         self._focus: str | None = None
         self.on_draw: Callable[[App], None] | None = None
-        self.heartbeat: Any = None  # a kiosk.heartbeat.Heartbeat: started by start(), stopped by close()
-        self.voice: Any = None  # a kiosk.voice.Voice: says each new screen's prompt (main_run)
-        if display:
+        if self.display:
             import pygame
 
             self._pygame = pygame
-            self._wake_type = pygame.USEREVENT + 7
+            self._wake_type = events.pygame_wake
             from kiosk.screens.inputs import EventTranslator, translate
 
             self._translator = EventTranslator() if config.scanner.usb_scanner else None
@@ -271,14 +275,8 @@ class App:
     # -- threads' side --------------------------------------------------------------------------
 
     def post(self, event: object) -> None:
-        """Thread-safe: queue an event for the loop and wake it."""
-        self.events.put(event)
-        self._wake.set()
-        if self._wake_type is not None:
-            try:
-                self._pygame.event.post(self._pygame.event.Event(self._wake_type))
-            except Exception:  # noqa: S110 - pygame not initialised (closing): the queue is enough
-                pass
+        """Thread-safe: queue an event for the loop and wake it (the events queue's ``post``)."""
+        self.events.post(event)
 
     def stop(self) -> None:
         """Ask the loop to end (safe from a signal handler or another thread)."""
@@ -295,7 +293,7 @@ class App:
         log_event(logger, "kiosk_start", mode=self.state.cfg.mode, kiosk=self.config.kiosk.id)
         if self.outbox is not None:
             self.outbox.start()
-        if self.camera is not None and hasattr(self.camera, "start"):
+        if self.camera is not None:
             self.camera.start()
         self.handle(flow.Start())
         self.redraw(force=True)
@@ -319,13 +317,13 @@ class App:
                 self.bank.all_off()
             except Exception:
                 logger.exception("event=relays_off_failed")
-        for part in (self.heartbeat, self.camera):
-            if part is None:
+        for stop in (self.heartbeat and self.heartbeat.stop, self.camera and self.camera.close):
+            if not stop:
                 continue
             try:
-                (getattr(part, "close", None) or part.stop)()
+                stop()
             except Exception:
-                logger.exception("event=close_failed part=%s", type(part).__name__)
+                logger.exception("event=close_failed part=%s", type(stop.__self__).__name__)
         self.worker.close(timeout=3.0)
         if self.outbox is not None:
             try:
@@ -344,10 +342,7 @@ class App:
             if ev.type != pg.NOEVENT:
                 self._held = ev  # pump() handles it first, before the rest of pygame's queue
             return
-        self._wake.clear()
-        if not self.events.empty():
-            return
-        self._wake.wait(max(0.0, timeout))
+        self.events.wait(timeout)
 
     def _refresh_view(self) -> None:
         """The flow's view plus what only the loop knows: keyboard focus, the idle countdown."""
@@ -378,7 +373,7 @@ class App:
         if self.view.busy:
             wait = min(wait, 1.0 / 12)
         scanning = self.view.screen in ("idle", "scan_package", "arrival")
-        if scanning and self.preview and self.display and getattr(self.camera, "latest_frame", None) is not None:
+        if scanning and self.preview and self.display and self.camera is not None:
             wait = min(wait, 0.1)
         if self._translator is not None and self._translator.deadline() is not None:
             wait = min(wait, max(0.0, self._translator.deadline() - time.monotonic()) + 0.001)
@@ -417,7 +412,7 @@ class App:
         """Nothing left to do: no queued event, no interactive call in flight, frames decoded."""
         if not self.events.empty() or self._handling or self.worker.busy():
             return False
-        if self.camera is not None and hasattr(self.camera, "quiet") and not self.camera.quiet():
+        if self.camera is not None and not self.camera.quiet():
             return False
         return self.events.empty()
 
@@ -471,7 +466,7 @@ class App:
                 self._effect(effect)
             except Exception:
                 logger.exception("event=effect_failed effect=%s", type(effect).__name__)
-        if self.state.screen is not before and self.camera is not None and hasattr(self.camera, "set_patterns"):
+        if self.state.screen is not before and self.camera is not None:
             try:
                 self.camera.set_patterns(self.state.backend.patterns)
             except Exception:
@@ -623,11 +618,8 @@ class App:
     def _preview_frame(self) -> Any:
         if not self.preview or self.camera is None or not self.state.camera_ok:
             return None  # a camera that is away shows no picture, not its last (stale) frame
-        latest = getattr(self.camera, "latest_frame", None)
-        if latest is None:
-            return None
         try:
-            return latest()
+            return self.camera.latest_frame()
         except Exception:
             return None
 
@@ -680,133 +672,11 @@ class App:
         return [] if got is None else [got]
 
 
-# --------------------------------------------------------------------------------------------
-# pickup-kiosk run
-
-
 def main_run(args: Any) -> int:
-    """``pickup-kiosk run --config FILE``: the kiosk on real hardware, fullscreen."""
-    from kiosk import config as config_mod
-    from kiosk.journal import setup_logging
+    """``pickup-kiosk run --config FILE``: the kiosk on real hardware, fullscreen (kiosk.assembly)."""
+    from kiosk.assembly import main_run as run
 
-    config = config_mod.load(args.config)  # ConfigError -> exit 2 in kiosk.cli
-    setup_logging(config.logging.level)
-    from kiosk.api.client import BackendClient
-    from kiosk.api.outbox import Outbox
-    from kiosk.systemd import Systemd, on_sigterm
-
-    systemd = Systemd()
-    clock = Clock()
-    client = BackendClient.from_config(config)
-    state_dir = Path(config.kiosk.state_dir)
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from kiosk.errors import ConfigError
-
-        raise ConfigError(
-            f"cannot create the state directory ({exc})", path=config.path, key="kiosk.state_dir"
-        ) from None
-    parts: dict[str, Any] = {}
-    app: App | None = None
-    try:
-        from kiosk.gpio.indicators import Indicators
-        from kiosk.gpio.pins import make_pin_factory
-
-        factory = make_pin_factory(config.gpio.pin_factory, clock) if config.gpio.pin_factory else None
-        parts["indicators"] = Indicators(config.gpio, clock=clock, pin_factory=factory)
-        if config.kiosk.mode == "locker":
-            from kiosk.gpio.lockers import LockerBank
-
-            parts["bank"] = LockerBank(config.locker, clock=clock, pin_factory=factory)
-        surface, renderer = _open_display(config)
-        app = App(
-            config,
-            clock=clock,
-            client=client,
-            bank=parts.get("bank"),
-            indicators=parts["indicators"],
-            surface=surface,
-            renderer=renderer,
-            systemd=systemd,
-            display=True,
-        )
-        app.camera = _open_camera(config, app.post, clock)
-        if parts.get("bank") is not None:
-            parts["bank"].post = app.post
-        app.outbox = Outbox(
-            state_dir / "outbox.db",
-            client,
-            clock,
-            backoff_max=config.backend.outbox_backoff_max,
-            on_change=app.post,
-        )
-        try:
-            from kiosk.heartbeat import Heartbeat
-
-            app.heartbeat = Heartbeat(
-                client, config.kiosk.id, clock, app.snapshot, interval=config.backend.heartbeat_interval
-            )
-        except ImportError:  # pragma: no cover
-            app.heartbeat = None
-        from kiosk.voice import Voice
-
-        parts["voice"] = app.voice = Voice.from_config(config)
-        on_sigterm(systemd, _stopper(app))
-        app.start()
-        return app.run()
-    finally:
-        if app is not None:
-            app.close()
-        for part in parts.values():
-            try:
-                part.close()
-            except Exception:
-                logger.exception("event=close_failed part=%s", type(part).__name__)
-        client.close()
-        clock.close()
-        systemd.close()
+    return run(args)
 
 
-def _stopper(app: App) -> Callable[[], None]:
-    """For the SIGTERM handler: every relay off at once (no lock taken), then end the loop."""
-
-    def stop() -> None:
-        if app.bank is not None:
-            app.bank.all_off()
-        app.stop()
-
-    return stop
-
-
-def _open_display(config: Config) -> tuple[Any, Any]:
-    import pygame
-
-    from kiosk.errors import HardwareError
-    from kiosk.screens.render import Renderer
-
-    d = config.display
-    flags = pygame.FULLSCREEN if d.fullscreen else 0
-    size = (d.width, d.height) if d.width and d.height else (0, 0)
-    try:
-        pygame.display.init()
-        pygame.font.init()
-        surface = pygame.display.set_mode(size, flags)
-    except pygame.error as exc:
-        driver = os.environ.get("SDL_VIDEODRIVER", "default")
-        raise HardwareError(f"the display cannot be opened (SDL video driver {driver}: {exc})") from None
-    pygame.display.set_caption("pickup-kiosk")
-    pygame.mouse.set_visible(not d.fullscreen)
-    return surface, Renderer(font_path=d.font)
-
-
-def _open_camera(config: Config, post: Callable[[object], None], clock: Clock) -> Camera | None:
-    """The configured camera and its scanner thread (a camera absent at start is opened when it
-    appears); None when the config says there is none."""
-    if config.camera.source.strip() in ("", "none"):
-        log_event(logger, "camera_none", logging.WARNING)
-        return None
-    return Camera.build(config, post, clock)
-
-
-__all__ = ["App", "ParcelInfo", "flow_config", "main_run"]
+__all__ = ["App", "Display", "Hardware", "ParcelInfo", "flow_config", "main_run"]

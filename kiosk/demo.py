@@ -81,12 +81,11 @@ def run_demo(args: Any) -> int:
 
     from kiosk import config as config_mod
     from kiosk.api.client import BackendClient
-    from kiosk.api.outbox import Outbox
-    from kiosk.app import App, Camera, _stopper
+    from kiosk.app import App, Display
+    from kiosk.assembly import build, event_queue, gpio, stopper
     from kiosk.camera.sources import SyntheticSource
     from kiosk.clock import Clock
     from kiosk.config import Config
-    from kiosk.gpio.sim import SimulatedGpio
     from kiosk.journal import setup_logging
     from kiosk.screens.render import Renderer
     from kiosk.server.harness import DEMO_SEED, ServerThread
@@ -100,6 +99,7 @@ def run_demo(args: Any) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     systemd = Systemd()
     clock = Clock()
+    events = event_queue(window=True)
     closers: list = []
     app: App | None = None
     try:
@@ -107,19 +107,17 @@ def run_demo(args: Any) -> int:
         closers.append(server.close)
         server.start()
         kiosk_id, token = server.kiosk_id or "k_1", server.kiosk_token or ""
-        gpio = SimulatedGpio(
-            clock,
-            gpio=config.gpio if config.gpio.led_green is not None else None,
-            locker=config.locker if config.locker.door else None,
+        config = replace(config, kiosk=replace(config.kiosk, id=kiosk_id, mode=mode, state_dir=str(tmp)))
+        simulate = {
+            "gpio": config.gpio if config.gpio.led_green is not None else None,
+            "locker": config.locker if config.locker.door else None,
+        }
+        parts = gpio(config, clock, events, simulate=simulate)
+        closers.extend(parts.closers)
+        config = parts.config
+        client = BackendClient(
+            server.base_url, token, connect_timeout=2.0, read_timeout=5.0, on_state=events.backend_state
         )
-        closers.append(gpio.close)
-        config = replace(
-            config,
-            kiosk=replace(config.kiosk, id=kiosk_id, mode=mode, state_dir=str(tmp)),
-            gpio=gpio.gpio_config,
-            locker=gpio.locker_config,
-        )
-        client = BackendClient(server.base_url, token, connect_timeout=2.0, read_timeout=5.0)
         closers.append(client.close)
         surface = _open_window(size, headless)
         driver = pygame.display.get_driver()
@@ -134,37 +132,24 @@ def run_demo(args: Any) -> int:
             )
         pygame.display.set_caption("pickup-kiosk demo — F1-F11 codes, F12 camera, Ctrl+F1-F12 doors")
         source = SyntheticSource(640, 480)
-        app = App(
-            config,
-            clock=clock,
-            client=client,
-            bank=gpio.bank if mode == "locker" else None,
-            indicators=gpio.indicators,
-            surface=surface,
-            renderer=Renderer(font_path=config.display.font),
-            sim=gpio,
-            systemd=systemd,
-            display=True,
-            lang=getattr(args, "lang", None),
-            preview=not headless,
-        )
-        gpio.bank.post = app.post
-        app.camera = Camera.build(config, app.post, clock, source=source)
-        app.outbox = Outbox(tmp / "outbox.db", client, clock, on_change=app.post)
-        try:
-            from kiosk.heartbeat import Heartbeat
-
-            app.heartbeat = Heartbeat(client, kiosk_id, clock, app.snapshot)
-        except ImportError:  # pragma: no cover
-            app.heartbeat = None
+        display = Display(surface, Renderer(font_path=config.display.font), window=True, preview=not headless)
         from kiosk.voice import Voice, cache_dir
 
         # spoken prompts from the clips scripts/setup rendered (the demo's state folder is new)
         voice_dir = config.voice.dir or str(cache_dir())
-        app.voice = Voice.from_config(replace(config, voice=replace(config.voice, dir=voice_dir)))
-        closers.append(app.voice.close)
-        app.key_hook = _keys(app, source, gpio)
-        stop = _stopper(app)
+        voice = Voice.from_config(replace(config, voice=replace(config.voice, dir=voice_dir)))
+        closers.append(voice.close)
+        app = build(
+            parts,
+            client,
+            display,
+            source=source,
+            systemd=systemd,
+            lang=getattr(args, "lang", None),
+            key_hook=lambda events, camera: _keys(events, camera, source, parts.hardware.sim),
+            voice=voice,
+        )
+        stop = stopper(app)
         on_sigterm(systemd, stop)
         signal.signal(signal.SIGINT, lambda *_: stop())
         if not headless:
@@ -209,7 +194,7 @@ def _open_window(size: tuple[int, int], headless: bool) -> Any:
         return pygame.display.set_mode(size)
 
 
-def _keys(app: Any, source: Any, gpio: Any):
+def _keys(events: Any, camera: Any, source: Any, gpio: Any):
     """The demo's F-keys (codes, camera) and Ctrl+F-keys (doors)."""
     import pygame
 
@@ -225,7 +210,7 @@ def _keys(app: Any, source: Any, gpio: Any):
                 log_event(logger, "demo_door_toggled", door=door)
             except Exception as exc:
                 log_event(logger, "demo_door_key_ignored", door=n, why=type(exc).__name__)
-            app.post(None)
+            events.post(None)
             return True
         if n == CAMERA_KEY:
             if source.plugged:
@@ -236,7 +221,7 @@ def _keys(app: Any, source: Any, gpio: Any):
             return True
         code, symbology, _what = DEMO_CODES[n]
         source.show(code, symbology)
-        app.camera.scanner.wake()
+        camera.scanner.wake()
         return True
 
     return hook

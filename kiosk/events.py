@@ -6,6 +6,8 @@ frozen records; only the main loop consumes them and feeds them to the flow.
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,3 +73,45 @@ class BackendState:
     """The backend became reachable (``up``) or unreachable (``down``)."""
 
     state: str
+
+
+class EventQueue:
+    """The loop's inbox, made first and handed to every producer (camera scanner, lockers, api
+    worker, outbox, timers, the backend client): threads only ``post``; only the loop reads.
+
+    ``pygame_wake``: the pygame event type posted with each event, so a loop blocked in
+    ``pygame.event.wait`` wakes at once (None: no display, the loop waits on :meth:`wait`).
+    """
+
+    def __init__(self, *, pygame_wake: int | None = None):
+        self._queue: queue.Queue = queue.Queue()
+        self._wake = threading.Event()
+        self.pygame_wake = pygame_wake
+
+    def post(self, event: object) -> None:
+        """Thread-safe: queue an event for the loop and wake it."""
+        self._queue.put(event)
+        self._wake.set()
+        if self.pygame_wake is not None:
+            try:
+                import pygame
+
+                pygame.event.post(pygame.event.Event(self.pygame_wake))
+            except Exception:  # noqa: S110 - pygame not initialised (closing): the queue is enough
+                pass
+
+    def backend_state(self, state: str) -> None:
+        """For ``BackendClient(on_state=...)``: every call tells the flow whether the backend answers."""
+        self.post(BackendState(state))
+
+    def get_nowait(self) -> object:
+        return self._queue.get_nowait()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def wait(self, timeout: float) -> None:
+        """Block until an event is posted or ``timeout`` seconds pass (loops without a display)."""
+        self._wake.clear()
+        if self._queue.empty():
+            self._wake.wait(max(0.0, timeout))

@@ -268,12 +268,11 @@ class World:
         import pygame
 
         from kiosk.api.client import BackendClient
-        from kiosk.api.outbox import Outbox
-        from kiosk.app import App, Camera
+        from kiosk.app import Display
+        from kiosk.assembly import build, event_queue, gpio
         from kiosk.camera.sources import SyntheticSource
         from kiosk.clock import SimClock
         from kiosk.config import Config, KioskSection
-        from kiosk.gpio.sim import SimulatedGpio
         from kiosk.screens.render import Renderer
         from kiosk.server.harness import DEMO_SEED, ServerThread
 
@@ -293,43 +292,31 @@ class World:
             kiosk_id, token = kiosks[0]["id"], kiosks[0]["token"]
             self.clock = SimClock()
             self._closers.append(self.clock.close)
-            self.gpio = SimulatedGpio(self.clock, doors=scenario.doors, csv_path=out / "gpio.csv")
-            self._closers.append(self.gpio.close)
-            self.source = SyntheticSource(640, 480)
+            self.events = event_queue(window=False)
             config = Config(kiosk=KioskSection(id=kiosk_id, mode=scenario.mode, state_dir=str(self._tmp)))
-            config = config.replace(locker=self.gpio.locker_config, gpio=self.gpio.gpio_config)
+            parts = gpio(
+                config, self.clock, self.events, simulate={"doors": scenario.doors, "csv_path": out / "gpio.csv"}
+            )
+            self._closers.extend(parts.closers)
+            self.gpio = parts.hardware.sim
+            self.source = SyntheticSource(640, 480)
             # 3 s to read an answer: a `backend = "slow"` answer (5 s) is beyond the kiosk's patience
             # and an expectation (5 s) sees the outcome; refused connections give up at once
             self.client = BackendClient(
-                self.server.base_url, token, connect_timeout=2.0, read_timeout=READ_TIMEOUT, retries=0
+                self.server.base_url,
+                token,
+                connect_timeout=2.0,
+                read_timeout=READ_TIMEOUT,
+                retries=0,
+                on_state=self.events.backend_state,
             )
             self._closers.append(self.client.close)
             pygame.font.init()
             self.surface = pygame.Surface(size)
-            bank = self.gpio.bank if scenario.mode == "locker" else None
-            self.app = App(
-                config,
-                clock=self.clock,
-                client=self.client,
-                bank=bank,
-                indicators=self.gpio.indicators,
-                camera=None,
-                surface=self.surface,
-                renderer=Renderer(_fonts()),
-                sim=self.gpio,
-                lang=lang or scenario.lang,
-            )
+            display = Display(self.surface, Renderer(_fonts()))
+            self.app = build(parts, self.client, display, source=self.source, lang=lang or scenario.lang)
             self._closers.append(self.app.close)
-            self.gpio.bank.post = self.app.post
-            self.camera = Camera.build(config, self.app.post, self.clock, source=self.source)
-            self.app.camera = self.camera
-            self.app.outbox = Outbox(self._tmp / "outbox.db", self.client, self.clock, on_change=self.app.post)
-            try:
-                from kiosk.heartbeat import Heartbeat
-
-                self.app.heartbeat = Heartbeat(self.client, kiosk_id, self.clock, self.app.snapshot)
-            except ImportError:  # pragma: no cover
-                self.app.heartbeat = None
+            self.camera = self.app.camera
         except BaseException:
             self.close()
             raise

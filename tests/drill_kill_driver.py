@@ -45,11 +45,11 @@ class KioskProcess(World):
 
         from kiosk.api.client import BackendClient
         from kiosk.api.outbox import Outbox
-        from kiosk.app import App, Camera
+        from kiosk.app import App, Display
+        from kiosk.assembly import Camera, event_queue, gpio
         from kiosk.camera.sources import SyntheticSource
         from kiosk.clock import SimClock
         from kiosk.config import Config, KioskSection
-        from kiosk.gpio.sim import SimulatedGpio
         from kiosk.screens.render import Renderer
 
         self.scenario = None
@@ -59,30 +59,31 @@ class KioskProcess(World):
         self.server = None
         self.clock = SimClock()
         self._closers.append(self.clock.close)
-        self.gpio = SimulatedGpio(self.clock, doors=12, csv_path=csv_path, relays_left_energised=True)
-        self._closers.append(self.gpio.close)
-        self.source = SyntheticSource(640, 480)
+        self.events = event_queue(window=False)
         config = Config(kiosk=KioskSection(id=kiosk_id, mode="locker", state_dir=str(state_dir)))
-        config = config.replace(locker=self.gpio.locker_config, gpio=self.gpio.gpio_config)
-        self.client = BackendClient(base_url, token, connect_timeout=2.0, read_timeout=3.0, retries=0)
+        simulate = {"doors": 12, "csv_path": csv_path, "relays_left_energised": True}
+        parts = gpio(config, self.clock, self.events, simulate=simulate)
+        self._closers.extend(parts.closers)
+        self.gpio = parts.hardware.sim
+        self.source = SyntheticSource(640, 480)
+        self.client = BackendClient(
+            base_url, token, connect_timeout=2.0, read_timeout=3.0, retries=0, on_state=self.events.backend_state
+        )
         self._closers.append(self.client.close)
         pygame.font.init()
         self.surface = pygame.Surface((800, 480))
+        self.camera = Camera.build(parts.config, self.events.post, self.clock, source=self.source)
         self.app = App(
-            config,
+            parts.config,
             clock=self.clock,
+            events=self.events,
             client=self.client,
-            bank=self.gpio.bank,
-            indicators=self.gpio.indicators,
-            surface=self.surface,
-            renderer=Renderer(sc._fonts()),
-            sim=self.gpio,
+            outbox=Outbox(state_dir / "outbox.db", self.client, self.clock, on_change=self.events.post),
+            hardware=parts.hardware,
+            camera=self.camera,
+            display=Display(self.surface, Renderer(sc._fonts())),
         )
         self._closers.append(self.app.close)
-        self.gpio.bank.post = self.app.post
-        self.camera = Camera.build(config, self.app.post, self.clock, source=self.source)
-        self.app.camera = self.camera
-        self.app.outbox = Outbox(state_dir / "outbox.db", self.client, self.clock, on_change=self.app.post)
 
 
 def main(argv: list[str]) -> int:

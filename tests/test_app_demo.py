@@ -37,7 +37,7 @@ def test_demo_keys():
     source = SyntheticSource(320, 240)
     with SimulatedGpio(clock, doors=12) as gpio:
         app = _App()
-        hook = _keys(app, source, gpio)
+        hook = _keys(app, app.camera, source, gpio)
         assert hook(_key(pygame.K_F1)) is True
         assert source.pending
         assert app.camera.scanner.woken == 1

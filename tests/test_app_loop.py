@@ -12,11 +12,12 @@ import pytest
 from kiosk import flow
 from kiosk.api.client import BackendClient
 from kiosk.api.outbox import Outbox
-from kiosk.app import App
+from kiosk.app import App, Display
+from kiosk.assembly import event_queue
+from kiosk.assembly import gpio as gpio_parts
 from kiosk.clock import SimClock
 from kiosk.config import Config, KioskSection
 from kiosk.events import Scan
-from kiosk.gpio.sim import SimulatedGpio
 from kiosk.screens.render import Renderer
 from kiosk.screens.view import Press
 from kiosk.systemd import Systemd
@@ -58,27 +59,26 @@ def kiosk(backend, tmp_path, renderer_fonts):
 
     def make(mode="counter", systemd=None, display=False):
         clock = SimClock()
-        gpio = SimulatedGpio(clock, doors=4, csv_path=tmp_path / "gpio.csv")
+        events = event_queue(window=display)
         config = Config(kiosk=KioskSection(mode=mode, state_dir=str(tmp_path)))
-        config = config.replace(gpio=gpio.gpio_config, locker=gpio.locker_config)
-        client = BackendClient(backend.base_url, backend.kiosk_token, read_timeout=3.0, retries=0)
+        parts = gpio_parts(config, clock, events, simulate={"doors": 4, "csv_path": tmp_path / "gpio.csv"})
+        gpio = parts.hardware.sim
+        client = BackendClient(
+            backend.base_url, backend.kiosk_token, read_timeout=3.0, retries=0, on_state=events.backend_state
+        )
         renderer = CountingRenderer()
         renderer.fonts = renderer_fonts
         surface = pygame.display.set_mode((800, 480)) if display else pygame.Surface((800, 480))
         app = App(
-            config,
+            parts.config,
             clock=clock,
+            events=events,
             client=client,
-            bank=gpio.bank if mode == "locker" else None,
-            indicators=gpio.indicators,
-            surface=surface,
-            renderer=renderer,
-            sim=gpio,
+            outbox=Outbox(tmp_path / "outbox.db", client, clock, on_change=events.post),
+            hardware=parts.hardware,
+            display=Display(surface, renderer, window=display),
             systemd=systemd,
-            display=display,
         )
-        gpio.bank.post = app.post
-        app.outbox = Outbox(tmp_path / "outbox.db", client, clock, on_change=app.post)
         made.append((app, gpio, client, clock))
         app.start()
         assert _until(app, lambda: app.state.backend.settings_loaded and app.quiet())

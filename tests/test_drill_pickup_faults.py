@@ -168,10 +168,11 @@ def test_outbox_kicked_while_a_slow_send_is_in_flight_tries_again_at_once(backen
     client = BackendClient(backend.base_url, backend.kiosk_token, read_timeout=0.5, retries=0)
     try:
         outbox = Outbox(tmp_path / "outbox.db", client, clock)
+        order = backend.order_by_number("A1003")
+        lookup_id = client.lookup(member_code="MEMBER-0000001").lookup_id  # API r2: pickups name a look-up
         backend.delay = 1.5  # slower than the client waits
         outbox.start()
-        order = backend.order_by_number("A1003")
-        payload = {"order_id": order["id"], "member_id": order["member_id"], "package_code": "PKG1003"}
+        payload = {"order_id": order["id"], "lookup_id": lookup_id, "package_code": "PKG1003"}
         outbox.enqueue("pickup", order["id"], payload)
         deadline = time.monotonic() + 5
         while not outbox._sending and time.monotonic() < deadline:

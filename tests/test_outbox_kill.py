@@ -57,15 +57,18 @@ SEED = {
 
 
 def plan() -> list[tuple[str, str, dict, bool]]:
-    """(kind, order_ref, payload, needs staff token): arrivals, and a pickup of every other
-    order right after the next arrival, so pickups often wait behind their own arrival."""
+    """(kind, order_ref, payload, needs staff token): arrivals, and a return request for every
+    other order right after the next arrival, so returns often wait behind their own arrival.
+
+    API revision 2: a pickup must name a look-up made after its order arrived, so the second write
+    of an order here is the staff's return request (refused before the arrival, like a pickup)."""
     events = []
     for n in range(1, N_ORDERS + 1):
         events.append(("arrive", f"o_{n}", {"package_code": f"PKG{3000 + n}", "received_by": "s_1"}, True))
         if n > 1 and (n - 1) % 2 == 1:
             m = n - 1
-            payload = {"order_id": f"o_{m}", "member_id": "m_1", "package_code": f"PKG{3000 + m}"}
-            events.append(("pickup", f"o_{m}", payload, False))
+            payload = {"order_id": f"o_{m}", "reason": "not_collected"}
+            events.append(("return", f"o_{m}", payload, True))
     return events
 
 
@@ -205,12 +208,12 @@ def test_every_acknowledged_event_reaches_the_server_exactly_once(tmp_path):
         for index, key in acked.items():
             assert server.count_rows("order_events", idempotency_key=key) == 1, (index, seed)
             assert server.count_rows("idempotency", key=key) == 1, (index, seed)
-        pickups = {p["order_id"] for kind, _ref, p, _s in events if kind == "pickup"}
+        returns = {p["order_id"] for kind, _ref, p, _s in events if kind == "return"}
         assert server.count_events("arrive") == N_ORDERS
-        assert server.count_events("pickup") == len(pickups)
+        assert server.count_events("return") == len(returns)
         for n in range(1, N_ORDERS + 1):
             order = server.order_by_number(f"K{3000 + n}")
-            assert order["status"] == ("received" if f"o_{n}" in pickups else "arrived"), (n, seed)
+            assert order["status"] == ("return_requested" if f"o_{n}" in returns else "arrived"), (n, seed)
             assert order["received_by"] == "s_1"
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 0

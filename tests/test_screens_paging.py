@@ -244,12 +244,14 @@ def test_the_app_passes_the_page_size_to_the_flow_which_clamps(renderer):
     from test_flow_support import order
 
     from kiosk import flow
-    from kiosk.app import App
+    from kiosk.app import App, Display
     from kiosk.clock import SimClock
     from kiosk.config import Config
+    from kiosk.events import EventQueue
 
     clock = SimClock()
-    app = App(Config(), clock=clock, client=None, surface=pygame.Surface((800, 480)), renderer=renderer)
+    display = Display(pygame.Surface((800, 480)), renderer)
+    app = App(Config(), clock=clock, events=EventQueue(), client=None, display=display)
     try:
         orders = tuple(order(f"A{1001 + i}") for i in range(13))
         state = app.state

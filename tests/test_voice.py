@@ -24,11 +24,12 @@ from kiosk import cli, voice
 from kiosk.api.client import BackendClient
 from kiosk.api.outbox import Outbox
 from kiosk.app import App
+from kiosk.assembly import event_queue
+from kiosk.assembly import gpio as gpio_parts
 from kiosk.clock import SimClock
 from kiosk.config import Config, KioskSection, VoiceSection, parse
 from kiosk.errors import ConfigError
 from kiosk.events import Scan
-from kiosk.gpio.sim import SimulatedGpio
 from kiosk.screens.view import Message, Press, View
 from kiosk.server.harness import DEMO_SEED, ServerThread
 
@@ -229,24 +230,26 @@ def kiosk(backend, tmp_path, clips, mixer):
 
     def make(mode="locker", folder=None, voice_section=None, **app_kw):
         clock = SimClock()
-        gpio = SimulatedGpio(clock, doors=4, csv_path=tmp_path / "gpio.csv")
+        events = event_queue(window=False)
         section = voice_section or VoiceSection(dir=str(folder if folder is not None else clips))
         config = Config(kiosk=KioskSection(mode=mode, state_dir=str(tmp_path)), voice=section)
-        config = config.replace(gpio=gpio.gpio_config, locker=gpio.locker_config)
-        client = BackendClient(backend.base_url, backend.kiosk_token, read_timeout=3.0, retries=0)
+        parts = gpio_parts(config, clock, events, simulate={"doors": 4, "csv_path": tmp_path / "gpio.csv"})
+        gpio = parts.hardware.sim
+        config = parts.config
+        client = BackendClient(
+            backend.base_url, backend.kiosk_token, read_timeout=3.0, retries=0, on_state=events.backend_state
+        )
         app = App(
             config,
             clock=clock,
+            events=events,
             client=client,
-            bank=gpio.bank if mode == "locker" else None,
-            indicators=gpio.indicators,
-            surface=pygame.Surface((800, 480)),
-            sim=gpio,
+            outbox=Outbox(tmp_path / "outbox.db", client, clock, on_change=events.post),
+            hardware=parts.hardware,
+            display=None,  # nothing drawn: the voice follows the views
+            voice=voice.Voice.from_config(config),
             **app_kw,
         )
-        gpio.bank.post = app.post
-        app.outbox = Outbox(tmp_path / "outbox.db", client, clock, on_change=app.post)
-        app.voice = voice.Voice.from_config(config)
         made.append((app, gpio, client, clock))
         app.start()
         assert _until(app, lambda: app.state.backend.settings_loaded and app.quiet())

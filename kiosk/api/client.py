@@ -189,7 +189,9 @@ class BackendClient:
         self.state: str | None = None  # "up" | "down" | None (not asked yet)
 
     @classmethod
-    def from_config(cls, config: Any, environ: Any = None) -> BackendClient:
+    def from_config(
+        cls, config: Any, environ: Any = None, on_state: Callable[[str], None] | None = None
+    ) -> BackendClient:
         """From ``[backend]`` of a :class:`kiosk.config.Config`; the token from its file or credential."""
         from kiosk.config import read_token
 
@@ -204,6 +206,7 @@ class BackendClient:
                 connect_timeout=backend.connect_timeout,
                 read_timeout=backend.read_timeout,
                 retries=backend.retries,
+                on_state=on_state,
             )
         except ValueError as exc:
             raise ConfigError(str(exc), path=config.path, key="backend.url") from None

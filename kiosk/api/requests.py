@@ -147,11 +147,15 @@ class Write(Request):
     """
 
     kind: ClassVar[str] = ""
-    required: ClassVar[tuple[str, ...]] = ()
     needs_staff: ClassVar[bool] = True
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.name = cls.kind  # the answer awaited is called by the wire kind
+
     def __post_init__(self) -> None:
-        missing = [k for k in self.required if getattr(self, k) is None]
+        required = [f.name for f in dataclasses.fields(self) if f.default is dataclasses.MISSING]
+        missing = [k for k in required if getattr(self, k) is None]
         if missing:
             raise ValueError(f"{self.kind} event lacks {', '.join(missing)}")
         if self.needs_staff and not getattr(self, "staff_token", None):
@@ -176,9 +180,7 @@ class Write(Request):
 
 @dataclass(frozen=True, repr=False)
 class ConfirmArrival(Write):
-    name: ClassVar[str] = "arrive"
     kind: ClassVar[str] = "arrive"
-    required: ClassVar[tuple[str, ...]] = ("package_code",)
     package_code: str
     staff_token: str | None = None
     received_by: str | None = None
@@ -202,9 +204,7 @@ class ConfirmArrival(Write):
 class Pickup(Write):
     """Counter: the package code scanned at hand-over; locker: the door opened (exactly one)."""
 
-    name: ClassVar[str] = "pickup"
     kind: ClassVar[str] = "pickup"
-    required: ClassVar[tuple[str, ...]] = ("order_id", "lookup_id")
     needs_staff: ClassVar[bool] = False
     order_id: str
     lookup_id: str  # docs/api.md r2: the look-up that allowed this order
@@ -232,9 +232,7 @@ class Pickup(Write):
 
 @dataclass(frozen=True, repr=False)
 class RequestReturn(Write):
-    name: ClassVar[str] = "return"
     kind: ClassVar[str] = "return"
-    required: ClassVar[tuple[str, ...]] = ("order_id", "reason")
     order_id: str
     reason: str
     staff_token: str | None = None
@@ -245,9 +243,7 @@ class RequestReturn(Write):
 
 @dataclass(frozen=True, repr=False)
 class ReviewReturn(Write):
-    name: ClassVar[str] = "return_review"
     kind: ClassVar[str] = "return_review"
-    required: ClassVar[tuple[str, ...]] = ("order_id", "approved")
     order_id: str
     approved: bool
     staff_token: str | None = None
@@ -258,9 +254,7 @@ class ReviewReturn(Write):
 
 @dataclass(frozen=True, repr=False)
 class CompleteReturn(Write):
-    name: ClassVar[str] = "return_complete"
     kind: ClassVar[str] = "return_complete"
-    required: ClassVar[tuple[str, ...]] = ("order_id", "destination")
     order_id: str
     destination: str
     staff_token: str | None = None
@@ -273,7 +267,6 @@ class CompleteReturn(Write):
 class StaffLogout(Write):
     """API revision 2: ``POST /staff/logout``, after that staff member's queued writes."""
 
-    name: ClassVar[str] = "staff_logout"
     kind: ClassVar[str] = "staff_logout"
     staff_token: str | None = None
 
@@ -289,9 +282,7 @@ class StaffLogout(Write):
 class KioskEvent(Write):
     """API revision 2: ``POST /kiosks/{id}/events`` (door alarms, camera, outbox attention)."""
 
-    name: ClassVar[str] = "kiosk_event"
     kind: ClassVar[str] = "kiosk_event"
-    required: ClassVar[tuple[str, ...]] = ("kiosk_id", "event", "at")
     needs_staff: ClassVar[bool] = False
     kiosk_id: str
     event: str  # the contract's "kind": door_forced, door_left_open, door_closed, ...

@@ -15,6 +15,7 @@ environment (:data:`DB_ENV`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from typing import Any
@@ -78,6 +79,25 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # idle keep-alive from here on is uvicorn's timeout_keep_alive
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses gets the contract's error shape too (not text)."""
+        body = json.dumps({"error": {"code": "bad_input", "message": "the request is not valid HTTP"}}).encode()
+        content = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                body,
+            ]
+        )
+        log_event(logger, "bad_http", logging.WARNING)
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
 
 def worker_app() -> Any:
