@@ -210,6 +210,7 @@ def main_run(args: Any) -> int:
     config = config_mod.load(args.config)  # ConfigError -> exit 2 in kiosk.cli
     setup_logging(config.logging.level)
     from kiosk.api.client import BackendClient
+    from kiosk.privacy import load_log_key
     from kiosk.systemd import Systemd, on_sigterm
 
     systemd = Systemd()
@@ -218,7 +219,11 @@ def main_run(args: Any) -> int:
     client = BackendClient.from_config(config, on_state=events.backend_state)
     state_dir = Path(config.kiosk.state_dir)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # log references (code_ref) keyed with this deployment's own secret, made 0600 on first
+        # start and kept across restarts, so one customer's session can be followed in the
+        # journal without a key that anyone reading the source could use to reverse it
+        load_log_key(state_dir)
     except OSError as exc:
         from kiosk.errors import ConfigError
 

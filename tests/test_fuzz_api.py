@@ -117,7 +117,7 @@ CALLS = {
     "lookup": (lambda c: c.lookup(member_code="MEMBER-0000001"), Lookup),
     "parcel": (lambda c: c.parcel("PKG1001", "tok"), Order),
     "arrive": (lambda c: c.arrive("PKG1001", "tok", received_by="s_1"), Order),
-    "pickup": (lambda c: c.pickup("o_1", member_id="m_1", package_code="PKG1001"), Order),
+    "pickup": (lambda c: c.pickup("o_1", lookup_id="lk_1", package_code="PKG1001"), Order),
     "orders": (lambda c: c.orders("overdue", "tok"), tuple),
     "heartbeat": (lambda c: c.heartbeat("k_1", {"state": "idle"}), type(None)),
 }

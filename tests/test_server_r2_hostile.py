@@ -1,4 +1,4 @@
-"""API.md r2 hardening: deep nesting, lone surrogates, half-sent requests, busy answers, events."""
+"""docs/api.md r2 hardening: deep nesting, lone surrogates, half-sent requests, busy answers, events."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import urllib.parse
 import pytest
 import requests
 from conftest import SMALL_SEED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kiosk.server import http as server_http
 from kiosk.server.harness import ServerThread
@@ -167,10 +169,10 @@ def test_300_half_sent_requests_do_not_break_health_and_are_dropped(quick_timeou
                         b'\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"member'
                     )
                 socks.append(_open(server, half))
-            started = time.monotonic()
+            # answered at all (a server whose slots the half-sent requests held would time out);
+            # how fast is for benchmarks/, not for a test on a shared machine
             r = requests.get(server.api_url + "/health", timeout=5)
             assert r.status_code == 200
-            assert time.monotonic() - started < 1.0
             assert all(_dropped(s, 4.0) for s in socks[:20])
             assert requests.get(server.api_url + "/health", timeout=5).status_code == 200
         finally:
@@ -303,3 +305,62 @@ def test_over_the_concurrency_limit_is_a_contract_shaped_503(fresh):
     for r in busy:
         assert err(r) == "busy"
         assert r.headers["Retry-After"] == "1"
+
+
+def test_a_request_the_http_parser_refuses_gets_the_contracts_shape(server):
+    sock = _open(server, b"GARBAGE \x01\x02 / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        sock.settimeout(5)
+        raw = b""
+        while chunk := sock.recv(4096):
+            raw += chunk
+    finally:
+        sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_input"
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+_lookup_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "member_code": _values | st.sampled_from(["MEMBER-0000001", "MEMBER-0000001.123456"]),
+        "phone": _values | st.sampled_from(["0912345678", "09-12"]),
+        "email": _values | st.just("ming@example.com"),
+        "pickup_code": _values | st.sampled_from(["123456", "12345", "１２３４５６"]),
+    },
+)
+_event_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": _values | st.sampled_from(["door_forced", "door_closed", "camera_lost"]),
+        "door": _values | st.integers(-3, 200000),
+        "at": _values | st.sampled_from(["2026-12-02T08:00:00Z", "2026-12-02T08:00:00", "9999-99-99T00:00:00Z"]),
+        "detail": _values,
+    },
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_values | _lookup_like)
+def test_generated_lookup_bodies_get_contract_answers(server, body):
+    r = requests.post(server.api_url + "/members/lookup", json=body, headers=K1, timeout=10)
+    assert r.status_code in (200, 400, 403, 404, 409, 422, 429), r.text
+    if r.status_code != 200:
+        assert set(r.json()["error"]) >= {"code", "message"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_values | _event_like)
+def test_generated_event_bodies_get_contract_answers(server, body):
+    h = {**K1, "Idempotency-Key": f"gen-{time.monotonic_ns()}"}
+    r = requests.post(server.api_url + "/kiosks/k_1/events", json=body, headers=h, timeout=10)
+    assert r.status_code in (204, 400, 422), r.text
+    if r.status_code != 204:
+        assert set(r.json()["error"]) == {"code", "message"}

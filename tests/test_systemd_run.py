@@ -81,7 +81,7 @@ height = 480
         assert status["state"] == "idle"
         assert status["backend"] == "up"
         assert status["outbox"] == "0"
-        # the main loop keeps pinging (every half of WATCHDOG_USEC)
+        # the main loop keeps pinging (at least every half of WATCHDOG_USEC)
         while (msg := sock.recv(4096).decode()) != "WATCHDOG=1":
             assert msg.startswith("STATUS="), msg
         proc.send_signal(signal.SIGTERM)
@@ -99,3 +99,8 @@ height = 480
     assert "event=first_screen screen=idle" in err
     assert (state / "outbox.db").exists()
     assert server.kiosk_token not in err
+    # the deployment's own log key: made on first start, private, kept for the next start
+    key = state / "log-ref.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert state.stat().st_mode & 0o077 == 0
+    assert len(key.read_bytes()) == 32

@@ -1,6 +1,6 @@
 """Serving the app: read time-outs at the connection, and one or more worker processes.
 
-API.md r2: a request whose headers are not complete within 10 s, or whose body is not complete
+docs/api.md r2: a request whose headers are not complete within 10 s, or whose body is not complete
 within 30 s, is dropped. ASGI sees a request only once its headers are complete, so the clock
 runs in the HTTP protocol (uvicorn's httptools protocol, subclassed): a timer from the first
 byte of a request (or the connection) to its last header, and one from there to the end of the
@@ -15,6 +15,7 @@ environment (:data:`DB_ENV`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from typing import Any
@@ -31,7 +32,7 @@ DB_ENV = "PICKUP_SERVER_DB"  # the database URL for worker processes (kiosk.serv
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header and a body read time-out (API.md r2)."""
+    """uvicorn's httptools protocol with a header and a body read time-out (docs/api.md r2)."""
 
     header_timeout = HEADER_TIMEOUT
     body_timeout = BODY_TIMEOUT
@@ -78,6 +79,25 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # idle keep-alive from here on is uvicorn's timeout_keep_alive
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses gets the contract's error shape too (not text)."""
+        body = json.dumps({"error": {"code": "bad_input", "message": "the request is not valid HTTP"}}).encode()
+        content = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                body,
+            ]
+        )
+        log_event(logger, "bad_http", logging.WARNING)
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
 
 def worker_app() -> Any:
