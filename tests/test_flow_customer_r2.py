@@ -184,6 +184,12 @@ def test_lockout_counts_down_on_the_pickup_code_screen():
     assert flow.StartTimer("lockout", 1.0) in d.effects
     d.timer("lockout")
     assert flow.view(d.state).locked_for == 2
+    d.type("480213")
+    d.effects.clear()
+    d.press("confirm")  # still counting down: nothing is sent
+    assert not d.calls("lookup")
+    assert flow.Indicate("error") in d.effects
+    d.press("key:clear")
     d.timer("lockout")
     d.effects.clear()
     d.timer("lockout")

@@ -65,6 +65,15 @@ def ask_pickup_code(state: State, kind: str, text: str) -> State:
     return replace(state, screen=Screen.PICKUP_CODE, message=None)
 
 
+def still_locked(state: State, fx: list[Effect]) -> bool:
+    """The lockout counting down on this screen: no look-up is sent before it ends (the
+    backend would refuse it); the banner already says how long."""
+    if state.backend.locked_for > 0 and state.backend.locked_on is state.screen:
+        fx.append(Indicate("error"))
+        return True
+    return False
+
+
 def contact_request(kind: str, text: str, pickup_code: str | None = None) -> LookupMember:
     if kind == "phone":
         return LookupMember(phone=text, pickup_code=pickup_code)
@@ -90,6 +99,8 @@ def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
         return refuse(state, fx, f"msg.{kind}_invalid")
     if needs_pickup_code(state):
         return ask_pickup_code(state, kind, text)
+    if still_locked(state, fx):
+        return state
     state = with_customer(state, contact_kind=kind, contact=text)
     return call(replace(state, message=None), fx, contact_request(kind, text))
 
@@ -112,6 +123,8 @@ def press_pickup_code(state: State, b: str, fx: list[Effect]) -> State:
         return refuse(state, fx, "msg.pickup_code_invalid")
     if c.contact_kind not in ("phone", "email") or not c.contact:
         return to_idle(state, fx)  # nothing to send it with (cannot happen through the screens)
+    if still_locked(state, fx):
+        return state
     return call(replace(state, message=None), fx, contact_request(c.contact_kind, c.contact, code))
 
 
