@@ -216,6 +216,28 @@ class Pages:
     def page(self, request: Request, who: tuple[str, str], name: str, **ctx: Any) -> HTMLResponse:
         return self.render(request, name, admin=who[0], csrf=auth.csrf_for(who[1]), **ctx)
 
+    def section(self, request: Request, who: tuple[str, str], nav: str, **ctx: Any) -> HTMLResponse:
+        """A signed-in page of the menu: template ``<nav>.html``, title ``<nav>_title``."""
+        title = i18n.translate(self.lang(request), f"{nav}_title")
+        return self.page(request, who, f"{nav}.html", nav=nav, title=title, **ctx)
+
+    def invalid(self, request: Request, exc: ApiError) -> dict[str, str]:
+        """The flash for a refused input."""
+        return {"kind": "bad", "text": i18n.translate(self.lang(request), "err_invalid", what=exc.message)}
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    """A back-office cookie: HTTP-only, same-site strict, under /admin, secure over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/admin",
+    )
+
 
 def pages_router(service: AdminService) -> APIRouter:
     p = Pages(service)
@@ -228,15 +250,7 @@ def pages_router(service: AdminService) -> APIRouter:
     @router.get("/lang/{code}")
     async def set_lang(code: str, request: Request) -> Response:
         response = p.redirect(_safe_next(request.query_params.get("next")))
-        response.set_cookie(
-            i18n.COOKIE,
-            i18n.pick_lang(code),
-            max_age=365 * 86400,
-            samesite="strict",
-            httponly=True,
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, i18n.COOKIE, i18n.pick_lang(code), 365 * 86400)
         return response
 
     @router.get("/")
@@ -257,15 +271,7 @@ def pages_router(service: AdminService) -> APIRouter:
             next=_safe_next(request.query_params.get("next") or ctx.pop("next", None)),
             **ctx,
         )
-        response.set_cookie(
-            auth.LOGIN_CSRF_COOKIE,
-            csrf,
-            max_age=3600,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, csrf, 3600)
         return response
 
     @router.get("/login")
@@ -297,15 +303,7 @@ def pages_router(service: AdminService) -> APIRouter:
                 next=form.get("next"),
             )
         response = p.redirect(_safe_next(form.get("next")))
-        response.set_cookie(
-            auth.SESSION_COOKIE,
-            answer["admin_token"],
-            max_age=answer["expires_in"],
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, auth.SESSION_COOKIE, answer["admin_token"], answer["expires_in"])
         response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/admin")
         return response
 
@@ -334,17 +332,15 @@ def pages_router(service: AdminService) -> APIRouter:
             rows = service.orders(_FILTER_STATUS.get(status, status), q or None, limit=PAGE_LIMIT)
             flash = None
         except ApiError as exc:
-            rows, flash = [], {"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)}
+            rows, flash = [], p.invalid(request, exc)
         labels = [
             (f, i18n.translate(lang, "filter_all" if not f else "filter_waiting" if f == "waiting" else f"st_{f}"))
             for f in FILTERS
         ]
-        return p.page(
+        return p.section(
             request,
             who,
-            "orders.html",
-            nav="orders",
-            title=i18n.translate(lang, "orders_title"),
+            "orders",
             orders=rows,
             status=status,
             q=q,
@@ -433,17 +429,7 @@ def pages_router(service: AdminService) -> APIRouter:
     # ------------------------------------------------------------ settings
 
     def settings_page(request: Request, who: tuple[str, str], values: dict[str, Any], **ctx: Any) -> HTMLResponse:
-        lang = p.lang(request)
-        return p.page(
-            request,
-            who,
-            "settings.html",
-            nav="settings",
-            title=i18n.translate(lang, "settings_title"),
-            settings=values,
-            groups=SETTING_GROUPS,
-            **ctx,
-        )
+        return p.section(request, who, "settings", settings=values, groups=SETTING_GROUPS, **ctx)
 
     @router.get("/settings")
     async def settings(request: Request) -> Response:
@@ -462,18 +448,11 @@ def pages_router(service: AdminService) -> APIRouter:
             changes = _settings_from_form(form, current)
             await run_in_threadpool(service.patch_settings, changes)
         except ApiError as exc:
-            lang = p.lang(request)
             shown = {**current, **{k: v for k, v in form.items() if k in current}}
             for key, default in DEFAULT_SETTINGS.items():
                 if isinstance(default, bool):
                     shown[key] = form.get(key, str(current[key]).lower()) == "true"
-            return settings_page(
-                request,
-                who,
-                shown,
-                http_status=422,
-                flash={"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)},
-            )
+            return settings_page(request, who, shown, http_status=422, flash=p.invalid(request, exc))
         return p.redirect("/admin/settings?ok=saved")
 
     # ------------------------------------------------------------ staff
@@ -483,10 +462,7 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
-        return p.page(
-            request, who, "staff.html", nav="staff", title=i18n.translate(lang, "staff_title"), staff=service.staff()
-        )
+        return p.section(request, who, "staff", staff=service.staff())
 
     async def staff_action(request: Request, run: Any) -> Response:
         who, form, refusal = await p.guarded(request)
@@ -497,16 +473,8 @@ def pages_router(service: AdminService) -> APIRouter:
         except ApiError as exc:
             if exc.code in _ERR:
                 return p.redirect("/admin/staff?" + urlencode({"err": exc.code}))
-            lang = p.lang(request)
-            return p.page(
-                request,
-                who,
-                "staff.html",
-                http_status=exc.status,
-                nav="staff",
-                staff=service.staff(),
-                title=i18n.translate(lang, "staff_title"),
-                flash={"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)},
+            return p.section(
+                request, who, "staff", http_status=exc.status, staff=service.staff(), flash=p.invalid(request, exc)
             )
         return p.redirect("/admin/staff?ok=" + ok)
 
@@ -546,7 +514,6 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
         d_from, d_to = service.default_period(p.store.now())
         d_from = request.query_params.get("from") or d_from
         d_to = request.query_params.get("to") or d_to
@@ -555,14 +522,12 @@ def pages_router(service: AdminService) -> APIRouter:
             rows = service.commission(d_from, d_to)
         except ApiError as exc:
             rows = []
-            flash = {"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)}
+            flash = p.invalid(request, exc)
             d_from, d_to = service.default_period(p.store.now())
-        return p.page(
+        return p.section(
             request,
             who,
-            "report.html",
-            nav="report",
-            title=i18n.translate(lang, "report_title"),
+            "report",
             rows=rows,
             date_from=d_from,
             date_to=d_to,
@@ -595,15 +560,12 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
         kiosks = service.kiosks()
         alarms = [{"kiosk_id": k["id"], **a} for k in kiosks for a in k["alarms"]]
-        return p.page(
+        return p.section(
             request,
             who,
-            "fleet.html",
-            nav="fleet",
-            title=i18n.translate(lang, "fleet_title"),
+            "fleet",
             kiosks=kiosks,
             alarms=alarms,
             events=service.events(limit=50),
