@@ -390,33 +390,28 @@ def pages_router(service: AdminService) -> APIRouter:
             return p.redirect(back + "?" + urlencode({"err": code}))
         return p.redirect(back + "?" + urlencode({"ok": ok}))
 
-    @router.post("/orders/{order_id}/return")
-    async def do_return(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            body = {"reason": form["reason"].strip()} if form.get("reason", "").strip() else {}
-            return service.request_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return")
+    def return_step(suffix: str, call: Any, body_of: Any) -> None:
+        """``POST /admin/orders/{id}/return<suffix>``: the form read by ``body_of``, then ``call``."""
 
-        return await order_action(request, order_id, run, "done")
+        async def step(order_id: str, request: Request) -> Response:
+            def run(form: dict[str, str]) -> tuple[int, Any]:
+                return call(order_id, body_of(form), None, f"/api/v1/admin/orders/{order_id}/return{suffix}")
 
-    @router.post("/orders/{order_id}/return/review")
-    async def do_review(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            if form.get("approved") not in ("true", "false"):
-                raise ApiError(422, "validation_error", "approved is true or false")
-            body = {"approved": form["approved"] == "true"}
-            return service.review_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return/review")
+            return await order_action(request, order_id, run, "done")
 
-        return await order_action(request, order_id, run, "done")
+        router.post("/orders/{order_id}/return" + suffix)(step)
 
-    @router.post("/orders/{order_id}/return/complete")
-    async def do_complete(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            if form.get("destination") not in ("warehouse", "store_stock"):
-                raise ApiError(422, "validation_error", "destination is warehouse or store_stock")
-            body = {"destination": form["destination"]}
-            return service.complete_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return/complete")
-
-        return await order_action(request, order_id, run, "done")
+    return_step("", service.request_return, _return_reason)
+    return_step(
+        "/review",
+        service.review_return,
+        lambda form: {"approved": _choice(form, "approved", ("true", "false")) == "true"},
+    )
+    return_step(
+        "/complete",
+        service.complete_return,
+        lambda form: {"destination": _choice(form, "destination", ("warehouse", "store_stock"))},
+    )
 
     @router.post("/orders/{order_id}/notify")
     async def do_notify(order_id: str, request: Request) -> Response:
@@ -599,6 +594,18 @@ def pages_router(service: AdminService) -> APIRouter:
         return await kiosk_action(request, run, "alarm_acked")
 
     return router
+
+
+def _return_reason(form: dict[str, str]) -> dict[str, str]:
+    """A return request's body: the reason when one is given."""
+    return {"reason": form["reason"].strip()} if form.get("reason", "").strip() else {}
+
+
+def _choice(form: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """The form's ``name``, which must be one of ``choices`` (else a 422 naming them)."""
+    if form.get(name) not in choices:
+        raise ApiError(422, "validation_error", f"{name} is {' or '.join(choices)}")
+    return form[name]
 
 
 def _settings_from_form(form: dict[str, str], current: dict[str, Any]) -> dict[str, Any]:
