@@ -11,7 +11,9 @@ import pygame
 from . import theme, widgets
 
 
-def actions(surface: pygame.Surface, ctx: widgets.RenderContext, left: Sequence[str] = (), right: Sequence[str] = ()):
+def actions(
+    surface: pygame.Surface, ctx: widgets.RenderContext, left: Sequence[str] = (), right: Sequence[str] = ()
+) -> pygame.Rect:
     """The bottom bar: ``left`` buttons secondary, ``right`` ones primary, each labelled
     ``btn.<id>``. Returns the free middle of the bar."""
     t = ctx.t
@@ -70,13 +72,15 @@ def footnote(surface: pygame.Surface, ctx: widgets.RenderContext, s: str, body: 
     widgets.paragraph(surface, ctx, s, rect, ctx.m.body, theme.MUTED, align="center")
 
 
-def framed(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, color: theme.Color, width: int):
+def framed(
+    surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, color: theme.Color, width: int
+) -> None:
     """A panel with a ``width``-pixel frame in ``color`` (rounded like every panel)."""
     pygame.draw.rect(surface, theme.PANEL, rect, border_radius=ctx.m.radius)
     pygame.draw.rect(surface, color, rect, width=width, border_radius=ctx.m.radius)
 
 
-def door_caption(surface: pygame.Surface, ctx: widgets.RenderContext, door: int, rect: pygame.Rect, inset: int):
+def door_caption(surface: pygame.Surface, ctx: widgets.RenderContext, door: int, rect: pygame.Rect, inset: int) -> None:
     """ "Door N", bold and centred in ``rect`` less ``inset`` on each side."""
     widgets.text(
         surface,
