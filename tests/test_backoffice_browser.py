@@ -28,6 +28,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):  # pragma: no cover
     pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
 
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
@@ -90,8 +91,11 @@ def sign_in(browser, server, user=ADMIN_USER, password=ADMIN_PASSWORD):
 def wait(predicate, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except WebDriverException:  # the page is still being replaced (element not there yet)
+            pass
         time.sleep(0.05)
     assert predicate()
 

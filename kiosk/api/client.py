@@ -145,6 +145,11 @@ def _key(idempotency_key: str | None) -> str:
     return idempotency_key or str(uuid.uuid4())
 
 
+def _given(**fields: Any) -> dict[str, Any]:
+    """The optional fields of a body that are given (not None), in their order."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 class BackendClient:
     """The pickup backend, as the kiosk sees it (docs/api.md).
 
@@ -278,23 +283,10 @@ class BackendClient:
         idempotency_key: str | None = None,
     ) -> Order:
         """Confirm a parcel's arrival; the order is now ``arrived``. A fresh key when none is given."""
-        body: dict[str, Any] = {}
-        if received_by is not None:
-            body["received_by"] = received_by
-        if locker_door is not None:
-            body["locker_door"] = locker_door
+        body = _given(received_by=received_by, locker_door=locker_door)
         path = "/parcels/" + _segment(package_code) + "/arrive"
-        data = self._call(
-            "POST",
-            path,
-            "arrive",
-            body=body,
-            staff_token=staff_token,
-            key=_key(idempotency_key),
-            ref=package_code,
-            fields={"door": locker_door},
-        )
-        return self._parse(Order.from_json, data)
+        fields = {"door": locker_door}
+        return self._post_order(path, "arrive", body, staff_token, idempotency_key, ref=package_code, fields=fields)
 
     def pickup(
         self,
@@ -310,24 +302,13 @@ class BackendClient:
         """Hand an order over: counter (``package_code`` scanned) or locker (``locker_door`` opened)."""
         if (package_code is None) == (locker_door is None):
             raise ValueError("pickup() takes exactly one of package_code, locker_door")
-        body: dict[str, Any] = {"lookup_id": lookup_id}  # docs/api.md r2
-        if package_code is not None:
-            body["package_code"] = package_code
-        else:
-            body["locker_door"] = locker_door
-        if handed_over_by is not None:
-            body["handed_over_by"] = handed_over_by
+        body = {  # docs/api.md r2: the lookup_id, then the one of package_code, locker_door given
+            "lookup_id": lookup_id,
+            **_given(package_code=package_code, locker_door=locker_door, handed_over_by=handed_over_by),
+        }
         path = "/orders/" + _segment(order_id) + "/pickup"
-        data = self._call(
-            "POST",
-            path,
-            "pickup",
-            body=body,
-            staff_token=staff_token,
-            key=_key(idempotency_key),
-            fields={"order": order_id, "door": locker_door},
-        )
-        return self._parse(Order.from_json, data)
+        fields = {"order": order_id, "door": locker_door}
+        return self._post_order(path, "pickup", body, staff_token, idempotency_key, fields=fields)
 
     def orders(self, statuses: str | Iterable[str], staff_token: str) -> tuple[Order, ...]:
         """Orders in one or more statuses, oldest arrival first (``"arrived,overdue"`` or a list)."""
@@ -379,11 +360,7 @@ class BackendClient:
         idempotency_key: str | None = None,
     ) -> None:
         """API revision 2: report a door alarm, a camera change, ... (204)."""
-        body: dict[str, Any] = {"kind": kind, "at": at}
-        if door is not None:
-            body["door"] = door
-        if detail is not None:
-            body["detail"] = detail
+        body = {"kind": kind, "at": at, **_given(door=door, detail=detail)}
         path = "/kiosks/" + _segment(kiosk_id) + "/events"
         data = self._call(
             "POST", path, "kiosk_event", body=body, key=_key(idempotency_key), fields={"door": door}, empty_ok=True
@@ -429,9 +406,13 @@ class BackendClient:
         self, order_id: str, suffix: str, name: str, body: dict, staff_token: str, key: str | None
     ) -> Order:
         path = "/orders/" + _segment(order_id) + suffix
-        data = self._call(
-            "POST", path, name, body=body, staff_token=staff_token, key=_key(key), fields={"order": order_id}
-        )
+        return self._post_order(path, name, body, staff_token, key, fields={"order": order_id})
+
+    def _post_order(
+        self, path: str, name: str, body: dict, staff_token: str | None, key: str | None, **kwargs: Any
+    ) -> Order:
+        """POST a change of an order (idempotent: a fresh key when none is given); the order after."""
+        data = self._call("POST", path, name, body=body, staff_token=staff_token, key=_key(key), **kwargs)
         return self._parse(Order.from_json, data)
 
     def _call(self, method: str, path: str, name: str, **kwargs: Any) -> Any:

@@ -35,17 +35,8 @@ from pydantic_core import PydanticCustomError
 
 from kiosk.codes import DEFAULT_MEMBER_PATTERN, DEFAULT_PARCEL_PATTERN, DEFAULT_STAFF_PATTERN
 from kiosk.errors import BackendUnavailable
+from kiosk.statuses import STATUSES
 
-STATUSES = (
-    "shipped",
-    "arrived",
-    "overdue",
-    "received",
-    "return_requested",
-    "return_reviewed",
-    "returned_to_warehouse",
-    "restocked",
-)
 PICKABLE = ("arrived", "overdue")
 IN_STORE = ("arrived", "overdue", "return_requested")  # doors holding these are not free
 

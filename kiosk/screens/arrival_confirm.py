@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -36,8 +36,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         door = view.doors[0].number
     if door is not None:
         rest = pygame.Rect(left.x, y + m.gap, left.width, left.bottom - y - m.gap)
-        pygame.draw.rect(surface, theme.PANEL, rest, border_radius=m.radius)
-        pygame.draw.rect(surface, theme.ACCENT, rest, width=max(3, m.px(4)), border_radius=m.radius)
+        parts.framed(surface, ctx, rest, theme.ACCENT, max(3, m.px(4)))
         widgets.text(
             surface,
             ctx,
@@ -49,7 +48,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             align="center",
         )
     if picker:
-        right = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
+        right = parts.columns(body, left.width, 2 * m.pad)[1]
         lh = ctx.fonts.line_height(m.body, True)
         widgets.text(
             surface,
@@ -62,13 +61,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         )
         grid = pygame.Rect(right.x, right.y + lh + m.gap, right.width, right.height - lh - m.gap)
         _picker(surface, ctx, grid, view)
-    widgets.bottom_bar(
-        surface,
-        ctx,
-        widgets.bottom_area(surface, ctx),
-        [("cancel", t("btn.cancel"), "secondary")],
-        [("confirm", t("btn.confirm"), "primary")],
-    )
+    parts.actions(surface, ctx, ["cancel"], ["confirm"])
     return ctx.buttons
 
 

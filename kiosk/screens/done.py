@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -13,8 +13,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     content = widgets.chrome(surface, ctx, "done.title")
     body = content.inflate(-2 * m.pad, -2 * m.pad)
     r = min(body.height // 4, m.px(70))
-    center = (body.centerx, body.y + r + m.px(6))
-    pygame.draw.circle(surface, theme.OK, center, r)
+    center, y = parts.badge(surface, body, theme.OK, r, m.px(6))
     lw = max(4, r // 5)
     pts = [
         (center[0] - r // 2, center[1]),
@@ -24,22 +23,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     pygame.draw.lines(surface, theme.FG, False, pts, lw)
     for pt in pts:  # round the joints
         pygame.draw.circle(surface, theme.FG, pt, lw // 2)
-    y = body.y + 2 * r + m.px(18)
-    lh = ctx.fonts.line_height(m.heading, True)
-    widgets.text(
-        surface, ctx, t("done.thanks"), pygame.Rect(body.x, y, body.width, lh), m.heading, bold=True, align="center"
-    )
-    y += lh + m.gap
+    y = parts.headline(surface, ctx, t("done.thanks"), body, y + m.px(18))
     if view.picked_up:
-        items = t("done.items", numbers=", ".join(view.picked_up))
-        widgets.paragraph(
-            surface,
-            ctx,
-            items,
-            pygame.Rect(body.x, y, body.width, body.bottom - y),
-            m.body,
-            theme.MUTED,
-            align="center",
-        )
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [], [("confirm", t("btn.confirm"), "primary")])
+        parts.footnote(surface, ctx, t("done.items", numbers=", ".join(view.picked_up)), body, y)
+    parts.actions(surface, ctx, right=["confirm"])
     return ctx.buttons

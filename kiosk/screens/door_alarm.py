@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -19,9 +19,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     door = view.alarm_door
     # left: the door, big, in a red frame
     side = min(body.height, body.width * 42 // 100)
-    box = pygame.Rect(body.x, body.y, side, body.height)
-    pygame.draw.rect(surface, theme.PANEL, box, border_radius=m.radius)
-    pygame.draw.rect(surface, theme.DANGER, box, width=max(4, m.px(8)), border_radius=m.radius)
+    box, col = parts.columns(body, side, 2 * m.pad)
+    parts.framed(surface, ctx, box, theme.DANGER, max(4, m.px(8)))
     cap_h = ctx.fonts.line_height(m.heading, True)
     num = pygame.Rect(box.x, box.y + m.px(10), box.width, box.height - cap_h - m.px(24))
     # the door's number; "!" when the flow could not say which door
@@ -30,17 +29,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     )
     if door is not None:
         cap = pygame.Rect(box.x, box.bottom - cap_h - m.px(12), box.width, cap_h)
-        widgets.text(
-            surface,
-            ctx,
-            t("orders.door", door=door),
-            cap.inflate(-2 * m.px(8), 0),
-            m.heading,
-            bold=True,
-            align="center",
-        )
+        parts.door_caption(surface, ctx, door, cap, m.px(8))
     # right: what to do
-    col = pygame.Rect(box.right + 2 * m.pad, body.y, body.right - box.right - 2 * m.pad, body.height)
     close = t("alarm.close", door=door) if door is not None else t("alarm.title")
     y = col.y
     y += widgets.paragraph(

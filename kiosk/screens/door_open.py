@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -26,31 +26,20 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         for door in view.doors:
             _door_box(surface, ctx, pygame.Rect(x, area.y, bw, area.height), door.number, door.state)
             x += bw + gap
-    right = [("retry", t("btn.retry"), "primary")] if view.retry_allowed else []
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [("help", t("btn.help"), "secondary")], right)
+    parts.actions(surface, ctx, ["help"], ["retry"] if view.retry_allowed else [])
     return ctx.buttons
 
 
 def _door_box(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, number: int, state: str) -> None:
     m, t = ctx.m, ctx.t
     color = theme.DOOR_COLORS.get(state, theme.ACCENT)
-    pygame.draw.rect(surface, theme.PANEL, rect, border_radius=m.radius)
-    pygame.draw.rect(surface, color, rect, width=max(3, m.px(6)), border_radius=m.radius)
+    parts.framed(surface, ctx, rect, color, max(3, m.px(6)))
     cap_h = ctx.fonts.line_height(m.heading, True)
     state_h = ctx.fonts.line_height(m.body, True)
     num_area = pygame.Rect(rect.x, rect.y + m.px(12), rect.width, rect.height - cap_h - state_h - m.px(20))
     widgets.big_number(surface, ctx, str(number), num_area.inflate(-2 * m.px(16), -2 * m.px(6)), theme.ACCENT)
     cap = pygame.Rect(rect.x, num_area.bottom, rect.width, cap_h)
-    widgets.text(
-        surface,
-        ctx,
-        t("orders.door", door=number),
-        cap.inflate(-2 * m.px(6), 0),
-        m.heading,
-        theme.FG,
-        bold=True,
-        align="center",
-    )
+    parts.door_caption(surface, ctx, number, cap, m.px(6))
     srect = pygame.Rect(rect.x, rect.bottom - state_h - m.px(8), rect.width, state_h)
     widgets.text(
         surface, ctx, t(f"door.state.{state}"), srect.inflate(-2 * m.px(6), 0), m.body, color, bold=True, align="center"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -16,8 +16,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     ctx.view = view
     body = content.inflate(-2 * m.pad, -2 * m.pad)
     r = min(body.height // 4, m.px(60))
-    center = (body.centerx, body.y + r + m.px(6))
-    pygame.draw.circle(surface, theme.DANGER, center, r)
+    center, y = parts.badge(surface, body, theme.DANGER, r, m.px(6))
     widgets.text(
         surface,
         ctx,
@@ -27,22 +26,14 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         bold=True,
         align="center",
     )
-    y = body.y + 2 * r + m.px(18)
+    y += m.px(18)
     text = t(shown.key, **shown.kwargs()) if shown else t("err.unknown")
     y += widgets.paragraph(
         surface, ctx, text, pygame.Rect(body.x, y, body.width, m.px(90)), m.heading, bold=True, align="center"
     )
     y += m.gap
-    widgets.paragraph(
-        surface,
-        ctx,
-        t("error.hint"),
-        pygame.Rect(body.x, y, body.width, body.bottom - y),
-        m.body,
-        theme.MUTED,
-        align="center",
-    )
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [], [("confirm", t("btn.confirm"), "primary")])
+    parts.footnote(surface, ctx, t("error.hint"), body, y)
+    parts.actions(surface, ctx, right=["confirm"])
     return ctx.buttons
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -42,13 +42,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         widgets.text(surface, ctx, mark, pygame.Rect(body.x, cy - r, 2 * r, 2 * r), m.small, bold=True, align="center")
         widgets.paragraph(surface, ctx, s, pygame.Rect(text_x, y, width, h), size)
         y += h + gap
-    widgets.bottom_bar(
-        surface,
-        ctx,
-        widgets.bottom_area(surface, ctx),
-        [("back", t("btn.back"), "secondary")],
-        [("call_staff", t("btn.call_staff"), "primary")],
-    )
+    parts.actions(surface, ctx, ["back"], ["call_staff"])
     return ctx.buttons
 
 

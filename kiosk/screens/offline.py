@@ -6,7 +6,7 @@ import math
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -15,8 +15,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     content = widgets.chrome(surface, ctx, "offline.title", bottom=False)
     body = content.inflate(-4 * m.pad, -2 * m.pad)
     r = min(body.height // 5, m.px(64))
-    center = (body.centerx, body.y + r + m.px(10))
-    pygame.draw.circle(surface, theme.WARN, center, r)
+    center, y = parts.badge(surface, body, theme.WARN, r, m.px(10))
     # no signal: three arcs and a dot, crossed out
     lw = max(3, r // 9)
     cx, cy = center[0], center[1] + r // 3
@@ -28,23 +27,10 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     pygame.draw.line(
         surface, theme.BG, (center[0] - r // 2, center[1] + r // 2), (center[0] + r // 2, center[1] - r // 2), lw + 2
     )
-    y = body.y + 2 * r + m.px(24)
-    lh = ctx.fonts.line_height(m.heading, True)
-    widgets.text(
-        surface, ctx, t("offline.title"), pygame.Rect(body.x, y, body.width, lh), m.heading, bold=True, align="center"
-    )
-    y += lh + m.gap
+    y = parts.headline(surface, ctx, t("offline.title"), body, y + m.px(24))
     y += widgets.paragraph(
         surface, ctx, t("offline.hint"), pygame.Rect(body.x, y, body.width, m.px(80)), m.body, align="center"
     )
     y += m.gap
-    widgets.paragraph(
-        surface,
-        ctx,
-        t("offline.ask"),
-        pygame.Rect(body.x, y, body.width, body.bottom - y),
-        m.body,
-        theme.MUTED,
-        align="center",
-    )
+    parts.footnote(surface, ctx, t("offline.ask"), body, y)
     return ctx.buttons

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -19,16 +19,7 @@ def place(view: View) -> int | None:
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "scan.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 45 // 100, body.height)
-    widgets.preview_box(surface, ctx, left)
-    col = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
-    y = col.y
-    y += widgets.paragraph(
-        surface, ctx, t("scan.bringing"), pygame.Rect(col.x, y, col.width, m.px(100)), m.heading, bold=True
-    )
-    y += m.gap
+    col, y = parts.scan_layout(surface, ctx, "scan.title", 45, t("scan.bringing"), 100)
     where = place(view)
     line = [view.current_order] if view.current_order else []
     if where is not None:
@@ -47,7 +38,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     for s in extra:
         widgets.text(surface, ctx, s, pygame.Rect(col.x, y, col.width, lh), m.body, theme.MUTED)
         y += lh + m.px(4)
-    widgets.bottom_bar(surface, ctx, widgets.bottom_area(surface, ctx), [("cancel", t("btn.cancel"), "secondary")])
+    parts.actions(surface, ctx, ["cancel"])
     return ctx.buttons
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -17,7 +17,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     content = widgets.chrome(surface, ctx, "login.title")
     body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 45 // 100, body.height)
+    left, pad = parts.columns(body, body.width * 45 // 100, 2 * m.pad)
     lh = ctx.fonts.line_height(m.heading, True)
     y = left.y + left.height // 2 - lh - m.px(30)
     widgets.text(
@@ -26,13 +26,6 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     dots = pygame.Rect(left.x, y + lh + m.px(10), left.width, m.px(50))
     pygame.draw.rect(surface, theme.PANEL, dots, border_radius=m.radius)
     widgets.pin_dots(surface, ctx, dots.inflate(-m.px(10), -m.px(10)), view.pin_length)
-    pad = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     widgets.keypad(surface, ctx, pad)
-    widgets.bottom_bar(
-        surface,
-        ctx,
-        widgets.bottom_area(surface, ctx),
-        [("cancel", t("btn.cancel"), "secondary")],
-        [("confirm", t("btn.confirm"), "primary")],
-    )
+    parts.actions(surface, ctx, ["cancel"], ["confirm"])
     return ctx.buttons

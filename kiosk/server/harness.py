@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,18 @@ class _ServerBase:
         self.close()
 
 
+def _control_field(name: str, cast: Callable[[Any], Any], doc: str) -> property:
+    """A property read from and written (through ``cast``) to the server's live ``Control``."""
+
+    def get(self: ServerThread) -> Any:
+        return getattr(self._control, name)
+
+    def set_(self: ServerThread, value: Any) -> None:
+        setattr(self._control, name, cast(value))
+
+    return property(get, set_, doc=doc)
+
+
 class ServerThread(_ServerBase):
     """The reference server in a background thread of this process.
 
@@ -180,22 +193,10 @@ class ServerThread(_ServerBase):
         self._sock: socket.socket | None = None
         self.store: Store | None = None
 
-    @property
-    def delay(self) -> float:
-        return self._control.delay
-
-    @delay.setter
-    def delay(self, seconds: float) -> None:
-        self._control.delay = float(seconds)
-
-    @property
-    def garbage(self) -> bool:
-        """True: every call but /health is answered 200 with a body that is not the contract's."""
-        return self._control.garbage
-
-    @garbage.setter
-    def garbage(self, on: bool) -> None:
-        self._control.garbage = bool(on)
+    delay = _control_field("delay", float, "Seconds added before every answer (the scenario fault).")
+    garbage = _control_field(
+        "garbage", bool, "True: every call but /health is answered 200 with a body that is not the contract's."
+    )
 
     def requests(self, prefix: str = "") -> list[tuple[str, str]]:
         """The requests this server has seen (``(method, raw path)``: as sent, still

@@ -219,6 +219,41 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+# the notice's text per language: (subject, opening) per kind, then the lines of the body
+_TEXT: dict[str, dict[str, Any]] = {
+    "en": {
+        "reminder": (
+            "Reminder: order {number} is waiting at {store}",
+            "Your order {number} is still waiting for you at {store}.",
+        ),
+        "arrival": (
+            "Order {number} has arrived at {store}",
+            "Your order {number} has arrived at {store} and is ready for pickup.",
+        ),
+        "lines": (
+            "Store: {store}",
+            "Order: {number}",
+            "Items: {items}",
+            "Pick it up by: {deadline} ({timezone})",
+            "Pickup code: {code}",
+            "At the kiosk, choose phone or e-mail and enter this code.",
+        ),
+    },
+    "zh-TW": {
+        "reminder": ("提醒：訂單 {number} 仍在{store}等您取件", "您的訂單 {number} 仍在{store}等您取件。"),
+        "arrival": ("訂單 {number} 已到{store}", "您的訂單 {number} 已到{store}，可以取件了。"),
+        "lines": (
+            "門市：{store}",
+            "訂單編號：{number}",
+            "商品：{items}",
+            "取件期限：{deadline}（{timezone}）",
+            "取件碼：{code}",
+            "請在取件機選擇手機或電子郵件，再輸入取件碼。",
+        ),
+    },
+}
+
+
 def compose(
     *,
     kind: str,
@@ -235,46 +270,19 @@ def compose(
     deadline = "-"
     if overdue_at is not None:
         deadline = datetime.fromtimestamp(overdue_at, _zone(timezone)).strftime("%Y-%m-%d %H:%M")
-    code = pickup_code or "-"
-    if lang == "en":
-        if kind == "reminder":
-            subject = f"Reminder: order {number} is waiting at {store_name}"
-            opening = f"Your order {number} is still waiting for you at {store_name}."
-        else:
-            subject = f"Order {number} has arrived at {store_name}"
-            opening = f"Your order {number} has arrived at {store_name} and is ready for pickup."
-        lines = [
-            opening,
-            "",
-            f"Store: {store_name}",
-            f"Order: {number}",
-            f"Items: {items or '-'}",
-            f"Pick it up by: {deadline} ({timezone})",
-            "",
-            f"Pickup code: {code}",
-            "",
-            "At the kiosk, choose phone or e-mail and enter this code.",
-        ]
-    else:
-        if kind == "reminder":
-            subject = f"提醒：訂單 {number} 仍在{store_name}等您取件"
-            opening = f"您的訂單 {number} 仍在{store_name}等您取件。"
-        else:
-            subject = f"訂單 {number} 已到{store_name}"
-            opening = f"您的訂單 {number} 已到{store_name}，可以取件了。"
-        lines = [
-            opening,
-            "",
-            f"門市：{store_name}",
-            f"訂單編號：{number}",
-            f"商品：{items or '-'}",
-            f"取件期限：{deadline}（{timezone}）",
-            "",
-            f"取件碼：{code}",
-            "",
-            "請在取件機選擇手機或電子郵件，再輸入取件碼。",
-        ]
-    return Mail(to=to, subject=subject, body="\n".join(lines) + "\n")
+    text = _TEXT["en" if lang == "en" else "zh-TW"]
+    subject, opening = text["reminder" if kind == "reminder" else "arrival"]
+    fields = {
+        "number": number,
+        "store": store_name,
+        "items": items or "-",
+        "deadline": deadline,
+        "timezone": timezone,
+        "code": pickup_code or "-",
+    }
+    store, order, things, due, code, how = (line.format(**fields) for line in text["lines"])
+    lines = [opening.format(**fields), "", store, order, things, due, "", code, "", how]
+    return Mail(to=to, subject=subject.format(**fields), body="\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------- SMTP

@@ -21,17 +21,9 @@ from kiosk.server.security import (
     valid_totp_secret,
 )
 from kiosk.server.settings import KIOSK_DEFAULTS, SettingsError, check_setting, check_settings
+from kiosk.statuses import STATUSES
 
-API_STATUSES = (
-    "shipped",
-    "arrived",
-    "overdue",
-    "received",
-    "return_requested",
-    "return_reviewed",
-    "returned_to_warehouse",
-    "restocked",
-)
+API_STATUSES = STATUSES  # as the API names them; "overdue" is never stored (db.STORED_STATUSES)
 # pickup codes go to orders that wait (arrived, overdue)
 WAITING = ("arrived", "overdue")
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.server.admin import auth
 from kiosk.server.admin.service import AdminService
+from kiosk.server.app import OrderOut
 from kiosk.server.common import ApiError, check_code
 
 API = "/api/v1/admin"
@@ -92,19 +93,7 @@ class NoticeOut(BaseModel):
     sent_at: str | None
 
 
-class AdminOrderOut(BaseModel):
-    id: str
-    number: str
-    status: str
-    member_id: str
-    customer_masked: str
-    items_summary: str | None
-    arrived_at: str | None
-    overdue: bool
-    overdue_at: str | None
-    locker_door: int | None
-    received_by: str | None
-    handed_over_by: str | None
+class AdminOrderOut(OrderOut):  # the kiosk's order, and what only the back office sees
     customer: CustomerOut
     pickup_code: str | None
     notices: list[NoticeOut]

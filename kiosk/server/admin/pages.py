@@ -216,6 +216,28 @@ class Pages:
     def page(self, request: Request, who: tuple[str, str], name: str, **ctx: Any) -> HTMLResponse:
         return self.render(request, name, admin=who[0], csrf=auth.csrf_for(who[1]), **ctx)
 
+    def section(self, request: Request, who: tuple[str, str], nav: str, **ctx: Any) -> HTMLResponse:
+        """A signed-in page of the menu: template ``<nav>.html``, title ``<nav>_title``."""
+        title = i18n.translate(self.lang(request), f"{nav}_title")
+        return self.page(request, who, f"{nav}.html", nav=nav, title=title, **ctx)
+
+    def invalid(self, request: Request, exc: ApiError) -> dict[str, str]:
+        """The flash for a refused input."""
+        return {"kind": "bad", "text": i18n.translate(self.lang(request), "err_invalid", what=exc.message)}
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    """A back-office cookie: HTTP-only, same-site strict, under /admin, secure over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/admin",
+    )
+
 
 def pages_router(service: AdminService) -> APIRouter:
     p = Pages(service)
@@ -228,15 +250,7 @@ def pages_router(service: AdminService) -> APIRouter:
     @router.get("/lang/{code}")
     async def set_lang(code: str, request: Request) -> Response:
         response = p.redirect(_safe_next(request.query_params.get("next")))
-        response.set_cookie(
-            i18n.COOKIE,
-            i18n.pick_lang(code),
-            max_age=365 * 86400,
-            samesite="strict",
-            httponly=True,
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, i18n.COOKIE, i18n.pick_lang(code), 365 * 86400)
         return response
 
     @router.get("/")
@@ -257,15 +271,7 @@ def pages_router(service: AdminService) -> APIRouter:
             next=_safe_next(request.query_params.get("next") or ctx.pop("next", None)),
             **ctx,
         )
-        response.set_cookie(
-            auth.LOGIN_CSRF_COOKIE,
-            csrf,
-            max_age=3600,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, csrf, 3600)
         return response
 
     @router.get("/login")
@@ -297,15 +303,7 @@ def pages_router(service: AdminService) -> APIRouter:
                 next=form.get("next"),
             )
         response = p.redirect(_safe_next(form.get("next")))
-        response.set_cookie(
-            auth.SESSION_COOKIE,
-            answer["admin_token"],
-            max_age=answer["expires_in"],
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/admin",
-        )
+        _set_cookie(response, request, auth.SESSION_COOKIE, answer["admin_token"], answer["expires_in"])
         response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/admin")
         return response
 
@@ -334,17 +332,15 @@ def pages_router(service: AdminService) -> APIRouter:
             rows = service.orders(_FILTER_STATUS.get(status, status), q or None, limit=PAGE_LIMIT)
             flash = None
         except ApiError as exc:
-            rows, flash = [], {"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)}
+            rows, flash = [], p.invalid(request, exc)
         labels = [
             (f, i18n.translate(lang, "filter_all" if not f else "filter_waiting" if f == "waiting" else f"st_{f}"))
             for f in FILTERS
         ]
-        return p.page(
+        return p.section(
             request,
             who,
-            "orders.html",
-            nav="orders",
-            title=i18n.translate(lang, "orders_title"),
+            "orders",
             orders=rows,
             status=status,
             q=q,
@@ -394,33 +390,28 @@ def pages_router(service: AdminService) -> APIRouter:
             return p.redirect(back + "?" + urlencode({"err": code}))
         return p.redirect(back + "?" + urlencode({"ok": ok}))
 
-    @router.post("/orders/{order_id}/return")
-    async def do_return(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            body = {"reason": form["reason"].strip()} if form.get("reason", "").strip() else {}
-            return service.request_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return")
+    def return_step(suffix: str, call: Any, body_of: Any) -> None:
+        """``POST /admin/orders/{id}/return<suffix>``: the form read by ``body_of``, then ``call``."""
 
-        return await order_action(request, order_id, run, "done")
+        async def step(order_id: str, request: Request) -> Response:
+            def run(form: dict[str, str]) -> tuple[int, Any]:
+                return call(order_id, body_of(form), None, f"/api/v1/admin/orders/{order_id}/return{suffix}")
 
-    @router.post("/orders/{order_id}/return/review")
-    async def do_review(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            if form.get("approved") not in ("true", "false"):
-                raise ApiError(422, "validation_error", "approved is true or false")
-            body = {"approved": form["approved"] == "true"}
-            return service.review_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return/review")
+            return await order_action(request, order_id, run, "done")
 
-        return await order_action(request, order_id, run, "done")
+        router.post("/orders/{order_id}/return" + suffix)(step)
 
-    @router.post("/orders/{order_id}/return/complete")
-    async def do_complete(order_id: str, request: Request) -> Response:
-        def run(form: dict[str, str]) -> tuple[int, Any]:
-            if form.get("destination") not in ("warehouse", "store_stock"):
-                raise ApiError(422, "validation_error", "destination is warehouse or store_stock")
-            body = {"destination": form["destination"]}
-            return service.complete_return(order_id, body, None, f"/api/v1/admin/orders/{order_id}/return/complete")
-
-        return await order_action(request, order_id, run, "done")
+    return_step("", service.request_return, _return_reason)
+    return_step(
+        "/review",
+        service.review_return,
+        lambda form: {"approved": _choice(form, "approved", ("true", "false")) == "true"},
+    )
+    return_step(
+        "/complete",
+        service.complete_return,
+        lambda form: {"destination": _choice(form, "destination", ("warehouse", "store_stock"))},
+    )
 
     @router.post("/orders/{order_id}/notify")
     async def do_notify(order_id: str, request: Request) -> Response:
@@ -433,17 +424,7 @@ def pages_router(service: AdminService) -> APIRouter:
     # ------------------------------------------------------------ settings
 
     def settings_page(request: Request, who: tuple[str, str], values: dict[str, Any], **ctx: Any) -> HTMLResponse:
-        lang = p.lang(request)
-        return p.page(
-            request,
-            who,
-            "settings.html",
-            nav="settings",
-            title=i18n.translate(lang, "settings_title"),
-            settings=values,
-            groups=SETTING_GROUPS,
-            **ctx,
-        )
+        return p.section(request, who, "settings", settings=values, groups=SETTING_GROUPS, **ctx)
 
     @router.get("/settings")
     async def settings(request: Request) -> Response:
@@ -462,18 +443,11 @@ def pages_router(service: AdminService) -> APIRouter:
             changes = _settings_from_form(form, current)
             await run_in_threadpool(service.patch_settings, changes)
         except ApiError as exc:
-            lang = p.lang(request)
             shown = {**current, **{k: v for k, v in form.items() if k in current}}
             for key, default in DEFAULT_SETTINGS.items():
                 if isinstance(default, bool):
                     shown[key] = form.get(key, str(current[key]).lower()) == "true"
-            return settings_page(
-                request,
-                who,
-                shown,
-                http_status=422,
-                flash={"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)},
-            )
+            return settings_page(request, who, shown, http_status=422, flash=p.invalid(request, exc))
         return p.redirect("/admin/settings?ok=saved")
 
     # ------------------------------------------------------------ staff
@@ -483,10 +457,7 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
-        return p.page(
-            request, who, "staff.html", nav="staff", title=i18n.translate(lang, "staff_title"), staff=service.staff()
-        )
+        return p.section(request, who, "staff", staff=service.staff())
 
     async def staff_action(request: Request, run: Any) -> Response:
         who, form, refusal = await p.guarded(request)
@@ -497,16 +468,8 @@ def pages_router(service: AdminService) -> APIRouter:
         except ApiError as exc:
             if exc.code in _ERR:
                 return p.redirect("/admin/staff?" + urlencode({"err": exc.code}))
-            lang = p.lang(request)
-            return p.page(
-                request,
-                who,
-                "staff.html",
-                http_status=exc.status,
-                nav="staff",
-                staff=service.staff(),
-                title=i18n.translate(lang, "staff_title"),
-                flash={"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)},
+            return p.section(
+                request, who, "staff", http_status=exc.status, staff=service.staff(), flash=p.invalid(request, exc)
             )
         return p.redirect("/admin/staff?ok=" + ok)
 
@@ -546,7 +509,6 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
         d_from, d_to = service.default_period(p.store.now())
         d_from = request.query_params.get("from") or d_from
         d_to = request.query_params.get("to") or d_to
@@ -555,14 +517,12 @@ def pages_router(service: AdminService) -> APIRouter:
             rows = service.commission(d_from, d_to)
         except ApiError as exc:
             rows = []
-            flash = {"kind": "bad", "text": i18n.translate(lang, "err_invalid", what=exc.message)}
+            flash = p.invalid(request, exc)
             d_from, d_to = service.default_period(p.store.now())
-        return p.page(
+        return p.section(
             request,
             who,
-            "report.html",
-            nav="report",
-            title=i18n.translate(lang, "report_title"),
+            "report",
             rows=rows,
             date_from=d_from,
             date_to=d_to,
@@ -595,15 +555,12 @@ def pages_router(service: AdminService) -> APIRouter:
         who = p.session(request)
         if who is None:
             return p.to_login(request)
-        lang = p.lang(request)
         kiosks = service.kiosks()
         alarms = [{"kiosk_id": k["id"], **a} for k in kiosks for a in k["alarms"]]
-        return p.page(
+        return p.section(
             request,
             who,
-            "fleet.html",
-            nav="fleet",
-            title=i18n.translate(lang, "fleet_title"),
+            "fleet",
             kiosks=kiosks,
             alarms=alarms,
             events=service.events(limit=50),
@@ -637,6 +594,18 @@ def pages_router(service: AdminService) -> APIRouter:
         return await kiosk_action(request, run, "alarm_acked")
 
     return router
+
+
+def _return_reason(form: dict[str, str]) -> dict[str, str]:
+    """A return request's body: the reason when one is given."""
+    return {"reason": form["reason"].strip()} if form.get("reason", "").strip() else {}
+
+
+def _choice(form: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """The form's ``name``, which must be one of ``choices`` (else a 422 naming them)."""
+    if form.get(name) not in choices:
+        raise ApiError(422, "validation_error", f"{name} is {' or '.join(choices)}")
+    return form[name]
 
 
 def _settings_from_form(form: dict[str, str], current: dict[str, Any]) -> dict[str, Any]:

@@ -217,20 +217,14 @@ class AdminService:
         o, s = db.orders, db.staff
         with self.store.read() as conn:
             staff_rows = conn.execute(select(s.c.id, s.c.name).order_by(s.c.position, s.c.id)).all()
-            received = dict(
-                conn.execute(
-                    select(o.c.received_by, func.count())
-                    .where(o.c.received_by.is_not(None), o.c.arrived_at >= lo, o.c.arrived_at < hi)
-                    .group_by(o.c.received_by)
-                ).all()
-            )
-            handed = dict(
-                conn.execute(
-                    select(o.c.handed_over_by, func.count())
-                    .where(o.c.handed_over_by.is_not(None), o.c.received_at >= lo, o.c.received_at < hi)
-                    .group_by(o.c.handed_over_by)
-                ).all()
-            )
+
+            def count(by: Any, at: Any) -> dict[Any, int]:
+                """Orders per staff member in ``by`` whose time ``at`` is within the period."""
+                query = select(by, func.count()).where(by.is_not(None), at >= lo, at < hi).group_by(by)
+                return dict(conn.execute(query).all())
+
+            received = count(o.c.received_by, o.c.arrived_at)
+            handed = count(o.c.handed_over_by, o.c.received_at)
         return [
             {
                 "staff_id": r.id,
