@@ -229,3 +229,39 @@ def test_notify_refusals(server):
     assert err(notify("o_1")) == (409, "wrong_status")  # shipped
     assert err(notify("o_404")) == (404, "order_not_found")
     assert call(server, "POST", "/admin/orders/o_7/notify", token=LOCKER, body={}).status_code == 401
+
+
+# ------------------------------------------------------------------ no input ever gets a 500
+
+
+def test_times_and_days_that_cannot_be_shown_in_utc_are_refused(server):
+    admin = admin_token(server)
+    for i, at in enumerate(("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")):
+        body = {"kind": "door_forced", "door": i + 1, "at": at}
+        assert err(call(server, "POST", "/kiosks/k_1/events", key=f"e{i}", body=body)) == (400, "bad_input")
+    body = {"kind": "door_forced", "door": 3, "at": "9999-12-31T09:59:59-14:00"}  # the last second shown
+    assert call(server, "POST", "/kiosks/k_1/events", key="e3", body=body).status_code == 204
+    for path in ("/admin/events", "/admin/kiosks"):
+        assert call(server, "GET", path, token=None, admin=admin).status_code == 200
+    for days in ({"overdue_days": 10**7}, {"reminder_days": 10**7}):
+        r = call(server, "PATCH", "/admin/settings", token=None, admin=admin, body=days)
+        assert err(r) == (422, "validation_error")
+    r = call(server, "PATCH", "/admin/settings", token=None, admin=admin, body={"overdue_days": 36500})
+    assert r.status_code == 200
+    assert call(server, "POST", "/members/lookup", body={"member_code": "MEMBER-0000001"}).status_code == 200
+
+
+@pytest.mark.parametrize("arrived_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00Z"])
+def test_a_seed_arrival_that_cannot_be_shown_in_utc_is_refused(tmp_path, arrived_at):
+    from kiosk.server.common import SeedError
+    from kiosk.server.store import Store
+
+    s = probe_seed()
+    s["orders"][1]["arrived_at"] = arrived_at  # o_2; overdue_at is 7 days later
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    try:
+        with pytest.raises(SeedError, match="arrived_at"):
+            store.load_seed(s)
+        assert store.is_empty()
+    finally:
+        store.close()
