@@ -8,8 +8,8 @@ text). Goals on the 2-core dev machine: >= 60 fps with codes, >= 300 fps empty, 
 pyzbar.
 
 Part 2 (``--eval`` runs only this), decode rate on the generated evaluation sets: the live-frame
-hard cases (kiosk.camera.synth.evaluation_set) and the real-photo-like stills
-(kiosk.camera.synth.photo_set: 3-12 MP phone photos, curved, crumpled, blurred, dim, glare, steep,
+hard cases (``decode_sets.evaluation_set``) and the real-photo-like stills
+(``decode_sets.photo_set``: 3-12 MP phone photos, curved, crumpled, blurred, dim, glare, steep,
 ITF-14, long Code39, far QR, coloured print, screens, JPEG 30-60), one by one, for the kiosk
 decoder at its default effort (``normal``), at still-image effort (``full``, what
 ``pickup-kiosk decode`` uses), and plain pyzbar / zxing-cpp; with the wrong reads per engine and
@@ -28,6 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import decode_sets
+
 from kiosk.camera import synth
 from kiosk.camera.decoder import Decoder
 
@@ -42,7 +44,10 @@ def code_frames(n: int, seed: int = 11) -> list[tuple[np.ndarray, set]]:
     out = []
     for i in range(n):
         rng = np.random.default_rng([seed, i])
-        codes = [("QRCODE", synth.random_text("QRCODE", rng)), ("CODE128", synth.random_text("CODE128", rng))]
+        codes = [
+            ("QRCODE", decode_sets.random_text("QRCODE", rng)),
+            ("CODE128", decode_sets.random_text("CODE128", rng)),
+        ]
         frame = synth.background(1280, 720, rng, busy=i % 3 == 0)
         for (sym, text), cx in zip(codes, (0.25, 0.68), strict=True):
             module = 4 if sym == "QRCODE" else 2
@@ -210,10 +215,10 @@ def main() -> int:
     if not args.skip_speed:
         speed_table(args.frames, args.seconds)
     if not args.skip_rate:
-        samples = synth.evaluation_set(per_case=args.per_case, seed=2024)
+        samples = decode_sets.evaluation_set(per_case=args.per_case, seed=2024)
         rate_table(samples, "Decode rate, generated live-frame cases (1280x720; photo 5 MP, far 8 MP)")
         if args.photos:
-            photos = synth.photo_set(per_case=args.photos, seed=2024)
+            photos = decode_sets.photo_set(per_case=args.photos, seed=2024)
             rate_table(photos, "Decode rate, real-photo-like stills (3-12 MP)")
     return 0
 

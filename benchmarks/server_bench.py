@@ -6,7 +6,7 @@ The server runs as its own process (``python -m kiosk server``, SQLite file in a
 ``--db``) seeded with a store-sized data set (2,000 members, 8,000 orders). Clients are threads
 in this process, each with its own keep-alive ``http.client`` connection, in a closed loop (send,
 wait for the answer, send the next). Every pickup takes a different arrived order with its own
-Idempotency-Key and names a look-up made beforehand (API.md r2), so each one is a real write.
+Idempotency-Key and names a look-up made beforehand (docs/api.md r2), so each one is a real write.
 
 Revision 2 keeps the lockout in the database: every look-up and login holds a failure slot (a
 write) while it is checked and settles it with its answer (a second write), so the rows are

@@ -2,7 +2,7 @@
 
 Threads (api worker, outbox, camera scanner, locker bank, clock timers, heartbeat) only produce
 events: they call :meth:`App.post`, which puts the event on a queue and wakes the loop. Only the
-loop's thread touches pygame and the flow's state (DESIGN.md, "one loop").
+loop's thread touches pygame and the flow's state (docs/design.md, "one loop").
 
 Each turn of the loop (:meth:`App.pump`): translate pygame input, feed every queued event to
 :func:`kiosk.flow.step`, carry out the effects (backend calls on the worker, outbox writes,

@@ -1,4 +1,4 @@
-"""``pickup-kiosk`` (also ``python -m kiosk``): the command line of DESIGN.md.
+"""``pickup-kiosk`` (also ``python -m kiosk``): the command line of docs/design.md.
 
 Each sub-command lives in its own module, imported only when it runs, so ``decode`` does not
 load pygame and ``server`` does not load OpenCV. Each entry point takes the parsed arguments and
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--config", default="/etc/pickup-kiosk/kiosk.toml", help="TOML config file")
     selftest.add_argument("--doors", action="store_true", help="also pulse every door, one after another")
 
-    server = sub.add_parser("server", help="the reference backend (shared/API.md)")
+    server = sub.add_parser("server", help="the reference backend (docs/api.md)")
     server.add_argument("--db", default="sqlite:///pickup-server.db", help="SQLAlchemy URL")
     server.add_argument("--seed", metavar="FILE", help="load a seed file into an empty database")
     server.add_argument("--host", default="127.0.0.1")
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--mail-from", metavar="ADDR", help="the notices' From address")
     server.add_argument("--metrics-token-file", metavar="FILE", help="/metrics needs this Bearer token")
 
-    code = sub.add_parser("member-code", help="print a member's current rotating member code (API.md r2)")
+    code = sub.add_parser("member-code", help="print a member's current rotating member code (docs/api.md r2)")
     code.add_argument("--db", default="sqlite:///pickup-server.db", help="SQLAlchemy URL")
     code.add_argument("--member", required=True, metavar="ID", help="the member's id, e.g. m_1")
 

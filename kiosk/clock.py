@@ -3,7 +3,7 @@
 Every timer in the kiosk (relay pulses, door time-outs, idle return, staff inactivity, messages,
 scan hold-off, camera reopen, backend retry, outbox backoff, heartbeats) goes through a
 :class:`Clock`, so the scenario runner can stand time still and advance it step by step
-(DESIGN.md, scenario rule 3).
+(docs/design.md, scenario rule 3).
 
 * :class:`Clock` is real time. ``call_later`` callbacks run on one daemon scheduler thread, so
   a relay pulse ends even when the main loop is frozen.

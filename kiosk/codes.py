@@ -1,6 +1,6 @@
 """What a scanned code is: member code, parcel code, staff badge, or unknown. Pure.
 
-Patterns are Python ``re`` full-match expressions from the backend's ``/settings`` (API.md),
+Patterns are Python ``re`` full-match expressions from the backend's ``/settings`` (docs/api.md),
 with local overrides from ``[scanner]`` in the config. Junk (control characters, empty, longer
 than 128 characters after trimming) is refused before any pattern is tried, so it never reaches
 the backend.
@@ -32,7 +32,7 @@ def clean(text: str) -> str | None:
     """The code as it will be used (outer spaces trimmed), or None when it is junk.
 
     Junk: empty, longer than :data:`MAX_CODE_LENGTH`, or holding any control character
-    (Unicode category Cc, tab and newline included; API.md calls these bad input).
+    (Unicode category Cc, tab and newline included; docs/api.md calls these bad input).
     """
     text = text.strip(" ")
     if not text or len(text) > MAX_CODE_LENGTH:

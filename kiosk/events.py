@@ -1,4 +1,4 @@
-"""Events that threads put on the app's queue (DESIGN.md, "one loop; threads only produce events").
+"""Events that threads put on the app's queue (docs/design.md, "one loop; threads only produce events").
 
 Producers (camera scanner, USB scanner, lockers, api worker, outbox, timers) create these small
 frozen records; only the main loop consumes them and feeds them to the flow.

@@ -13,7 +13,7 @@ A failing heartbeat is logged once per change of outcome (``event=heartbeat_fail
 starts failing or fails differently, ``event=heartbeat_ok`` when it works again), not every
 30 s, so a backend outage does not flood the journal.
 
-``uptime`` is not in API.md v1's heartbeat body; a backend that refuses it (422
+``uptime`` is not in docs/api.md v1's heartbeat body; a backend that refuses it (422
 ``validation_error``, as the strict reference server does) gets the contract's fields only from
 then on.
 """
@@ -168,7 +168,7 @@ class Heartbeat:
             except Rejected as exc:
                 if not (self.send_uptime and exc.status in (400, 422) and exc.code == "validation_error"):
                     raise
-                self.send_uptime = False  # a backend that keeps to API.md v1's fields
+                self.send_uptime = False  # a backend that keeps to docs/api.md v1's fields
                 log_event(logger, "heartbeat_without_uptime", code=exc.code)
                 body = {k: v for k, v in body.items() if k in CONTRACT_FIELDS}
                 self.last_payload = body

@@ -1,6 +1,6 @@
 """Masking and hashing of personal data, for screens, the backend's answers and every log line.
 
-Pure functions, used by the kiosk and the reference server alike (API.md, "Masking").
+Pure functions, used by the kiosk and the reference server alike (docs/api.md, "Masking").
 """
 
 from __future__ import annotations

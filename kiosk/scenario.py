@@ -1,6 +1,6 @@
 """The scenario runner: ``pickup-kiosk demo --headless --scenario FILE --out DIR``.
 
-Plays a scenario file (DESIGN.md, "Scenario file" and rules 1-10) against the whole kiosk in one
+Plays a scenario file (docs/design.md, "Scenario file" and rules 1-10) against the whole kiosk in one
 process: the reference server on loopback on a fresh database from the scenario's seed, the
 kiosk as the seed's first kiosk, a synthetic camera, simulated GPIO recording ``gpio.csv``, and
 a simulated clock that only ``wait`` steps move.
@@ -59,7 +59,7 @@ EXPECTS = ("expect_screen", "expect_door", "expect_order")
 SETUP_KEYS = ("mode", "seed", "doors", "lang", "size")
 SYMBOLOGIES = ("QRCODE", "CODE128", "CODE39", "EAN13", "EAN8", "UPCA", "I25", "DATAMATRIX")
 DOOR_STATES = ("unlocked", "open", "locked")
-# "garbage" is an extension of DESIGN.md's faults: every call is answered 200 with a body that is
+# "garbage" is an extension of docs/design.md's faults: every call is answered 200 with a body that is
 # not the contract's (not JSON, or JSON of the wrong shape); "up" ends it
 BACKEND_FAULTS = ("down", "up", "slow", "garbage")
 ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(Order))  # what expect_order may name

@@ -5,8 +5,11 @@ The service manager passes ``NOTIFY_SOCKET`` (a path, or an abstract address sta
 
 * ``READY=1`` once config, display, camera, GPIO and outbox are open and the first screen is
   drawn (:meth:`Systemd.ready`);
-* ``WATCHDOG=1`` from the main loop, at most once per half of ``WATCHDOG_USEC``
-  (:meth:`Systemd.watchdog`), so a frozen loop is restarted, not a merely alive thread;
+* ``WATCHDOG=1`` from the main loop (:meth:`Systemd.watchdog`), so a frozen loop is restarted,
+  not a merely alive thread. ``sd_watchdog_enabled(3)`` advises a ping every half of
+  ``WATCHDOG_USEC``; the loop wakes at least every quarter of it (:meth:`Systemd.watchdog_wake`)
+  and pings once a quarter has passed since the last ping, so two pings are never more than half
+  the timeout apart (plus one turn of the loop), however the wake-ups fall;
 * ``STATUS=`` with a one-line summary whenever it changes (:meth:`Systemd.status`,
   :func:`status_line`);
 * ``STOPPING=1`` on SIGTERM (:meth:`Systemd.stopping`, :func:`on_sigterm`).
@@ -107,8 +110,15 @@ class Systemd:
         return self.address is not None
 
     def watchdog_interval(self) -> float | None:
-        """Seconds between watchdog pings (half of ``WATCHDOG_USEC``), or None without a watchdog."""
+        """The longest gap allowed between watchdog pings (half of ``WATCHDOG_USEC``, as
+        ``sd_watchdog_enabled(3)`` advises), in seconds, or None without a watchdog."""
         return self._interval
+
+    def watchdog_wake(self) -> float | None:
+        """How often the caller's loop must call :meth:`watchdog` (a quarter of ``WATCHDOG_USEC``),
+        or None without a watchdog. Called that often, no two pings are more than
+        :meth:`watchdog_interval` apart."""
+        return None if self._interval is None else self._interval / 2
 
     def notify(self, state: str) -> bool:
         """Send one raw notification (``"KEY=value\\n..."``); True if it was sent."""
@@ -147,14 +157,20 @@ class Systemd:
         return sent
 
     def watchdog(self) -> bool:
-        """``WATCHDOG=1`` if a watchdog is configured and half its timeout passed since the last.
+        """``WATCHDOG=1`` if a watchdog is configured and a quarter of its timeout passed since the
+        last ping.
 
-        Call it on every turn of the main loop; it sends only when due. True if sent.
+        Call it on every turn of the main loop, which wakes at least every :meth:`watchdog_wake`
+        seconds; it sends only when due. A ping waiting for a full half (the advised interval)
+        would come up to a quarter late when the turn after it is due falls just short of it: a
+        ping at 0.49 of the timeout is skipped, the next turn at 0.74 sends it. Pinging from a
+        quarter on, the next turn after one that fell short comes at most a quarter later, so the
+        gap stays within half the timeout. True if sent.
         """
         if self._interval is None or self.address is None:
             return False
         now = self._monotonic()
-        if self._last_watchdog is not None and now - self._last_watchdog < self._interval:
+        if self._last_watchdog is not None and now - self._last_watchdog < self._interval / 2:
             return False
         if self.notify("WATCHDOG=1"):
             self._last_watchdog = now
@@ -204,7 +220,7 @@ def notifying_uvicorn_server(config: object, systemd: Systemd | None = None) -> 
     """A ``uvicorn.Server`` for ``config`` that speaks to systemd (``pickup-kiosk-server.service``).
 
     ``READY=1`` once uvicorn listens; ``WATCHDOG=1`` from uvicorn's own main-loop tick (every
-    0.1 s, rate-limited to half of ``WATCHDOG_USEC``), so a blocked event loop stops the pings and
+    0.1 s, rate-limited to a quarter of ``WATCHDOG_USEC``), so a blocked event loop stops the pings and
     systemd restarts the server; ``STOPPING=1`` when it shuts down. Without ``NOTIFY_SOCKET`` it
     is a plain ``uvicorn.Server``.
     """

@@ -142,7 +142,7 @@ class BackendCaller:
         return self.session.request(method, self.server.api_url + path, json=json, data=data, headers=h, timeout=10)
 
     def lookup_id(self, member_code: str = "MEMBER-0000001", **query) -> str:
-        """The ``lookup_id`` of a fresh look-up (API.md r2: pickups name one)."""
+        """The ``lookup_id`` of a fresh look-up (docs/api.md r2: pickups name one)."""
         r = self.call("POST", "/members/lookup", json=query or {"member_code": member_code})
         assert r.status_code == 200, r.text
         return r.json()["lookup_id"]

@@ -1,4 +1,4 @@
-"""The admin calls of API.md r2 against the reference server on loopback (real HTTP, real SQLite)."""
+"""The admin calls of docs/api.md r2 against the reference server on loopback (real HTTP, real SQLite)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def _order(n: int, member: str, status: str, **extra) -> dict:
 
 
 def _lk(client, n: int) -> str:
-    """A fresh look-up id for member ``m_n`` (API.md r2: pickups name one)."""
+    """A fresh look-up id for member ``m_n`` (docs/api.md r2: pickups name one)."""
     return client.lookup(member_code=f"MEMBER-{n:07d}").lookup_id
 
 
@@ -366,7 +366,7 @@ def test_backend_down_is_unavailable_within_three_seconds():
             started = time.monotonic()
             with pytest.raises(BackendUnavailable, match="refused"):
                 call()
-            assert time.monotonic() - started < 3.0  # DESIGN.md: interactive calls give up within 3 s
+            assert time.monotonic() - started < 3.0  # docs/design.md: interactive calls give up within 3 s
         with pytest.raises(BackendUnavailable):
             c.arrive("PKG1001", "staff", idempotency_key=str(uuid.uuid4()))
 

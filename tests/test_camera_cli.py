@@ -1,10 +1,11 @@
-"""``pickup-kiosk decode``: real generated images in, DESIGN.md's output out."""
+"""``pickup-kiosk decode``: real generated images in, docs/design.md's output out."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,13 +13,18 @@ import pytest
 
 from kiosk.camera import cli, synth
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import decode_sets
+
 
 @pytest.fixture
 def images(tmp_path):
     qr = tmp_path / "member.png"
     cv2.imwrite(str(qr), synth.camera_frame("MEMBER-000123", "QRCODE", (640, 480), np.random.default_rng(1)))
     two = tmp_path / "two codes.jpg"
-    frame = synth.CASES["several"](np.random.default_rng(2), [("QRCODE", "会員-0001"), ("CODE128", "PKG-2024-0001")])
+    frame = decode_sets.CASES["several"](
+        np.random.default_rng(2), [("QRCODE", "会員-0001"), ("CODE128", "PKG-2024-0001")]
+    )
     cv2.imwrite(str(two), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     empty = tmp_path / "empty.png"
     cv2.imwrite(str(empty), synth.background(320, 240, np.random.default_rng(3)))
@@ -34,7 +40,7 @@ def test_json_output_one_line_per_image(images, capsys):
     assert len(lines) == 3
     first = json.loads(lines[0])
     assert first == {"path": str(qr), "codes": [{"symbology": "QRCODE", "text": "MEMBER-000123"}]}
-    assert lines[0] == json.dumps(first)  # exactly DESIGN.md's shape and key order
+    assert lines[0] == json.dumps(first)  # exactly docs/design.md's shape and key order
     second = json.loads(lines[1])
     assert second["path"] == str(two)
     assert sorted((c["symbology"], c["text"]) for c in second["codes"]) == [

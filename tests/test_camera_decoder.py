@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from kiosk.camera import synth
 from kiosk.camera.decoder import Decoder, Detection, code39_full_ascii, locate, to_gray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import decode_sets
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -111,20 +118,90 @@ def test_each_engine_alone(engine):
 
 def test_several_codes_in_one_frame(decoder):
     codes = [("QRCODE", "MEMBER-ABC123"), ("CODE128", "PKG-000777"), ("EAN13", "4006381333931")]
-    frame = synth.CASES["several"](np.random.default_rng(9), codes)
+    frame = decode_sets.CASES["several"](np.random.default_rng(9), codes)
     assert read(decoder, frame) == set(codes)
+
+
+def qr_beside_a_label(lines: int, label_top: int) -> np.ndarray:
+    """1280x720: a clean QR code (174 px with its quiet zone) at the top left, a Code128 label
+    (``lines`` of print above the code) below it; close enough to make one candidate patch."""
+    import barcode
+    import segno
+    from barcode.writer import ImageWriter
+    from PIL import Image
+
+    frame = np.full((720, 1280), 120, np.uint8)
+    buf = io.BytesIO()
+    segno.make_qr("MEMBER-0042").save(buf, kind="png", scale=6, border=4)
+    qr = np.asarray(Image.open(buf).convert("L"))
+    frame[40 : 40 + qr.shape[0], 56 : 56 + qr.shape[1]] = qr
+    buf = io.BytesIO()
+    barcode.get("code128", "PKG-0042-K1", writer=ImageWriter()).write(
+        buf, options={"module_width": 0.3, "module_height": 14.0, "quiet_zone": 3.0}
+    )
+    code = np.asarray(Image.open(buf).convert("L"))
+    label = np.full((30 * lines + 30 + code.shape[0], code.shape[1] + 40), 250, np.uint8)
+    for i, line in enumerate(("Pickup Store 12", "Counter B, shelf 4", "Handle with care")[:lines]):
+        cv2.putText(label, line, (15, 25 + 30 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 30, 2, cv2.LINE_AA)
+    label[30 * lines + 15 : 30 * lines + 15 + code.shape[0], 20 : 20 + code.shape[1]] = code
+    label = label[: 720 - label_top]
+    frame[label_top : label_top + label.shape[0], 46 : 46 + label.shape[1]] = label
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize(("lines", "label_top"), [(0, 240), (0, 248), (2, 232), (3, 240)])
+def test_a_qr_code_and_a_label_in_one_patch_are_both_read(decoder, lines, label_top):
+    """Issue 10: the QR code and the label made one candidate patch; the patch's first read looked
+    only for the kind it resembled (1D) and the QR code beside the Code128 was never returned."""
+    from pyzbar import pyzbar
+
+    frame = qr_beside_a_label(lines, label_top)
+    both = {("QRCODE", "MEMBER-0042"), ("CODE128", "PKG-0042-K1")}
+    # a fair frame: each plain engine reads both codes from the whole frame
+    assert {(d.type, d.data.decode()) for d in pyzbar.decode(frame)} == both
+    names = {"QRCode": "QRCODE", "Code128": "CODE128"}
+    assert {(names[b.format.name], b.text) for b in zxingcpp.read_barcodes(frame)} == both
+    assert read(decoder, frame) == both
+    assert read(decoder, frame, effort="normal") == both
+    assert read(decoder, frame, effort="full") == both
+    # one candidate patch holds both (what made the first read miss the other code)
+    r = locate(to_gray(frame))[0]
+    for x, y in ((143, 127), (400, label_top + 100)):  # the QR code's centre, a point on the bars
+        assert r.x <= x <= r.x + r.w
+        assert r.y <= y <= r.y + r.h
+
+
+def test_a_turned_1d_reading_is_boxed_where_the_bars_are(decoder):
+    """A 1D code read turned upright is boxed in the frame where its bars are (not the whole crop
+    round it, which would hide a code beside it from the later candidates)."""
+    code = synth.render_code("PKG-12345ABCDE", "CODE128", module=3, bar_height=80)
+    for angle in (30.0, 90.0):
+        frame = synth.place(
+            np.full((720, 1280, 3), 128, np.uint8),
+            code,
+            synth.Placement(center=(0.4, 0.5), angle=angle),
+            np.random.default_rng(1),
+        )
+        (d,) = decoder.decode(frame)
+        ys, xs = np.nonzero(frame[..., 1] < 60)  # the bars
+        x, y, w, h = d.rect
+        assert x <= xs.mean() <= x + w
+        assert y <= ys.mean() <= y + h
+        # the box hugs the bars: no more than their extent plus a little
+        assert w <= xs.max() - xs.min() + 40
+        assert h <= ys.max() - ys.min() + 40
 
 
 def test_inverted_codes_dark_mode_screens(decoder):
     for i, sym in enumerate(("QRCODE", "CODE128")):
-        codes = [(sym, synth.random_text(sym, np.random.default_rng(i)))]
-        frame = synth.CASES["inverted"](np.random.default_rng(i), codes)
+        codes = [(sym, decode_sets.random_text(sym, np.random.default_rng(i)))]
+        frame = decode_sets.CASES["inverted"](np.random.default_rng(i), codes)
         assert read(decoder, frame, effort="fast") == set(codes)
 
 
 def test_hard_cases_sample(decoder):
     """Two frames of every hard case (the full table is in benchmarks/decode.py)."""
-    samples = synth.evaluation_set(per_case=2, seed=7)
+    samples = decode_sets.evaluation_set(per_case=2, seed=7)
     misses = []
     for s in samples:
         got = read(decoder, s.image)
@@ -191,8 +268,8 @@ def test_a_bare_decode_of_a_photo_gets_the_still_effort():
     """ITF-14 with bearer bars (a thick frame 10 modules out) in a 3 MP photo: plain engines read
     nothing; Decoder().decode(photo) with no effort named reads it, and never a part of it."""
     rng = np.random.default_rng(21)
-    text = synth.itf14(rng)
-    img = synth.photo(rng, [("I25", text)], sizes=((2048, 1536),), fill=(0.2, 0.3), bearer=True, blur=0.8)
+    text = decode_sets.itf14(rng)
+    img = decode_sets.photo(rng, [("I25", text)], sizes=((2048, 1536),), fill=(0.2, 0.3), bearer=True, blur=0.8)
     assert read(Decoder(), img) == {("I25", text)}
     assert read(Decoder(), img, effort="fast") <= {("I25", text)}
 
@@ -200,10 +277,10 @@ def test_a_bare_decode_of_a_photo_gets_the_still_effort():
 @pytest.mark.parametrize("case", ["p_cylinder", "p_steep", "p_low_light", "p_textured", "p_screen"])
 def test_photo_like_stills_sample(decoder, case, monkeypatch):
     """One 3 MP still of some photo cases (the full table: benchmarks/decode.py --eval)."""
-    monkeypatch.setattr(synth, "PHOTO_SIZES", ((2048, 1536),))
-    fn, syms = synth.PHOTO_CASES[case]
+    monkeypatch.setattr(decode_sets, "PHOTO_SIZES", ((2048, 1536),))
+    fn, syms = decode_sets.PHOTO_CASES[case]
     rng = np.random.default_rng([5, len(case)])
-    codes = [(syms[0], synth.random_text(syms[0], rng))]
+    codes = [(syms[0], decode_sets.random_text(syms[0], rng))]
     assert read(decoder, fn(rng, codes)) == set(codes)
 
 

@@ -10,9 +10,9 @@ from kiosk.api.models import Lookup, Member, Settings
 
 
 def test_start_loads_settings_then_idle():
-    d = Driver.__new__(Driver)
-    d.state = flow.initial()
-    d.effects = []
+    d = Driver(config=flow.FlowConfig(), start=False)
+    assert d.effects == []  # nothing happens before Start
+    assert d.state == flow.initial()
     d.send(flow.Start())
     assert d.last_call().request.name == "settings"
     assert not d.state.backend.settings_loaded
@@ -85,21 +85,33 @@ def test_counter_pickup_all_scans_each():
     assert d.state.customer.picked == ("A1002", "A1003")
 
 
-@pytest.mark.parametrize("code", ["MEMBER-0000001", "STAFF-0001", "bad code!"])
+@pytest.mark.parametrize("code", ["STAFF-0001", "bad code!"])
 def test_scan_package_refuses_other_kinds_without_call(code):
     d = Driver()
     d.member([order("A1002")])
     d.press("order:A1002")
     d.effects.clear()
     d.scan(code)
-    # MEMBER-0000001 also matches the parcel pattern: it goes to the backend, which says mismatch
-    if code == "MEMBER-0000001":
-        assert d.last_call().request.name == "pickup"
-        return
     assert not d.calls()
     assert d.screen == "scan_package"
     assert d.state.message.level == "error"
     assert flow.Indicate("error") in d.effects
+
+
+def test_scan_package_sends_a_member_like_parcel_code_and_shows_the_mismatch():
+    """MEMBER-0000001 also matches the parcel pattern: it goes to the backend, which refuses it."""
+    d = Driver()
+    d.member([order("A1002")])
+    d.press("order:A1002")
+    d.effects.clear()
+    d.scan("MEMBER-0000001")
+    call = d.last_call()
+    assert call.request.name == "pickup"
+    assert d.screen == "scan_package"  # nothing decided before the backend answers
+    d.answer("pickup", error=rejected("package_mismatch", 409))
+    assert d.screen == "scan_package"  # the customer may scan the right parcel
+    assert d.state.message.level == "error"
+    assert d.state.customer.picked == ()
 
 
 @pytest.mark.parametrize("code", ["", "a\tb", "x" * 200, "ab"])
@@ -328,11 +340,7 @@ def test_locker_door_events_for_other_doors_ignored():
 
 
 def test_locker_sensorless_door_done_after_pulse():
-    d = Driver.__new__(Driver)
-    d.state = flow.initial(flow.FlowConfig(mode="locker", doors=(flow.DoorInfo(1, sensorless=True),)))
-    d.effects = []
-    d.send(flow.Start())
-    d.answer("settings", Settings(), token=d.state.backend.probing)
+    d = Driver(config=flow.FlowConfig(mode="locker", doors=(flow.DoorInfo(1, sensorless=True),)))
     d.member([order("A1002", door=1)])
     d.press("order:A1002")
     d.door(1, "opened")
@@ -481,9 +489,7 @@ def test_offline_screen_cancel_stays_offline():
 
 
 def test_settings_refused_keeps_defaults_and_probes_again():
-    d = Driver.__new__(Driver)
-    d.state = flow.initial()
-    d.effects = []
+    d = Driver(config=flow.FlowConfig(), start=False)
     d.send(flow.Start())
     d.answer("settings", error=rejected("unauthorized", 401), token=d.state.backend.probing)
     assert not d.state.backend.settings_loaded
@@ -491,9 +497,7 @@ def test_settings_refused_keeps_defaults_and_probes_again():
 
 
 def test_unreachable_at_start_is_offline_until_the_probe_answers():
-    d = Driver.__new__(Driver)
-    d.state = flow.initial()
-    d.effects = []
+    d = Driver(config=flow.FlowConfig(), start=False)
     d.send(flow.Start())
     d.answer("settings", error=down(), token=d.state.backend.probing)
     assert d.screen == "offline"

@@ -12,7 +12,7 @@ from kiosk.events import ApiResult, DoorEvent, Scan
 from kiosk.screens.view import Press, Typed
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-LOOKUP_ID = "lk_test"  # API.md r2: the look-up's id, which pickups name
+LOOKUP_ID = "lk_test"  # docs/api.md r2: the look-up's id, which pickups name
 
 
 def order(number="A1002", oid=None, door=None, status="arrived", overdue=False, member="m_1"):
@@ -36,9 +36,13 @@ def cfg(mode="counter", doors=12, **kw):
 class Driver:
     """A flow state plus everything it asked for, fed one event at a time."""
 
-    def __init__(self, mode="counter", settings=None, **kw):
-        self.state = flow.initial(cfg(mode, **kw))
+    def __init__(self, mode="counter", settings=None, *, config=None, start=True, **kw):
+        """A started flow (``Start`` sent, the settings answered) unless ``start`` is False; its
+        ``config`` (a :class:`flow.FlowConfig`) is built from ``mode`` and ``kw`` unless given."""
+        self.state = flow.initial(config if config is not None else cfg(mode, **kw))
         self.effects: list = []
+        if not start:
+            return
         self.send(flow.Start())
         self.answer("settings", settings or Settings(), token=self.state.backend.probing)
         self.effects.clear()

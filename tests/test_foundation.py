@@ -104,3 +104,65 @@ def test_config_defaults_and_token_from_credentials(tmp_path):
     assert cfg.read_token(conf, {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == "secret-token"
     with pytest.raises(ConfigError, match="no kiosk token"):
         cfg.read_token(conf, {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://pickup.example.com", "http://10.0.0.5:8000/api/v1", "http://[2001:db8::1]/", "http://127.example.com"],
+)
+def test_config_refuses_plain_http_to_another_host(url):
+    """Issue 11: the token travels in every request; http:// is for this machine only."""
+    with pytest.raises(ConfigError) as err:
+        cfg.parse(f'[backend]\nurl = "{url}"\n', "kiosk.toml")
+    assert err.value.path == "kiosk.toml"
+    assert err.value.key == "backend.url"
+    assert "allow_insecure_http" in err.value.reason
+    # ... unless the file says so
+    conf = cfg.parse(f'[backend]\nurl = "{url}"\nallow_insecure_http = true\n', "kiosk.toml")
+    assert conf.backend.url == url
+    assert conf.backend.allow_insecure_http is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000", "http://127.1.2.3/api/v1", "http://localhost:8000", "http://[::1]:8000", "https://x.org"],
+)
+def test_config_accepts_https_and_plain_http_on_this_machine(url):
+    assert cfg.parse(f'[backend]\nurl = "{url}"\n').backend.url == url
+
+
+@pytest.mark.parametrize("url", ["ftp://pickup.example.com", "pickup.example.com", "https://"])
+def test_config_refuses_a_backend_url_that_is_not_http(url):
+    with pytest.raises(ConfigError, match="https://") as err:
+        cfg.parse(f'[backend]\nurl = "{url}"\n', "kiosk.toml")
+    assert err.value.key == "backend.url"
+
+
+def test_config_refuses_allow_insecure_http_that_is_not_a_boolean():
+    with pytest.raises(ConfigError, match="true or false") as err:
+        cfg.parse('[backend]\nallow_insecure_http = "yes"\n')
+    assert err.value.key == "backend.allow_insecure_http"
+
+
+def _token_warnings(tmp_path, caplog, mode: int) -> list[str]:
+    token = tmp_path / "kiosk-token"
+    token.write_text("s3cret-kiosk-token\n")
+    token.chmod(mode)
+    conf = cfg.parse(f'[backend]\ntoken_file = "{token}"\n')
+    with caplog.at_level(logging.WARNING, logger="kiosk.config"):
+        assert cfg.read_token(conf, {}) == "s3cret-kiosk-token"
+    assert "s3cret" not in caplog.text  # the token itself never goes into a log line
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o644, 0o604])
+def test_a_token_file_others_can_read_is_warned_about_without_the_token(tmp_path, caplog, mode):
+    (line,) = _token_warnings(tmp_path, caplog, mode)
+    assert "event=token_file_readable" in line
+    assert str(tmp_path / "kiosk-token") in line
+    assert f"mode={mode:04o}" in line
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_a_token_file_only_its_owner_reads_gives_no_warning(tmp_path, caplog, mode):
+    assert _token_warnings(tmp_path, caplog, mode) == []

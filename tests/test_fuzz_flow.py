@@ -20,8 +20,9 @@ from kiosk.api.models import Lookup, Member, Order, Settings, Staff, StaffSessio
 from kiosk.api.requests import ParcelInfo
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
+from kiosk.screens.i18n import catalogue
 from kiosk.screens.render import Renderer
-from kiosk.screens.view import RETURN_REASONS, Erase, Press, Typed
+from kiosk.screens.view import RETURN_REASONS, Button, Erase, Press, Typed
 
 ORDERS = {
     "A1002": Order(id="o_2", number="A1002", status="arrived", member_id="m_1", locker_door=2),
@@ -229,5 +230,21 @@ def test_where_random_events_lead_can_be_drawn(mode, steps, data):
     run.answer(0, "ok")
     for action in steps:
         run.act(action)
-    buttons = RENDERER[0].draw(pygame.Surface((800, 480)), flow.view(run.state))
-    assert isinstance(buttons, list)
+    surface = pygame.Surface((800, 480))
+    surface.fill((255, 0, 255))  # a colour no screen uses: what is left of it was not drawn
+    view = flow.view(run.state)
+    buttons = RENDERER[0].draw(surface, view)
+    assert surface.get_at((400, 240))[:3] != (255, 0, 255)  # the screen was painted
+    area = pygame.Rect(0, 0, 800, 480)
+    for b in buttons:
+        assert isinstance(b, Button)
+        assert b.id, b
+        assert area.contains(pygame.Rect(b.rect)), b  # every button is on the screen ...
+        assert b.rect[2] > 0
+        assert b.rect[3] > 0
+    # ... and the flow takes a press of each one it offers (no press may break it)
+    for b in buttons:
+        if b.enabled:
+            state, _fx = flow.step(run.state, Press(b.id))
+            assert isinstance(state, type(run.state))
+    assert catalogue(view.lang).missing == set()  # every text it showed was in the catalogue

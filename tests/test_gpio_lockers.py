@@ -351,18 +351,6 @@ def test_sensorless_door_pulses_in_full_then_counts_as_opened_and_closed(rig):
     assert not r.factory._reservations.get(r.sensor(2).info.name)
 
 
-def test_free_door_picks_the_lowest_in_service_door_of_the_size(rig):
-    r = rig(doors=(1, 2, 3, 4, 5, 6), sizes={1: "S", 2: "M", 3: "M", 4: "L", 5: "M", 6: "m"}, out_of_service=(3,))
-    bank = r.bank
-    assert bank.free_door("M", set()) == 2
-    assert bank.free_door("M", {2}) == 5  # 3 is out of service
-    assert bank.free_door("M", {2, 5}) == 6  # sizes compare case-insensitively
-    assert bank.free_door("M", {2, 5, 6}) is None
-    assert bank.free_door("S", set()) == 1
-    assert bank.free_door("XL", set()) is None
-    assert bank.free_door(None, {1, 2}) == 4  # any size
-
-
 def test_unknown_door_is_refused(rig):
     r = rig(doors=(1,))
     with pytest.raises(ValueError, match="no locker door 9"):

@@ -89,7 +89,7 @@ def test_uptime_is_on_the_kiosk_clock_and_recorded(server, client):
 
 
 class _StrictHeartbeat(http.server.BaseHTTPRequestHandler):
-    """A backend that keeps to API.md v1's heartbeat fields and refuses any other (422)."""
+    """A backend that keeps to docs/api.md v1's heartbeat fields and refuses any other (422)."""
 
     bodies: typing.ClassVar[list] = []
 

@@ -1,4 +1,4 @@
-"""Customer notices (API.md r2, "Notices") against a real SMTP server (aiosmtpd) on loopback."""
+"""Customer notices (docs/api.md r2, "Notices") against a real SMTP server (aiosmtpd) on loopback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every shipped scenario plays headless and holds; the runner keeps to DESIGN.md's rules.
+"""Every shipped scenario plays headless and holds; the runner keeps to docs/design.md's rules.
 
 The scenarios run in this process (``kiosk.scenario.run_file``), each on its own reference server,
 simulated clock, camera and GPIO. Besides passing, each leaves ``log.txt`` and a ``gpio.csv``

@@ -34,7 +34,7 @@ API_ERROR_CODES = [
     "package_mismatch",
     "locked_out",
     "forbidden",
-    # r2: the kiosk-facing refusals of API.md revision 2
+    # r2: the kiosk-facing refusals of docs/api.md revision 2
     "code_used",
     "pickup_code_required",
     "lookup_expired",
@@ -121,10 +121,18 @@ msgstr "not yet"
 
 @pytest.mark.parametrize(
     "bad",
-    ['msgid "a"\n', 'msgid "a"\nmsgstr "b\n', '"floating"\n', 'msgid "a"\nmsgid_plural "b"\nmsgstr[0] "c"\n'],
+    [
+        'msgid "a"\n',
+        'msgid "a"\nmsgstr "b\n',
+        '"floating"\n',
+        'msgid "a"\nmsgid_plural "b"\nmsgstr[0] "c"\n',
+        'msgid "a"\nmsgstr ""\n',
+        'msgid "a"\nmsgstr "b"\n\nmsgid "a"\nmsgstr "c"\n',
+        'msgctxt "x"\nmsgid "a"\nmsgstr "b"\n',
+    ],
 )
 def test_po_parser_refuses_broken_files(bad):
-    with pytest.raises(CatalogueError):
+    with pytest.raises(CatalogueError, match=r"^x\.po"):
         parse_po(bad, "x.po")
 
 

@@ -1,4 +1,4 @@
-"""Every call of API.md against the running reference server, over HTTP on loopback."""
+"""Every call of docs/api.md against the running reference server, over HTTP on loopback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key rules of API.md: required, global, replayed, mismatches refused, stored durably."""
+"""Idempotency-Key rules of docs/api.md: required, global, replayed, mismatches refused, stored durably."""
 
 from __future__ import annotations
 

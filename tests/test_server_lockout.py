@@ -1,4 +1,4 @@
-"""Lockout (API.md): failed look-ups / logins per kiosk within lockout_seconds → 429 for everything."""
+"""Lockout (docs/api.md): failed look-ups / logins per kiosk within lockout_seconds → 429 for everything."""
 
 from __future__ import annotations
 

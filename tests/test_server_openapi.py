@@ -38,7 +38,7 @@ def test_document_covers_every_call_of_the_contract():
         ("POST", "/api/v1/kiosks/{kiosk_id}/events"),  # r2
     }
     admin = "/api/v1/admin"
-    expected |= {  # r2: the back office's calls (API.md "Back office"); /admin/ pages and /metrics are not in it
+    expected |= {  # r2: the back office's calls (docs/api.md "Back office"); /admin/ pages and /metrics are not in it
         ("POST", f"{admin}/login"),
         ("POST", f"{admin}/logout"),
         ("GET", f"{admin}/settings"),

@@ -1,4 +1,4 @@
-"""API.md r2 hardening: deep nesting, lone surrogates, half-sent requests, busy answers, events."""
+"""docs/api.md r2 hardening: deep nesting, lone surrogates, half-sent requests, busy answers, events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API.md r2, proof of ownership: look-up ids, pickup codes, the per-contact limit, rotating codes."""
+"""docs/api.md r2, proof of ownership: look-up ids, pickup codes, the per-contact limit, rotating codes."""
 
 from __future__ import annotations
 

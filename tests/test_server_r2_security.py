@@ -1,4 +1,4 @@
-"""API.md r2: a race-free lockout in the database, staff tokens bound to a kiosk, logout,
+"""docs/api.md r2: a race-free lockout in the database, staff tokens bound to a kiosk, logout,
 idempotency keys per kiosk, file modes and the log key."""
 
 from __future__ import annotations

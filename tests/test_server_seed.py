@@ -1,4 +1,4 @@
-"""Seed loading (API.md "Reference server data"), PIN storage, and the demo data."""
+"""Seed loading (docs/api.md "Reference server data"), PIN storage, and the demo data."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -101,18 +102,66 @@ def test_status_is_sent_only_when_it_changes(notify_socket):
     ]
 
 
-def test_watchdog_is_rate_limited_to_half_of_watchdog_usec(notify_socket):
+def test_watchdog_is_rate_limited_to_a_quarter_of_watchdog_usec(notify_socket):
+    """Issue 10: a ping is due a quarter of the timeout after the last (it used to wait a half,
+    so with the loop's quarter-period wake-ups the gap reached three quarters)."""
     path, sock = notify_socket
     clock = FakeTime()
     env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000000", "WATCHDOG_PID": str(os.getpid())}
     with Systemd(environ=env, monotonic=clock) as sd:
-        assert sd.watchdog_interval() == pytest.approx(10.0)
+        assert sd.watchdog_interval() == pytest.approx(10.0)  # the advised gap: half the timeout
+        assert sd.watchdog_wake() == pytest.approx(5.0)  # how often the loop must ask
         sent = []
         for _ in range(50):  # a main loop turning every 0.5 s for 25 s
             sent.append(sd.watchdog())
             clock.now += 0.5
-    # pings at t=0, 10, 20: the first at once, then one per half timeout
-    assert [i for i, s in enumerate(sent) if s] == [0, 20, 40]
+    # pings at t=0, 5, 10, 15, 20: the first at once, then one per quarter timeout
+    assert [i for i, s in enumerate(sent) if s] == [0, 10, 20, 30, 40]
+    assert received(sock) == ["WATCHDOG=1"] * 5
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pings_are_never_more_than_half_the_timeout_apart(notify_socket, seed):
+    """A loop that wakes at random moments, but at least every ``watchdog_wake()`` seconds (a busy
+    turn uses up its whole quarter), pings at most half the timeout apart, as sd_watchdog_enabled(3)
+    advises: the datagrams are read back from a real AF_UNIX socket, stamped with the clock."""
+    import random
+
+    path, sock = notify_socket
+    clock = FakeTime()
+    rng = random.Random(seed)
+    env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "8000000"}
+    stamps = []
+    with Systemd(environ=env, monotonic=clock) as sd:
+        wake = sd.watchdog_wake()
+        assert wake == pytest.approx(2.0)
+        for _ in range(400):
+            if sd.watchdog():
+                assert sock.recv(4096) == b"WATCHDOG=1"  # on the wire, as it was sent
+                stamps.append(clock.now)
+            # the next turn: anything from at once to a whole quarter later (often just short of a
+            # due ping, the case that made the old half-period rule late)
+            clock.now += rng.choice([wake, wake * 0.99, wake * rng.random(), 0.01])
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(stamps) > 50
+    assert max(gaps) <= sd.watchdog_interval() + 1e-9
+    assert min(gaps) >= wake - 1e-9  # and not more often than every quarter
+    assert received(sock) == []
+
+
+def test_the_old_half_period_rule_would_ping_late(notify_socket):
+    """The case the issue names, on the real socket: the turn due at half the timeout falls just
+    short of it; the next ping must still come no later than half the timeout."""
+    path, sock = notify_socket
+    clock = FakeTime()
+    with Systemd(environ={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000"}, monotonic=clock) as sd:
+        assert sd.watchdog()  # t = 0
+        pings = []
+        for step in (0.99, 0.99, 0.99, 0.99):  # turns just short of a quarter (1 s) apart
+            clock.now += step
+            if sd.watchdog():
+                pings.append(clock.now - 100.0)
+    assert pings == [pytest.approx(1.98), pytest.approx(3.96)]  # the old rule: none until 2.97
     assert received(sock) == ["WATCHDOG=1"] * 3
 
 

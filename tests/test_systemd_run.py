@@ -81,7 +81,7 @@ height = 480
         assert status["state"] == "idle"
         assert status["backend"] == "up"
         assert status["outbox"] == "0"
-        # the main loop keeps pinging (every half of WATCHDOG_USEC)
+        # the main loop keeps pinging (at least every half of WATCHDOG_USEC)
         while (msg := sock.recv(4096).decode()) != "WATCHDOG=1":
             assert msg.startswith("STATUS="), msg
         proc.send_signal(signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""The backend side of the kiosk: typed client, durable outbox, api worker (shared/API.md)."""
+"""The backend side of the kiosk: typed client, durable outbox, api worker (docs/api.md)."""
 
 from kiosk.api.client import BackendClient
 from kiosk.api.models import Health, Lookup, Member, Order, Settings, Staff, StaffSession

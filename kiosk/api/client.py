@@ -1,4 +1,4 @@
-"""The backend client: shared/API.md over one ``requests.Session``.
+"""The backend client: docs/api.md over one ``requests.Session``.
 
 * One session, one :class:`HTTPAdapter` with a :class:`urllib3.Retry`; a ``(connect, read)``
   timeout on every call; TLS verification on (``ca_bundle`` names a CA file or folder for a
@@ -9,7 +9,7 @@
   and calls that carry an ``Idempotency-Key``. A read time-out is never retried (the backend is
   slow; asking again only doubles the wait) and neither is a connect time-out (an unreachable
   host would cost ``retries * connect_timeout``). With the defaults a refused connection gives up
-  in well under 3 s (DESIGN.md: interactive calls give up within 3 s).
+  in well under 3 s (docs/design.md: interactive calls give up within 3 s).
 * Results are the typed records of :mod:`kiosk.api.models`. Transport failures, time-outs, 5xx,
   redirects and answers that are not the contract's JSON raise :class:`BackendUnavailable`;
   a 4xx with the contract's error shape raises :class:`Rejected` ``(code, message, status)``.
@@ -146,7 +146,7 @@ def _key(idempotency_key: str | None) -> str:
 
 
 class BackendClient:
-    """The pickup backend, as the kiosk sees it (shared/API.md).
+    """The pickup backend, as the kiosk sees it (docs/api.md).
 
     ``base_url`` is the server's root (``https://pickup.example.com``) or already ends in
     ``/api/v1``. ``ca_bundle`` is a CA file or folder to verify TLS against (default: the system's
@@ -297,7 +297,7 @@ class BackendClient:
         """Hand an order over: counter (``package_code`` scanned) or locker (``locker_door`` opened)."""
         if (package_code is None) == (locker_door is None):
             raise ValueError("pickup() takes exactly one of package_code, locker_door")
-        body: dict[str, Any] = {"lookup_id": lookup_id}  # API.md r2
+        body: dict[str, Any] = {"lookup_id": lookup_id}  # docs/api.md r2
         if package_code is not None:
             body["package_code"] = package_code
         else:

@@ -305,7 +305,7 @@ class Lookup(_Wire):
 
     member: Member
     orders: tuple[Order, ...] = ()
-    lookup_id: Text = ""  # API.md r2: every pickup of this session names it
+    lookup_id: Text = ""  # docs/api.md r2: every pickup of this session names it
     expires_in: Count = 0  # seconds the look-up is valid for (0: not said)
 
 

@@ -9,7 +9,7 @@ sends them:
 * in order per ``order_ref``: an event is not sent while an earlier one for the same order is
   still pending (events of different orders do not wait for each other);
 * with the stored key on every try, so a send whose answer was lost is replayed by the backend,
-  not applied twice (API.md: idempotency);
+  not applied twice (docs/api.md: idempotency);
 * at once when freshly enqueued (or after :meth:`Outbox.kick`), then with exponential backoff
   and jitter, capped at ``backoff_max``, while the backend is unavailable. The backoff runs on
   the injected clock (``clock.call_later(delay, wake.set)``), so under a ``SimClock`` it only

@@ -207,7 +207,7 @@ class Pickup(Write):
     kind: ClassVar[str] = "pickup"
     needs_staff: ClassVar[bool] = False
     order_id: str
-    lookup_id: str  # API.md r2: the look-up that allowed this order
+    lookup_id: str  # docs/api.md r2: the look-up that allowed this order
     package_code: str | None = None
     locker_door: int | None = None
     handed_over_by: str | None = None

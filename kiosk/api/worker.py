@@ -1,4 +1,4 @@
-"""The api worker: interactive backend calls off the main loop (DESIGN.md: the loop never blocks).
+"""The api worker: interactive backend calls off the main loop (docs/design.md: the loop never blocks).
 
 The flow asks for a call (a :mod:`kiosk.api.requests` record); the app hands it to :meth:`ApiWorker.ask`
 with the flow's request token; one background

@@ -1,4 +1,4 @@
-"""Frame sources: where the scanner's frames come from (STYLE.md 2: the kiosk owns the camera seam).
+"""Frame sources: where the scanner's frames come from (the kiosk owns the camera seam: docs/design.md, Architecture).
 
 Every source has ``read() -> ndarray | None`` (a BGR or grayscale frame, or None when no frame
 is available right now), ``open()`` (may raise :class:`kiosk.errors.CameraError`), ``close()``,

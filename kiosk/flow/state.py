@@ -211,7 +211,7 @@ class Customer:
     """The person at the kiosk: forgotten as one when they leave (badge and PIN typed included)."""
 
     member_id: str = ""
-    lookup_id: str = ""  # API.md r2: the look-up's id, named by every pickup of this session
+    lookup_id: str = ""  # docs/api.md r2: the look-up's id, named by every pickup of this session
     lookup_expires_in: int = 0
     member_code: str = ""  # the code looked up (kept in memory only): shown again, it is no new look-up
     member_masked: str = ""

@@ -1,6 +1,6 @@
 """The locker bank: one relay (and optionally one door sensor) per door, with the safety rules.
 
-Rules (issue 4; DESIGN.md "Flow rules" for lockers):
+Rules (issue 4; docs/design.md "Flow rules" for lockers):
 
 * A relay is energised for ``locker.pulse`` seconds (default 0.5, more than 3 refused) and then
   released by a clock timer, whatever happens to the caller. Never two relays at once: unlocks
@@ -41,7 +41,7 @@ import atexit
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 from gpiozero.exc import GPIOZeroError
@@ -213,7 +213,7 @@ class LockerBank:
         return self._get(number).cfg
 
     def state(self, number: int) -> str:
-        """``"locked"``, ``"unlocked"`` or ``"open"`` (DESIGN.md: the kiosk's view)."""
+        """``"locked"``, ``"unlocked"`` or ``"open"`` (docs/design.md: the kiosk's view)."""
         with self._lock:
             return self._get(number).state
 
@@ -257,17 +257,6 @@ class LockerBank:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no pulse runs or waits (real clock; a SimClock must be advanced by others)."""
         return self._idle.wait(timeout)
-
-    def free_door(self, size: str | None, occupied: Iterable[int] = ()) -> int | None:
-        """The lowest-numbered in-service door of ``size`` (any size if None) not in ``occupied``."""
-        taken = set(occupied)
-        want = size.strip().casefold() if size else None
-        for number, door in self._doors.items():
-            if not door.cfg.in_service or number in taken:
-                continue
-            if want is None or door.cfg.size.strip().casefold() == want:
-                return number
-        return None
 
     # -- commands -----------------------------------------------------------------------------
     def unlock(self, number: int) -> bool:

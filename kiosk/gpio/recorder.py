@@ -1,6 +1,6 @@
 """``gpio.csv``: every simulated pin change, and a checker for the locker's safety rules.
 
-Format (DESIGN.md, scenario rule 9)::
+Format (docs/design.md, scenario rule 9)::
 
     time,pin,name,level,active
     0.000,0,relay:1,1,0

@@ -1,10 +1,11 @@
-"""Message catalogues: gettext ``.po`` files read at run time by a tiny loader.
+"""Message catalogues: standard gettext ``.po`` files, read at run time with ``polib``.
 
 ``kiosk/locale/<ll_CC>/LC_MESSAGES/kiosk.po`` holds one catalogue per language (``zh_TW`` is the
 default, ``en`` the alternative). Every ``msgid`` is a symbolic key (``btn.confirm``,
 ``msg.parcel_mismatch``, ``err.<api error code>``...), every ``msgstr`` the text, with ``str.format``
-parameters in braces. Reading the ``.po`` directly keeps one source of truth (no compiled ``.mo``
-to forget to rebuild); the files stay standard gettext, so translation tools can edit them.
+parameters in braces. The ``.po`` is the one source of truth: there is no compiled ``.mo`` to
+forget to rebuild, and the files ship as package data in a wheel and are read in place by an
+editable install. Translation tools edit them as they are.
 
 A key missing from a catalogue shows the key itself (never crashes a screen) and is remembered in
 :attr:`Catalogue.missing`, which the tests check stays empty.
@@ -12,11 +13,12 @@ A key missing from a catalogue shows the key itself (never crashes a screen) and
 
 from __future__ import annotations
 
-import ast
 import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import polib
 
 from ..errors import KioskError
 
@@ -29,66 +31,31 @@ _DIRS = {"zh-TW": "zh_TW", "en": "en"}
 
 
 class CatalogueError(KioskError, ValueError):
-    """A ``.po`` file that cannot be read: names the file and line."""
+    """A ``.po`` file that cannot be used: names the file (and the entry or line)."""
 
 
 def parse_po(text: str, path: str = "<po>") -> dict[str, str]:
     """Parse gettext ``.po`` text into ``{msgid: msgstr}`` (the header entry and fuzzy ones skipped).
 
-    Handles comments, multi-line strings and C escapes; plural forms and contexts are refused
-    (the kiosk does not use them).
+    Stricter than gettext itself, because a screen must never lose a text silently: an entry
+    without its text (no ``msgstr``, an empty one, an unterminated string), a ``msgid`` given
+    twice, plural forms and contexts (the kiosk uses none) are refused.
     """
-    entries: dict[str, str] = {}
-    current: dict[str, list[str]] = {}
-    field: str | None = None
-    fuzzy = False
-
-    def finish() -> None:
-        nonlocal current, field, fuzzy
-        if "msgid" in current:
-            if "msgstr" not in current:
-                raise CatalogueError(f"{path}: msgid without msgstr")
-            key = "".join(current["msgid"])
-            if key and not fuzzy:
-                entries[key] = "".join(current["msgstr"])
-        current, field, fuzzy = {}, None, False
-
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            finish()
-            continue
-        if line.startswith("#"):
-            if line.startswith("#,") and "fuzzy" in line:
-                fuzzy = True
-            continue
-        if line.startswith('"'):
-            if field is None:
-                raise CatalogueError(f"{path}:{lineno}: string continuation without msgid/msgstr")
-            current[field].append(_unquote(line, path, lineno))
-            continue
-        word, _, rest = line.partition(" ")
-        if word in ("msgid", "msgstr"):
-            if word == "msgid" and "msgid" in current:
-                finish()
-            field = word
-            current[field] = [_unquote(rest.strip(), path, lineno)]
-        else:
-            raise CatalogueError(f"{path}:{lineno}: unsupported line {word!r}")
-    finish()
-    return entries
-
-
-def _unquote(token: str, path: str, lineno: int) -> str:
-    if len(token) < 2 or not (token.startswith('"') and token.endswith('"')):
-        raise CatalogueError(f"{path}:{lineno}: expected a quoted string")
     try:
-        value = ast.literal_eval(token)
-    except (ValueError, SyntaxError) as exc:
-        raise CatalogueError(f"{path}:{lineno}: bad string: {exc}") from None
-    if not isinstance(value, str):
-        raise CatalogueError(f"{path}:{lineno}: expected a string")
-    return value
+        po = polib.pofile(text, check_for_duplicates=True, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from None
+    entries: dict[str, str] = {}
+    for entry in po:
+        if entry.obsolete or not entry.msgid or entry.fuzzy:
+            continue
+        where = f"{path}:{entry.linenum}: msgid {entry.msgid!r}"
+        if entry.msgid_plural or entry.msgctxt is not None:
+            raise CatalogueError(f"{where}: plural forms and contexts are not used by the kiosk")
+        if not entry.msgstr:
+            raise CatalogueError(f"{where}: no text (msgstr missing, empty or unterminated)")
+        entries[entry.msgid] = entry.msgstr
+    return entries
 
 
 class _Params(dict):

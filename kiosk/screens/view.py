@@ -14,7 +14,7 @@ Rules for producers of a View:
 - Views compare by value: the app redraws only when the View changed (``needs_redraw``).
   Keep every field hashable (tuples, not lists).
 
-Screens (DESIGN.md): idle, member_entry, orders, scan_package, door_open, done, error, offline,
+Screens (docs/design.md): idle, member_entry, orders, scan_package, door_open, done, error, offline,
 staff_login, staff_menu, arrival, arrival_confirm, overdue, order_detail; r2: pickup_code,
 door_alarm, help, returns.
 """
@@ -68,7 +68,7 @@ STAFF_SCREENS = frozenset(s.value for s in STAFF)
 SCANNING_SCREENS = frozenset({"idle", "scan_package", "arrival"})  # these show the camera preview
 LANGUAGES: tuple[str, ...] = ("zh-TW", "en")
 DOOR_STATES = ("unlocked", "open", "locked", "not_opened")
-# r2 (DESIGN.md): the reasons a return is started with at the kiosk (buttons ``reason:<key>``,
+# r2 (docs/design.md): the reasons a return is started with at the kiosk (buttons ``reason:<key>``,
 # texts ``reason.<key>``); none is preselected
 RETURN_REASONS: tuple[str, ...] = ("not_collected", "customer_request", "damaged")
 ALARM_KINDS: tuple[str, ...] = ("door_left_open", "door_forced")
@@ -82,7 +82,7 @@ class Message:
     ``level`` picks the colour/icon: ``info`` | ``ok`` | ``warn`` | ``error``.
     Build with ``Message.of("msg.parcel_mismatch", "error", number="A1002")``.
     Keys the catalogues hold are listed in ``kiosk/locale/*/LC_MESSAGES/kiosk.po`` (``msg.*`` for
-    banners, ``err.<api error code>`` for every refusal code of API.md).
+    banners, ``err.<api error code>`` for every refusal code of docs/api.md).
     """
 
     key: str
@@ -242,7 +242,7 @@ class View:
 
 @dataclass(frozen=True)
 class Button:
-    """An on-screen hit target: ``id`` (DESIGN.md button ids, ``key:<k>`` for keypad/keyboard
+    """An on-screen hit target: ``id`` (docs/design.md button ids, ``key:<k>`` for keypad/keyboard
     keys, ``reason:<key>``, ``staff:<id>``, ``order:<number>``), ``rect`` = (x, y, w, h) in
     surface pixels, the visible ``label``, and whether it can be pressed now."""
 

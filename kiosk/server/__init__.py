@@ -1,4 +1,4 @@
-"""The reference pickup backend (shared/API.md revision 2): FastAPI + SQLAlchemy, SQLite or PostgreSQL.
+"""The reference pickup backend (docs/api.md revision 2): FastAPI + SQLAlchemy, SQLite or PostgreSQL.
 
 - :mod:`kiosk.server.store`: the rules (``Store``), usable without HTTP; the rules themselves are
   mixins in :mod:`kiosk.server.orders` (orders, pickups, returns, pickup codes),

@@ -1,4 +1,4 @@
-"""The HTTP face of the reference server: FastAPI routes for every call of API.md.
+"""The HTTP face of the reference server: FastAPI routes for every call of docs/api.md.
 
 Routes are thin: parse (pydantic models, strict types, unknown fields refused), check tokens,
 call :class:`kiosk.server.store.Store`, answer. Every refusal, FastAPI's own included, uses the
@@ -7,11 +7,11 @@ contract's shape ``{"error": {"code", "message"}}``.
 Threads vs event loop (measured with benchmarks/server_bench.py): reads that take well under a
 millisecond (token checks, settings, parcel and order lists) are ``async def`` and run on the
 event loop one after another, which keeps their tail latency low under concurrency. A look-up
-(one short unsynced write, API.md r2) runs there too while no other writer holds the lock, else
+(one short unsynced write, docs/api.md r2) runs there too while no other writer holds the lock, else
 in the threadpool. Writes that wait for an fsync and staff login (which runs the PIN KDF) are
 plain ``def`` and run in the threadpool, so they never stall the loop.
 
-Hostile input (API.md r2) is refused before any route: JSON nested deeper than 32 levels (counted
+Hostile input (docs/api.md r2) is refused before any route: JSON nested deeper than 32 levels (counted
 before parsing), lone surrogates anywhere in the body, paths and queries that are not UTF-8;
 more than ``Control.max_in_flight`` requests at once are a contract-shaped 503 ``busy``. Header
 and body read time-outs live in the HTTP protocol (:mod:`kiosk.server.http`).
@@ -63,7 +63,7 @@ class _CodeConvertor(Convertor):
 
 register_url_convertor("code", _CodeConvertor())
 MAX_BODY = 64 * 1024
-MAX_DEPTH = 32  # API.md r2: the top-level value is level 1
+MAX_DEPTH = 32  # docs/api.md r2: the top-level value is level 1
 MAX_IN_FLIGHT = 64  # requests served at once by one process; more are 503 busy (not /health)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
@@ -328,7 +328,7 @@ CODE_FIELDS = ("badge_code", "pin", "member_code", "phone", "email", "package_co
 
 
 def bad_code_field(body: Any) -> str | None:
-    """The first code field of a body holding a bad string (API.md: too long, a control
+    """The first code field of a body holding a bad string (docs/api.md: too long, a control
     character), or a pickup code that is not six digits; else None."""
     if not isinstance(body, dict):
         return None
@@ -526,7 +526,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> StaffCall:
         """A staff write: a replayed key is answered here, right after the kiosk token and
-        before the staff token is looked at (API.md r2: a retried logout gets its 204)."""
+        before the staff token is looked at (docs/api.md r2: a retried logout gets its 204)."""
         if key and not is_bad_text(key):
             raw = await request.body()
             try:
@@ -561,7 +561,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "bad_input", "the body is not valid JSON")
         bad = bad_code_field(exc.body)
-        if bad is not None:  # API.md: 400 comes before 422
+        if bad is not None:  # docs/api.md: 400 comes before 422
             return _error(400, "bad_input", f"{bad} is empty, too long or holds a control character")
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"

@@ -124,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def main_member_code(args: argparse.Namespace) -> int:
-    """Print a member's current rotating code (``<member code>.<6 digits>``), API.md r2."""
+    """Print a member's current rotating code (``<member code>.<6 digits>``), docs/api.md r2."""
     from sqlalchemy import select
 
     from kiosk.server.lookup import current_member_code

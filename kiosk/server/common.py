@@ -20,7 +20,7 @@ class ApiError(Exception):
     """An answer that refuses: HTTP status, the contract's snake_case code, a human message.
 
     ``retry_after`` (whole seconds) goes with a 429: into the error object and the
-    ``Retry-After`` header (API.md r2).
+    ``Retry-After`` header (docs/api.md r2).
     """
 
     def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None):
@@ -57,7 +57,7 @@ def parse_time(text: str) -> float:
 
 
 def is_bad_text(value: str, limit: int = MAX_CODE) -> bool:
-    """API.md: longer than ``limit``, holding a control character (category Cc) or a lone
+    """docs/api.md: longer than ``limit``, holding a control character (category Cc) or a lone
     surrogate is bad input."""
     return len(value) > limit or any(unicodedata.category(ch) == "Cc" or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
 

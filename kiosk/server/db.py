@@ -179,7 +179,7 @@ heartbeats = Table(
     Column("uptime", Float),
 )
 
-# r2: every look-up answered 200; pickups name it (API.md, Proof of ownership)
+# r2: every look-up answered 200; pickups name it (docs/api.md, Proof of ownership)
 lookups = Table(
     "lookups",
     metadata,
@@ -307,7 +307,7 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def secure_sqlite_file(url: str) -> None:
-    """The database file 0600 in a 0700 folder (API.md r2; issue 11).
+    """The database file 0600 in a 0700 folder (docs/api.md r2; issue 11).
 
     A folder we create is made 0700; an existing folder is left as it is (it may be shared,
     like ``/tmp``) but a warning says when others can enter it. The file is created 0600 before
@@ -346,7 +346,7 @@ def create_schema(engine: Engine) -> None:
     """Create missing tables and bring a revision-1 database up to revision 2.
 
     Revision 1's idempotency table (keys not scoped to a kiosk) is dropped and made anew: keys
-    may be forgotten (API.md), and a stored answer of revision 1 is not one of revision 2.
+    may be forgotten (docs/api.md), and a stored answer of revision 1 is not one of revision 2.
     """
     existing = inspect(engine)
     names = set(existing.get_table_names())

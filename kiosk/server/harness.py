@@ -107,7 +107,7 @@ class _ServerBase:
         return self._admin
 
     def order_by_number(self, number: str) -> dict[str, Any] | None:
-        """The order as API.md's Order (``status``, ``overdue``, ``locker_door`` …), or None."""
+        """The order as docs/api.md's Order (``status``, ``overdue``, ``locker_door`` …), or None."""
         self.admin.reload()
         return self.admin.order_by_number(number)
 
@@ -229,7 +229,7 @@ class ServerThread(_ServerBase):
             access_log=False,
             lifespan="off",
             ws="none",
-            http=TimedHttpToolsProtocol,  # header and body read time-outs (API.md r2)
+            http=TimedHttpToolsProtocol,  # header and body read time-outs (docs/api.md r2)
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
         )

@@ -1,6 +1,6 @@
 """Serving the app: read time-outs at the connection, and one or more worker processes.
 
-API.md r2: a request whose headers are not complete within 10 s, or whose body is not complete
+docs/api.md r2: a request whose headers are not complete within 10 s, or whose body is not complete
 within 30 s, is dropped. ASGI sees a request only once its headers are complete, so the clock
 runs in the HTTP protocol (uvicorn's httptools protocol, subclassed): a timer from the first
 byte of a request (or the connection) to its last header, and one from there to the end of the
@@ -32,7 +32,7 @@ DB_ENV = "PICKUP_SERVER_DB"  # the database URL for worker processes (kiosk.serv
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header and a body read time-out (API.md r2)."""
+    """uvicorn's httptools protocol with a header and a body read time-out (docs/api.md r2)."""
 
     header_timeout = HEADER_TIMEOUT
     body_timeout = BODY_TIMEOUT

@@ -1,4 +1,4 @@
-"""Kiosks' own reports: heartbeats and events (API.md r2), a mixin of the Store.
+"""Kiosks' own reports: heartbeats and events (docs/api.md r2), a mixin of the Store.
 
 A ``door_forced`` or ``door_left_open`` event opens an alarm; it stays open until a later
 received ``door_closed`` for that door (it closes both kinds) or an admin acknowledges it. The
@@ -145,7 +145,7 @@ class KioskRules:
         return out
 
     def ack_alarm(self, kiosk_id: str, kind: str, door: int | None, admin: str = "admin") -> int:
-        """Close the open alarms of (kiosk, kind, door); how many were open (0 is fine: API.md 204)."""
+        """Close the open alarms of (kiosk, kind, door); how many were open (0 is fine: docs/api.md 204)."""
         a = alarms.c
         with self.write() as conn:
             res = conn.execute(

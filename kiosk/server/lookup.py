@@ -1,4 +1,4 @@
-"""Look-ups (API.md r2, "Proof of ownership"): a mixin of :class:`~kiosk.server.store.Store`.
+"""Look-ups (docs/api.md r2, "Proof of ownership"): a mixin of :class:`~kiosk.server.store.Store`.
 
 A look-up is one short write transaction: it counts the kiosk's (and the contact's) failures
 and answers 429, or reads the member and orders and records the answer: a failure (404, 409

@@ -1,4 +1,4 @@
-"""Customer notices (API.md, "Notices"): an arrival notice and a reminder before overdue, by e-mail.
+"""Customer notices (docs/api.md, "Notices"): an arrival notice and a reminder before overdue, by e-mail.
 
 A notice is a row of the ``notices`` table, made in the same transaction as the change that
 calls for it (:func:`queue_arrival`, called by the arrival), so a restart loses none. A
@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 DAY = 86400.0
 BACKOFF_FIRST = 5.0  # seconds before the first retry; doubles per attempt
-BACKOFF_CAP = 600.0  # API.md: retries are capped at 10 minutes apart
+BACKOFF_CAP = 600.0  # docs/api.md: retries are capped at 10 minutes apart
 LEASE_SECONDS = 120.0  # a claimed notice another process may take over after this
 KINDS = ("arrival", "reminder")
 STATES = ("unsent", "sent", "failed", "cancelled")
@@ -133,7 +133,7 @@ def queue_resend(conn: Connection, order_id: str, now: float) -> bool:
 
 
 def notices_of(conn: Connection, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """``{order_id: [{"kind","state","sent_at"}…]}`` oldest first (API.md AdminOrder)."""
+    """``{order_id: [{"kind","state","sent_at"}…]}`` oldest first (docs/api.md AdminOrder)."""
     out: dict[str, list[dict[str, Any]]] = {oid: [] for oid in order_ids}
     if not order_ids:
         return out

@@ -1,4 +1,4 @@
-"""Orders (API.md "Order", arrive, pickup, the return steps): a mixin of :class:`~kiosk.server.store.Store`.
+"""Orders (docs/api.md "Order", arrive, pickup, the return steps): a mixin of :class:`~kiosk.server.store.Store`.
 
 The methods use the store's ``read()``/``write()`` transactions, its cached ``settings`` and
 ``idempotent()``. Pickup codes are given here, when an order becomes ``arrived`` (and when a
@@ -61,7 +61,7 @@ class OrderRules:
         )
 
     def order_view(self, row: Row, now: float | None = None) -> dict[str, Any]:
-        """A row of :meth:`_order_select` as API.md's Order (status ``overdue`` computed)."""
+        """A row of :meth:`_order_select` as docs/api.md's Order (status ``overdue`` computed)."""
         now = self.now() if now is None else now
         overdue_at = None
         status = row.status
@@ -226,7 +226,7 @@ class OrderRules:
     def pickup(
         self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, order_id: str
     ) -> tuple[int, dict[str, Any]]:
-        """API.md r2: a pickup names its look-up; the checks run in the contract's order."""
+        """docs/api.md r2: a pickup names its look-up; the checks run in the contract's order."""
         check_code(order_id, "order id")
         lookup_id = check_code(body["lookup_id"], "lookup_id")
         package_code = body.get("package_code")

@@ -1,6 +1,6 @@
 """Secrets of the reference server: PIN and password hashes, tokens, and the lockout.
 
-The lockout (API.md r2, "Lockout") lives in the database so that a restart or a second server
+The lockout (docs/api.md r2, "Lockout") lives in the database so that a restart or a second server
 process sees every failure, and it is race-free: :meth:`Lockout.attempt` inserts a *pending*
 row before the attempt is checked, counting pending rows with the failures, so a burst of
 parallel attempts never gets more than ``attempts`` failure answers. The back office locks admin
@@ -196,7 +196,7 @@ class Lockout:
 
 
 def random_pickup_code() -> str:
-    """Six digits from a cryptographic source (API.md r2, Pickup code)."""
+    """Six digits from a cryptographic source (docs/api.md r2, Pickup code)."""
     return f"{secrets.randbelow(1_000_000):06d}"
 
 

@@ -1,4 +1,4 @@
-"""Seed files (API.md "Reference server data"), checked with pydantic and turned into rows.
+"""Seed files (docs/api.md "Reference server data"), checked with pydantic and turned into rows.
 
 :func:`seed_rows` refuses a bad seed with :class:`SeedError` naming the entry and the key
 (``seed: staff[0]: pin is required``), never the value (it may be personal data).

@@ -1,4 +1,4 @@
-"""The backend's settings (API.md ``GET /settings``, plus the store's name and time zone).
+"""The backend's settings (docs/api.md ``GET /settings``, plus the store's name and time zone).
 
 One place says which keys exist, their defaults and which values are valid: seed loading uses
 :func:`check_settings`, and so should the back office's ``PATCH /admin/settings`` (it raises
@@ -11,7 +11,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# the keys of GET /settings, with their defaults (API.md r2)
+# the keys of GET /settings, with their defaults (docs/api.md r2)
 KIOSK_DEFAULTS: dict[str, Any] = {
     "overdue_days": 7,
     "member_code_only": False,

@@ -1,4 +1,4 @@
-"""The reference server's rules (API.md), independent of HTTP.
+"""The reference server's rules (docs/api.md), independent of HTTP.
 
 :class:`Store` owns the engine and does every read and write of the contract; the FastAPI app
 (``kiosk.server.app``) only parses requests, checks tokens and turns :class:`ApiError` into the
@@ -111,7 +111,7 @@ class _Release:
 
 
 def _not_stored(status: int) -> bool:
-    """API.md r2: answers 401, 429 and 5xx are never stored against a key."""
+    """docs/api.md r2: answers 401, 429 and 5xx are never stored against a key."""
     return status in (401, 429) or status >= 500
 
 
@@ -262,7 +262,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         return self._settings
 
     def kiosk_mode(self, kiosk_id: str) -> str:
-        """``"locker"`` or ``"counter"`` (API.md r2)."""
+        """``"locker"`` or ``"counter"`` (docs/api.md r2)."""
         self._fresh()
         return self._kiosk_modes.get(kiosk_id, "locker")
 
@@ -452,7 +452,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         body: Any,
         change: Callable[[Connection, float], Any],
     ) -> tuple[int, Any]:
-        """Run ``change`` once per (scope, key); store and replay its answer (API.md, Idempotency-Key).
+        """Run ``change`` once per (scope, key); store and replay its answer (docs/api.md, Idempotency-Key).
 
         ``change(conn, now)`` returns the 200 body (None: 204) or raises :class:`ApiError`;
         either answer is stored with the key in the same transaction as the change. A 4xx

@@ -1,4 +1,4 @@
-"""The back office (API.md r2, "Back office"; issue 13): admin API, web pages, metrics, notices.
+"""The back office (docs/api.md r2, "Back office"; issue 13): admin API, web pages, metrics, notices.
 
 ``install(app, store, options)`` adds to the reference server's FastAPI app:
 

@@ -1,4 +1,4 @@
-"""The admin calls of API.md r2 under ``/api/v1/admin/`` (JSON; ``Authorization: Bearer <admin
+"""The admin calls of docs/api.md r2 under ``/api/v1/admin/`` (JSON; ``Authorization: Bearer <admin
 token>``). A kiosk or staff token is not an admin token: 401 ``unauthorized``.
 
 Reads are ``async def`` (sub-millisecond queries on the event loop, like the kiosk calls); writes

@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus text (API.md r2) for the fleet, the orders and the notices.
+"""``GET /metrics``: Prometheus text (docs/api.md r2) for the fleet, the orders and the notices.
 
 The gauges and the events counter are computed from the database at scrape time (a collector),
 so every worker process answers the same, whichever one a scrape reaches. Request latency is a
@@ -48,7 +48,7 @@ def read_token_file(path: str | Path) -> str:
 
 
 class FleetCollector:
-    """Gauges of API.md, read from the database at each scrape."""
+    """Gauges of docs/api.md, read from the database at each scrape."""
 
     def __init__(self, store: Any):
         self.store = store

@@ -1,4 +1,4 @@
-"""The back office's reads and writes (API.md r2, "Back office"), shared by the JSON API and the
+"""The back office's reads and writes (docs/api.md r2, "Back office"), shared by the JSON API and the
 pages. Order transitions go through the store's own calls (one set of rules for staff and
 admins); this module adds what only admins see: unmasked customers, pickup codes, notices,
 settings, staff accounts, the commission report and the fleet.
