@@ -368,7 +368,7 @@ class BodyLimitAndDelay:
         self.in_flight = 0
 
     def _unauthorized(self, scope: dict) -> JSONResponse | None:
-        """The 401 a route would give this request's tokens, or None: API.md puts 401 before 400,
+        """The 401 a route would give this request's tokens, or None: docs/api.md puts 401 before 400,
         so a body or path refused here is 400 only for a caller the route would serve."""
         path = scope.get("path", "")
         if self.store is None or not path.startswith(API + "/") or path in (f"{API}/health", f"{API}/admin/login"):

@@ -74,7 +74,7 @@ class OrderRules:
         email = getattr(row, "member_email", None)
         if row.member_phone:
             masked += " / " + mask_phone(row.member_phone)
-        elif email:  # API.md masking: an e-mail keeps its first character and domain
+        elif email:  # docs/api.md masking: an e-mail keeps its first character and domain
             masked += " / " + mask_email(email)
         return {
             "id": row.id,

@@ -280,7 +280,7 @@ class Store(OrderRules, LookupRules, KioskRules):
             return
         self._maintained_at = now
         window = max(CONTACT_WINDOW, float(self._settings["lockout_seconds"]))
-        # a look-up is kept 2 days, or its TTL when that is longer (API.md: a restart forgets none)
+        # a look-up is kept 2 days, or its TTL when that is longer (docs/api.md: a restart forgets none)
         old = (lookups.c.created_at < now - 2 * DAY) & (lookups.c.created_at + lookups.c.ttl < now)
         conn.execute(delete(lookups).where(old))
         conn.execute(delete(idempotency).where(idempotency.c.created_at < now - IDEMPOTENCY_DAYS * DAY))
