@@ -265,3 +265,25 @@ def test_a_seed_arrival_that_cannot_be_shown_in_utc_is_refused(tmp_path, arrived
         assert store.is_empty()
     finally:
         store.close()
+
+
+def test_an_admin_notify_replayed_with_its_key_queues_nothing_more(server):
+    admin = admin_token(server)
+
+    def notify(order_id, key):
+        return call(server, "POST", f"/admin/orders/{order_id}/notify", token=None, admin=admin, key=key, body={})
+
+    def notices(number):
+        r = call(server, "GET", "/admin/orders", token=None, admin=admin, params={"q": number})
+        return [n["kind"] for n in r.json()[0]["notices"]]
+
+    before = notices("A1007")
+    for _ in range(2):
+        r = notify("o_7", "n-1")
+        assert (r.status_code, r.json()) == (202, {})
+    assert notices("A1007") == [*before, "arrival"]
+    assert err(notify("o_2", "n-1")) == (422, "idempotency_mismatch")
+    assert err(notify("o_8", "n-2")) == (409, "no_contact")
+    assert err(notify("o_8", "n-2")) == (409, "no_contact")  # the first answer again
+    assert notify("o_7", None).status_code == 202  # the key is optional
+    assert notices("A1007") == [*before, "arrival", "arrival"]

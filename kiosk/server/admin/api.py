@@ -215,9 +215,9 @@ def admin_router(service: AdminService) -> APIRouter:
         status_code=202,
         responses={404: {"description": "order_not_found"}, 409: {"description": "wrong_status, no_contact"}},
     )
-    def notify(order_id: str, _admin: Admin, _key: Key, _body: NotifyIn | None = None) -> JSONResponse:
-        service.notify(order_id)
-        return _json(202, {})
+    def notify(order_id: str, request: Request, _admin: Admin, key: Key, _body: NotifyIn | None = None) -> JSONResponse:
+        status, answer = service.notify(order_id, key, request.url.path)
+        return _json(202 if status == 200 else status, answer)
 
     @router.get("/reports/commission", response_model=list[CommissionRow])
     async def commission(

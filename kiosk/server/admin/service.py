@@ -178,20 +178,27 @@ class AdminService:
     def complete_return(self, order_id: str, body: dict[str, Any], key: str | None, path: str) -> tuple[int, Any]:
         return self._order_call("complete_return", order_id, body, key, path)
 
-    def notify(self, order_id: str) -> None:
+    def notify(self, order_id: str, key: str | None = None, path: str = "") -> tuple[int, Any]:
         """Queue the arrival notice again: 409 ``wrong_status`` unless waiting, 409 ``no_contact``
-        without an e-mail address."""
+        without an e-mail address. With an Idempotency-Key (admin scope) a replay answers the
+        first answer and queues nothing (200 ``{}`` here: the API answers it 202)."""
         check_code(order_id, "order id")
-        with self.store.write() as conn:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
             row = conn.execute(select(db.orders.c.status, db.orders.c.number).where(db.orders.c.id == order_id)).first()
             if row is None:
                 raise ApiError(404, "order_not_found", "no such order")
             if row.status != "arrived":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}, not waiting for pickup")
-            if not notices.queue_resend(conn, order_id, self.store.now()):
+            if not notices.queue_resend(conn, order_id, now):
                 raise ApiError(409, "no_contact", "the member has no e-mail address")
-        log_event(logger, "notice_requested", order=row.number)
-        self.wake_sender()
+            log_event(logger, "notice_requested", order=row.number)
+            return {}
+
+        status, answer = self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {}, change)
+        if status == 200:
+            self.wake_sender()
+        return status, answer
 
     # ------------------------------------------------------------ commission
 
