@@ -42,7 +42,7 @@ class ReviewIn(_In):
 
 
 class CompleteIn(_In):
-    destination: Literal["warehouse", "store_stock"]
+    destination: str  # "warehouse" or "store_stock"; another value is 400, as the staff call
 
 
 class NotifyIn(_In):
