@@ -149,6 +149,36 @@ def test_a_replay_needs_the_same_json_body_even_before_the_staff_token(server):
 # ------------------------------------------------------------------ orders and look-ups
 
 
+def test_lookup_answers_follow_the_contracts_order_on_a_locked_out_kiosk():
+    """401, 400, 422, 403 member_code_only, 403 pickup_code_required, 429, then 200/404/409."""
+    with ServerThread(seed=probe_seed(lockout_attempts=1, member_code_only=True)) as server:
+        assert err(call(server, "POST", "/members/lookup", body={"member_code": "MEMBER-0404"})) == (
+            404,
+            "member_not_found",
+        )
+        admin = admin_token(server)
+        table = [
+            ({"token": None}, {"member_code": 5, "phone": "09\n12"}, (401, "unauthorized")),
+            ({}, {"member_code": "M", "phone": "09\n12"}, (400, "bad_input")),
+            ({}, {"email": "a@b.c", "pickup_code": "12345"}, (400, "bad_input")),
+            ({}, {"member_code": "M", "phone": "0912345678"}, (422, "validation_error")),
+            ({}, {"member_code": "M", "pickup_code": "480213"}, (422, "validation_error")),
+            ({}, {"phone": "0912345678", "pickup_code": "480213"}, (403, "member_code_only")),
+            ({}, {"email": "ming@example.com"}, (403, "member_code_only")),
+            ({}, {"member_code": "MEMBER-0000001"}, (429, "locked_out")),
+        ]
+        for kw, body, expected in table:
+            assert err(call(server, "POST", "/members/lookup", body=body, **kw)) == expected, body
+        call(server, "PATCH", "/admin/settings", token=None, admin=admin, body={"member_code_only": False})
+        for body, expected in (
+            ({"phone": "0912345678"}, (403, "pickup_code_required")),
+            ({"phone": "0912345678", "pickup_code": "480213"}, (429, "locked_out")),
+        ):
+            assert err(call(server, "POST", "/members/lookup", body=body)) == expected, body
+        # another kiosk is not locked out: the same look-up is answered
+        assert call(server, "POST", "/members/lookup", token=OTHER, body={"member_code": "MEMBER-0000001"}).ok
+
+
 def test_customer_masked_shows_the_email_when_the_member_has_no_phone(server):
     r = call(server, "POST", "/members/lookup", body={"email": "solo@example.NET", "pickup_code": "111222"})
     assert r.status_code == 200, r.text
