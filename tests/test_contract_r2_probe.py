@@ -317,3 +317,27 @@ def test_an_admin_notify_replayed_with_its_key_queues_nothing_more(server):
     assert err(notify("o_8", "n-2")) == (409, "no_contact")  # the first answer again
     assert notify("o_7", None).status_code == 202  # the key is optional
     assert notices("A1007") == [*before, "arrival", "arrival"]
+
+
+def test_an_admin_staff_post_replayed_with_its_key_adds_nobody_more(server):
+    admin = admin_token(server)
+    body = {"name": "New Hire", "badge_code": "STAFF-0100", "pin": "8642"}
+
+    def add(key, **change):
+        return call(server, "POST", "/admin/staff", token=None, admin=admin, key=key, body={**body, **change})
+
+    first = add("s-1")
+    assert first.status_code == 200, first.text
+    assert set(first.json()) == {"id", "name", "badge_code", "active"}  # the PIN is never returned
+    again = add("s-1")
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert err(add("s-1", name="Other")) == (422, "idempotency_mismatch")
+    assert err(add("s-2")) == (409, "badge_taken")  # a new key: the badge is in use
+    staff = call(server, "GET", "/admin/staff", token=None, admin=admin).json()
+    assert [s["badge_code"] for s in staff].count("STAFF-0100") == 1
+    with server.admin.engine.connect() as conn:  # the PIN is not in the stored answer or key hash
+        rows = conn.exec_driver_sql("SELECT response, body_hash FROM idempotency").all()
+    assert rows
+    assert all("8642" not in r.response for r in rows)
+    r = call(server, "POST", "/staff/login", body={"badge_code": "STAFF-0100", "pin": "8642"})
+    assert r.status_code == 200

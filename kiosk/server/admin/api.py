@@ -240,8 +240,8 @@ def admin_router(service: AdminService) -> APIRouter:
         return _json(200, service.staff())
 
     @router.post("/staff", response_model=StaffOut, responses={409: {"description": "staff_exists, badge_taken"}})
-    def add_staff(body: StaffIn, _admin: Admin) -> JSONResponse:
-        return _json(200, service.add_staff(body.model_dump(exclude_unset=True)))
+    def add_staff(body: StaffIn, request: Request, _admin: Admin, key: Key) -> JSONResponse:
+        return _json(*service.add_staff(body.model_dump(exclude_unset=True), key, request.url.path))
 
     @router.patch("/staff/{staff_id}", response_model=StaffOut, responses={404: {"description": "staff_not_found"}})
     def patch_staff(staff_id: str, body: StaffPatch, _admin: Admin) -> JSONResponse:

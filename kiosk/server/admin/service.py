@@ -293,12 +293,15 @@ class AdminService:
         if "id" in body and body["id"] is not None:
             check_code(body["id"], "id", 64)
 
-    def add_staff(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A new staff member (``id`` optional); 409 ``staff_exists`` / ``badge_taken``."""
+    def add_staff(self, body: dict[str, Any], key: str | None = None, path: str = "") -> tuple[int, Any]:
+        """A new staff member (``id`` optional); 409 ``staff_exists`` / ``badge_taken``. With an
+        Idempotency-Key (admin scope) a replay answers the first answer and adds nobody; the
+        key's body hash leaves the PIN out (it is kept only as its salted hash)."""
         self._check_staff_fields(body)
         s = db.staff
         pin_hash = hash_secret(body["pin"])  # the KDF outside the write lock
-        with self.store.write() as conn:
+
+        def change(conn: Connection, _now: float) -> dict[str, Any]:
             taken = {r.id for r in conn.execute(select(s.c.id))}
             staff_id = body.get("id")
             if staff_id is not None and staff_id in taken:
@@ -323,8 +326,10 @@ class AdminService:
                 )
             )
             row = conn.execute(select(s.c.id, s.c.name, s.c.badge_code, s.c.active).where(s.c.id == staff_id)).one()
-        log_event(logger, "staff_added", staff=staff_id)
-        return self._staff_view(row)
+            log_event(logger, "staff_added", staff=staff_id)
+            return self._staff_view(row)
+
+        return self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {**body, "pin": "(set)"}, change)
 
     def patch_staff(self, staff_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change name, badge, PIN or active; a PIN change or a deactivation ends the member's
