@@ -349,13 +349,43 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 # ---------------------------------------------------------------- ASGI middleware
 
 
+# staff calls (a staff token besides the kiosk token): parcels, the order list, returns, logout
+_STAFF_PATH = re.compile(API + r"/(parcels/.+|orders(/[^/]+/return(/review|/complete)?)?|staff/logout)", re.DOTALL)
+
+
+def _bearer(value: bytes | None) -> str | None:
+    scheme, _, credentials = (value or b"").decode("latin-1").partition(" ")
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
 class BodyLimitAndDelay:
     """Pure ASGI: refuse bodies over 64 KiB with 413 (declared or streamed); add ``control.delay``."""
 
-    def __init__(self, app: Any, control: Control):
+    def __init__(self, app: Any, control: Control, store: Store | None = None):
         self.app = app
         self.control = control
+        self.store = store
         self.in_flight = 0
+
+    def _unauthorized(self, scope: dict) -> JSONResponse | None:
+        """The 401 a route would give this request's tokens, or None: docs/api.md puts 401 before 400,
+        so a body or path refused here is 400 only for a caller the route would serve."""
+        path = scope.get("path", "")
+        if self.store is None or not path.startswith(API + "/") or path in (f"{API}/health", f"{API}/admin/login"):
+            return None
+        headers = dict(scope["headers"])
+        bearer = _bearer(headers.get(b"authorization"))
+        if path.startswith(f"{API}/admin/"):
+            from kiosk.server.admin import auth  # the back office (issue 13)
+
+            ok = auth.admin_for_token(self.store, bearer) is not None
+        else:
+            kiosk_id = self.store.kiosk_for_token(bearer) if bearer else None
+            ok = kiosk_id is not None
+            if ok and _STAFF_PATH.fullmatch(path):
+                staff = headers.get(b"x-staff-token", b"").decode("latin-1")
+                ok = bool(staff) and not is_bad_text(staff, 256) and self.store.staff_for_token(staff, kiosk_id)
+        return None if ok else _error(401, "unauthorized", "missing or wrong token")
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -393,7 +423,8 @@ class BodyLimitAndDelay:
             await send({"type": "http.response.body", "body": body})
             return
         if not _utf8(scope):
-            await _error(400, "bad_input", "the path or query is not UTF-8")(scope, receive, send)
+            refusal = self._unauthorized(scope) or _error(400, "bad_input", "the path or query is not UTF-8")
+            await refusal(scope, receive, send)
             return
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
@@ -431,7 +462,7 @@ class BodyLimitAndDelay:
             # JSON whatever the Content-Type says; unparseable JSON is bad input, not a 422
             problem = json_problem(body)
             if problem is not None:
-                await _error(400, "bad_input", problem)(scope, receive, send)
+                await (self._unauthorized(scope) or _error(400, "bad_input", problem))(scope, receive, send)
                 return
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
@@ -463,7 +494,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.control = control
-    app.add_middleware(BodyLimitAndDelay, control=control)
+    app.add_middleware(BodyLimitAndDelay, control=control, store=store)
 
     bearer = HTTPBearer(auto_error=False, description="the kiosk token")
     staff_header = APIKeyHeader(name="X-Staff-Token", auto_error=False, description="from /staff/login")
@@ -499,12 +530,15 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         if key and not is_bad_text(key):
             raw = await request.body()
             try:
-                parsed = json.loads(raw) if raw.strip() else {}
+                parsed = json.loads(raw) if raw.strip() else None
             except ValueError:
-                parsed = None
-            stored = store.replay(f"kiosk:{kiosk_id}", key, request.method, request.url.path, parsed or {})
-            if stored is not None:
-                raise Replayed(*stored)
+                parsed = []
+            if parsed is None:  # no body or JSON null: the route reads both as {}
+                parsed = {}
+            if isinstance(parsed, dict):  # another JSON value is the route's 422, never a replay
+                stored = store.replay(f"kiosk:{kiosk_id}", key, request.method, request.url.path, parsed)
+                if stored is not None:
+                    raise Replayed(*stored)
         _, staff_id = await staff_auth(kiosk_id, token)
         return StaffCall(kiosk_id, staff_id, await idem_key(key), token or "")
 

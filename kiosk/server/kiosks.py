@@ -82,6 +82,7 @@ class KioskRules:
             )
         try:
             at = parse_time(body["at"])
+            utc_iso(at)  # shown again as UTC (events, alarms): years 1 to 9999 there too
         except (ValueError, OverflowError, OSError):
             raise ApiError(400, "bad_input", "at is an RFC 3339 time with an offset") from None
         if kind not in EVENT_KINDS:

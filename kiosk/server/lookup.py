@@ -188,6 +188,7 @@ class LookupRules:
             *self._order_cols[:-2],
             members.c.name.label("member_name"),
             members.c.phone.label("member_phone"),
+            self._member_email,
         )
         return {
             col.name: select(*cols)

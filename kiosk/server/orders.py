@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.journal import log_event
-from kiosk.privacy import mask_name, mask_phone
+from kiosk.privacy import mask_email, mask_name, mask_phone
 from kiosk.server.common import DAY, MAX_DOOR, ApiError, check_code, utc_iso
 from kiosk.server.db import DOOR_HOLDING, lookups, members, order_events, orders, staff
 from kiosk.server.security import equal_codes, random_pickup_code
@@ -52,8 +52,13 @@ class OrderRules:
         members.c.phone.label("member_phone"),
     )
 
+    # the member's e-mail: customer_masked shows it when the member has no phone
+    _member_email = members.c.email.label("member_email")
+
     def _order_select(self):
-        return select(*self._order_cols).select_from(orders.outerjoin(members, members.c.id == orders.c.member_id))
+        return select(*self._order_cols, self._member_email).select_from(
+            orders.outerjoin(members, members.c.id == orders.c.member_id)
+        )
 
     def order_view(self, row: Row, now: float | None = None) -> dict[str, Any]:
         """A row of :meth:`_order_select` as docs/api.md's Order (status ``overdue`` computed)."""
@@ -66,8 +71,11 @@ class OrderRules:
         if overdue:
             status = "overdue"
         masked = mask_name(row.member_name or "")
+        email = getattr(row, "member_email", None)
         if row.member_phone:
             masked += " / " + mask_phone(row.member_phone)
+        elif email:  # docs/api.md masking: an e-mail keeps its first character and domain
+            masked += " / " + mask_email(email)
         return {
             "id": row.id,
             "number": row.number,
@@ -266,7 +274,8 @@ class OrderRules:
                 lookups.c.id == lookup_id
             )
         ).first()
-        valid_for = LOCKER_PICKUP_SECONDS if locker else (row.ttl if row is not None else 0.0)
+        ttl = row.ttl if row is not None else 0.0
+        valid_for = max(LOCKER_PICKUP_SECONDS, ttl) if locker else ttl
         if row is None or row.kiosk_id != kiosk_id or now >= row.created_at + valid_for:
             raise ApiError(403, "lookup_expired", "the look-up is unknown, expired or another kiosk's; look up again")
         return set(json.loads(row.order_ids))

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk.server import db
-from kiosk.server.common import DAY, MAX_DOOR, SeedError, is_bad_text, parse_time, phone_digits
+from kiosk.server.common import DAY, MAX_DOOR, SeedError, is_bad_text, parse_time, phone_digits, utc_iso
 from kiosk.server.security import (
     random_pickup_code,
     random_totp_secret,
@@ -264,7 +264,9 @@ def _order_row(
     if o.arrived_at is not None:
         try:
             arrived_at = parse_time(o.arrived_at)
-        except ValueError:
+            for shown in (arrived_at, arrived_at + overdue_days * DAY):  # arrived_at, overdue_at in UTC
+                utc_iso(shown)
+        except (ValueError, OverflowError, OSError):
             raise SeedError(f"{where}: arrived_at is not an RFC 3339 time with offset") from None
     elif status == "overdue":
         arrived_at = now - (overdue_days + 1) * DAY

@@ -48,9 +48,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "store_name": (str,),
     "timezone": (str,),
 }
-# the smallest value of each number
+# the smallest value of each number, and the largest (days: an order's overdue_at stays a date)
 _MINIMUM = {"lockout_attempts": 1}
 _MAXIMUM = 10**9
+_MAXIMUM_DAYS = 36500
 
 
 class SettingsError(ValueError):
@@ -80,7 +81,9 @@ def check_setting(key: str, value: Any) -> Any:
     elif key == "store_name":
         if len(value) > 200 or any(ord(ch) < 32 for ch in value):
             raise SettingsError("store_name is too long or holds a control character")
-    elif isinstance(value, _NUMBER) and (value != value or not _MINIMUM.get(key, 0) <= value <= _MAXIMUM):
+    elif isinstance(value, _NUMBER) and (
+        value != value or not _MINIMUM.get(key, 0) <= value <= (_MAXIMUM_DAYS if key.endswith("_days") else _MAXIMUM)
+    ):
         raise SettingsError(f"{key} is out of range")
     return value
 

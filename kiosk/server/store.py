@@ -145,6 +145,7 @@ class Store(OrderRules, LookupRules, KioskRules):
                 *self._order_cols[:-2],  # the order's own columns (the last two are the member's)
                 members.c.name.label("member_name"),
                 members.c.phone.label("member_phone"),
+                self._member_email,
             )
             .select_from(
                 members.outerjoin(orders, (orders.c.member_id == members.c.id) & (orders.c.status == "arrived"))
@@ -279,7 +280,9 @@ class Store(OrderRules, LookupRules, KioskRules):
             return
         self._maintained_at = now
         window = max(CONTACT_WINDOW, float(self._settings["lockout_seconds"]))
-        conn.execute(delete(lookups).where(lookups.c.created_at < now - 2 * DAY))
+        # a look-up is kept 2 days, or its TTL when that is longer (docs/api.md: a restart forgets none)
+        old = (lookups.c.created_at < now - 2 * DAY) & (lookups.c.created_at + lookups.c.ttl < now)
+        conn.execute(delete(lookups).where(old))
         conn.execute(delete(idempotency).where(idempotency.c.created_at < now - IDEMPOTENCY_DAYS * DAY))
         conn.execute(delete(totp_used).where(totp_used.c.used_at < now - 300))
         conn.execute(delete(lockout_attempts).where(lockout_attempts.c.at < now - window))

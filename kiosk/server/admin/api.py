@@ -43,7 +43,7 @@ class ReviewIn(_In):
 
 
 class CompleteIn(_In):
-    destination: Literal["warehouse", "store_stock"]
+    destination: str  # "warehouse" or "store_stock"; another value is 400, as the staff call
 
 
 class NotifyIn(_In):
@@ -204,9 +204,9 @@ def admin_router(service: AdminService) -> APIRouter:
         status_code=202,
         responses={404: {"description": "order_not_found"}, 409: {"description": "wrong_status, no_contact"}},
     )
-    def notify(order_id: str, _admin: Admin, _key: Key, _body: NotifyIn | None = None) -> JSONResponse:
-        service.notify(order_id)
-        return _json(202, {})
+    def notify(order_id: str, request: Request, _admin: Admin, key: Key, _body: NotifyIn | None = None) -> JSONResponse:
+        status, answer = service.notify(order_id, key, request.url.path)
+        return _json(202 if status == 200 else status, answer)
 
     @router.get("/reports/commission", response_model=list[CommissionRow])
     async def commission(
@@ -229,8 +229,8 @@ def admin_router(service: AdminService) -> APIRouter:
         return _json(200, service.staff())
 
     @router.post("/staff", response_model=StaffOut, responses={409: {"description": "staff_exists, badge_taken"}})
-    def add_staff(body: StaffIn, _admin: Admin) -> JSONResponse:
-        return _json(200, service.add_staff(body.model_dump(exclude_unset=True)))
+    def add_staff(body: StaffIn, request: Request, _admin: Admin, key: Key) -> JSONResponse:
+        return _json(*service.add_staff(body.model_dump(exclude_unset=True), key, request.url.path))
 
     @router.patch("/staff/{staff_id}", response_model=StaffOut, responses={404: {"description": "staff_not_found"}})
     def patch_staff(staff_id: str, body: StaffPatch, _admin: Admin) -> JSONResponse:

@@ -178,20 +178,27 @@ class AdminService:
     def complete_return(self, order_id: str, body: dict[str, Any], key: str | None, path: str) -> tuple[int, Any]:
         return self._order_call("complete_return", order_id, body, key, path)
 
-    def notify(self, order_id: str) -> None:
+    def notify(self, order_id: str, key: str | None = None, path: str = "") -> tuple[int, Any]:
         """Queue the arrival notice again: 409 ``wrong_status`` unless waiting, 409 ``no_contact``
-        without an e-mail address."""
+        without an e-mail address. With an Idempotency-Key (admin scope) a replay answers the
+        first answer and queues nothing (200 ``{}`` here: the API answers it 202)."""
         check_code(order_id, "order id")
-        with self.store.write() as conn:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
             row = conn.execute(select(db.orders.c.status, db.orders.c.number).where(db.orders.c.id == order_id)).first()
             if row is None:
                 raise ApiError(404, "order_not_found", "no such order")
             if row.status != "arrived":
                 raise ApiError(409, "wrong_status", f"the order is {row.status}, not waiting for pickup")
-            if not notices.queue_resend(conn, order_id, self.store.now()):
+            if not notices.queue_resend(conn, order_id, now):
                 raise ApiError(409, "no_contact", "the member has no e-mail address")
-        log_event(logger, "notice_requested", order=row.number)
-        self.wake_sender()
+            log_event(logger, "notice_requested", order=row.number)
+            return {}
+
+        status, answer = self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {}, change)
+        if status == 200:
+            self.wake_sender()
+        return status, answer
 
     # ------------------------------------------------------------ commission
 
@@ -280,12 +287,15 @@ class AdminService:
         if "id" in body and body["id"] is not None:
             check_code(body["id"], "id", 64)
 
-    def add_staff(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A new staff member (``id`` optional); 409 ``staff_exists`` / ``badge_taken``."""
+    def add_staff(self, body: dict[str, Any], key: str | None = None, path: str = "") -> tuple[int, Any]:
+        """A new staff member (``id`` optional); 409 ``staff_exists`` / ``badge_taken``. With an
+        Idempotency-Key (admin scope) a replay answers the first answer and adds nobody; the
+        key's body hash leaves the PIN out (it is kept only as its salted hash)."""
         self._check_staff_fields(body)
         s = db.staff
         pin_hash = hash_secret(body["pin"])  # the KDF outside the write lock
-        with self.store.write() as conn:
+
+        def change(conn: Connection, _now: float) -> dict[str, Any]:
             taken = {r.id for r in conn.execute(select(s.c.id))}
             staff_id = body.get("id")
             if staff_id is not None and staff_id in taken:
@@ -310,8 +320,10 @@ class AdminService:
                 )
             )
             row = conn.execute(select(s.c.id, s.c.name, s.c.badge_code, s.c.active).where(s.c.id == staff_id)).one()
-        log_event(logger, "staff_added", staff=staff_id)
-        return self._staff_view(row)
+            log_event(logger, "staff_added", staff=staff_id)
+            return self._staff_view(row)
+
+        return self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {**body, "pin": "(set)"}, change)
 
     def patch_staff(self, staff_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change name, badge, PIN or active; a PIN change or a deactivation ends the member's
