@@ -175,7 +175,11 @@ def locked_out(state: State, event: ApiResult, fx: list[Effect]) -> State | None
     fx.append(Log("locked_out", (("request", event.request), ("seconds", err.retry_after))))
     fx.append(StartTimer("lockout", 1.0))
     state = with_backend(state, locked_for=int(err.retry_after), locked_on=state.screen, pending=None)
-    return replace(state, message=None)
+    # the same words whichever code, badge or PIN was tried; the countdown banner shows over it
+    return replace(state, message=LOCKED)
+
+
+LOCKED = msg("err.locked_out", "error")
 
 
 def lockout_tick(state: State, fx: list[Effect]) -> State:
@@ -183,6 +187,8 @@ def lockout_tick(state: State, fx: list[Effect]) -> State:
     if left > 0:
         fx.append(StartTimer("lockout", 1.0))
         return with_backend(state, locked_for=left)
+    if state.message == LOCKED:  # over: no "too many tries" left behind
+        state = replace(state, message=None)
     return with_backend(state, locked_for=0, locked_on=None)
 
 
