@@ -402,20 +402,22 @@ def arrival_offline(state: State, fx: list[Effect]) -> State:
     return replace(state, screen=Screen.ARRIVAL_CONFIRM, message=msg("msg.offline_saved_later", "warn"))
 
 
-@rule(RESULT, ListOverdue.name)
-def result_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
+def _show_list(state: State, event: ApiResult, fx: list[Effect], field: str, screen: Screen) -> State:
+    """A staff list came back (overdue, returns): shown from its first page."""
     if not event.ok:
         return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
-    state = with_staff(state, overdue=tuple(event.value), detail=None)
-    return with_page(replace(state, screen=Screen.OVERDUE, message=None), 0)
+    state = with_staff(state, **{field: tuple(event.value)}, detail=None)
+    return with_page(replace(state, screen=screen, message=None), 0)
+
+
+@rule(RESULT, ListOverdue.name)
+def result_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
+    return _show_list(state, event, fx, "overdue", Screen.OVERDUE)
 
 
 @rule(RESULT, ListReturns.name)
 def result_returns(state: State, event: ApiResult, fx: list[Effect]) -> State:
-    if not event.ok:
-        return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
-    state = with_staff(state, returns=tuple(event.value), detail=None)
-    return with_page(replace(state, screen=Screen.RETURNS, message=None), 0)
+    return _show_list(state, event, fx, "returns", Screen.RETURNS)
 
 
 @rule(RESULT, CompleteReturn.name)
