@@ -12,8 +12,7 @@ from .view import Button, View
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "confirm.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "confirm.title")
     picker = view.commission_enabled and bool(view.staff_choices)
     left = pygame.Rect(body.x, body.y, body.width * 55 // 100 if picker else body.width, body.height)
     d = view.detail

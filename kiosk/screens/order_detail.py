@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "detail.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "detail.title")
     left = pygame.Rect(body.x, body.y, body.width * 56 // 100, body.height)
     d = view.detail
     status = d.status if d is not None else ""

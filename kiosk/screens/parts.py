@@ -1,10 +1,12 @@
-"""Pieces several screens draw alike, so that each is drawn by one piece of code: the bottom bar
-of catalogue-labelled buttons, the scan layout (camera preview left, a column of text right), a
-centred headline and a muted footnote, a status badge, and a door's framed card."""
+"""Pieces several screens draw alike, so that each is drawn by one piece of code: the body inside
+the chrome, the bottom bar of catalogue-labelled buttons, the scan layout (camera preview left, a
+column of text right), a centred headline and a muted footnote, a status badge, and a door's
+framed card."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pygame
 
@@ -32,6 +34,15 @@ def columns(body: pygame.Rect, left_width: int, gap: int) -> tuple[pygame.Rect, 
     return left, pygame.Rect(left.right + gap, body.y, body.right - left.right - gap, body.height)
 
 
+def screen_body(
+    surface: pygame.Surface, ctx: widgets.RenderContext, title_key: str, *, bottom: bool = True, **title_params: Any
+) -> pygame.Rect:
+    """The chrome (:func:`widgets.chrome`) and, inside its content rectangle, the page padding
+    in from every edge: the body where a screen lays out its own parts."""
+    m = ctx.m
+    return widgets.chrome(surface, ctx, title_key, bottom=bottom, **title_params).inflate(-2 * m.pad, -2 * m.pad)
+
+
 def scan_layout(
     surface: pygame.Surface, ctx: widgets.RenderContext, title_key: str, percent: int, hint: str, hint_h: int
 ) -> tuple[pygame.Rect, int]:
@@ -39,7 +50,7 @@ def scan_layout(
     ``hint`` as a bold heading atop the column on the right. Returns the column and the y under
     the hint."""
     m = ctx.m
-    body = widgets.chrome(surface, ctx, title_key).inflate(-2 * m.pad, -2 * m.pad)
+    body = screen_body(surface, ctx, title_key)
     left, col = columns(body, body.width * percent // 100, 2 * m.pad)
     widgets.preview_box(surface, ctx, left)
     y = col.y + widgets.paragraph(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import PICKUP_CODE_LENGTH, Button, View
 
 
@@ -19,8 +19,7 @@ def complete(view: View) -> bool:
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "code.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "code.title")
     left = pygame.Rect(body.x, body.y, body.width * 48 // 100, body.height)
     hint_h = left.height * 45 // 100
     widgets.paragraph(surface, ctx, t("code.hint"), pygame.Rect(left.x, left.y, left.width, hint_h), m.body)
