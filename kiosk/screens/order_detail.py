@@ -18,7 +18,7 @@ from .view import Button, View
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
     body = parts.screen_body(surface, ctx, "detail.title")
-    left = pygame.Rect(body.x, body.y, body.width * 56 // 100, body.height)
+    left, right = parts.columns(body, body.width * 56 // 100, 2 * m.pad)
     d = view.detail
     status = d.status if d is not None else ""
     if d is not None:
@@ -36,7 +36,6 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         if d.locker_door is not None:
             items.append((t("field.door"), str(d.locker_door)))
         widgets.fields(surface, ctx, left, items, size=m.body)
-    right = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     actions: list[tuple[str, str, str]] = []
     if status == "return_requested":
         widgets.paragraph(surface, ctx, t("detail.waiting_review"), right, m.heading, theme.ACCENT, bold=True)
