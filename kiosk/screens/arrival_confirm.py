@@ -22,13 +22,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             surface, ctx, t("confirm.no_details"), pygame.Rect(left.x, y, left.width, m.px(90)), m.body, theme.ACCENT
         )
     else:
-        items = [(t("field.number"), d.number)]
-        if d.customer_masked:
-            items.append((t("field.customer"), d.customer_masked))
-        if d.items:
-            items.append((t("field.items"), ", ".join(d.items)))
-        if d.status:
-            items.append((t("field.status"), t(f"status.{d.status}")))
+        items = parts.order_fields(ctx, d, "customer", "items", "status")
         y += widgets.fields(surface, ctx, pygame.Rect(left.x, y, left.width, left.height * 6 // 10), items)
     door = d.locker_door if d is not None else None
     if door is None and view.doors:  # offline: no order details, but the kiosk chose a door

@@ -22,19 +22,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     d = view.detail
     status = d.status if d is not None else ""
     if d is not None:
-        items = [(t("field.number"), d.number)]
-        if d.status:
-            items.append((t("field.status"), t(f"status.{d.status}")))
-        if d.customer_masked:
-            items.append((t("field.customer"), d.customer_masked))
-        if d.items:
-            items.append((t("field.items"), ", ".join(d.items)))
-        if d.arrived_at:
-            items.append((t("field.arrived"), widgets.short_time(d.arrived_at)))
-        if d.overdue_at:
-            items.append((t("field.overdue_at"), widgets.short_time(d.overdue_at)))
-        if d.locker_door is not None:
-            items.append((t("field.door"), str(d.locker_door)))
+        items = parts.order_fields(ctx, d, "status", "customer", "items", "arrived", "overdue_at", "door")
         widgets.fields(surface, ctx, left, items, size=m.body)
     actions: list[tuple[str, str, str]] = []
     if status == "return_requested":

@@ -11,6 +11,7 @@ from typing import Any
 import pygame
 
 from . import theme, widgets
+from .view import OrderDetail
 
 
 def actions(
@@ -102,3 +103,19 @@ def door_caption(surface: pygame.Surface, ctx: widgets.RenderContext, door: int,
         bold=True,
         align="center",
     )
+
+
+def order_fields(ctx: widgets.RenderContext, d: OrderDetail, *names: str) -> list[tuple[str, str]]:
+    """The label/value lines :func:`widgets.fields` draws for an order: its number, then each of
+    ``names`` (``status``, ``customer``, ``items``, ``arrived``, ``overdue_at``, ``door``) that
+    ``d`` has, in that order. The status is translated, times are the kiosk's local time."""
+    t = ctx.t
+    shown = {
+        "status": t(f"status.{d.status}") if d.status else None,
+        "customer": d.customer_masked or None,
+        "items": ", ".join(d.items) if d.items else None,
+        "arrived": widgets.short_time(d.arrived_at) if d.arrived_at else None,
+        "overdue_at": widgets.short_time(d.overdue_at) if d.overdue_at else None,
+        "door": str(d.locker_door) if d.locker_door is not None else None,
+    }
+    return [(t("field.number"), d.number)] + [(t(f"field.{n}"), shown[n]) for n in names if shown[n] is not None]
