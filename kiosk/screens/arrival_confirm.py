@@ -41,34 +41,11 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             align="center",
         )
     if picker:
-        right = parts.columns(body, left.width, 2 * m.pad)[1]
-        lh = ctx.fonts.line_height(m.body, True)
-        widgets.text(
-            surface,
-            ctx,
-            t("confirm.receiver"),
-            pygame.Rect(right.x, right.y, right.width, lh),
-            m.body,
-            theme.MUTED,
-            bold=True,
-        )
-        grid = pygame.Rect(right.x, right.y + lh + m.gap, right.width, right.height - lh - m.gap)
-        _picker(surface, ctx, grid, view)
+        _picker(surface, ctx, parts.columns(body, left.width, 2 * m.pad)[1], view)
     parts.actions(surface, ctx, ["cancel"], ["confirm"])
     return ctx.buttons
 
 
 def _picker(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, view: View) -> None:
-    m = ctx.m
-    choices = view.staff_choices
-    cols = 2 if len(choices) > 3 else 1
-    rows = -(-len(choices) // cols)
-    gap = m.px(8)
-    bh = min(m.button_h, (rect.height - gap * (rows - 1)) // max(rows, 1))
-    bw = (rect.width - gap * (cols - 1)) // cols
-    for i, choice in enumerate(choices):
-        r, c = divmod(i, cols)
-        box = pygame.Rect(rect.x + c * (bw + gap), rect.y + r * (bh + gap), bw, bh)
-        style = "selected" if choice.id == view.selected_staff else "key"
-        label = ("✓ " if choice.id == view.selected_staff else "") + choice.name
-        widgets.button(surface, ctx, f"staff:{choice.id}", box, label, style, size=m.body)
+    specs = [parts.pick(f"staff:{c.id}", c.name, c.id == view.selected_staff) for c in view.staff_choices]
+    parts.choices(surface, ctx, rect, ctx.t("confirm.receiver"), specs, cols=2 if len(specs) > 3 else 1)

@@ -1,7 +1,7 @@
 """Pieces several screens draw alike, so that each is drawn by one piece of code: the body inside
 the chrome, the bottom bar of catalogue-labelled buttons, the scan layout (camera preview left, a
-column of text right), a centred headline and a muted footnote, a status badge, and a door's
-framed card."""
+column of text right), a centred headline and a muted footnote, a status badge, a door's framed
+card, an order's label/value lines, and a headed column of choice buttons."""
 
 from __future__ import annotations
 
@@ -119,3 +119,32 @@ def order_fields(ctx: widgets.RenderContext, d: OrderDetail, *names: str) -> lis
         "door": str(d.locker_door) if d.locker_door is not None else None,
     }
     return [(t("field.number"), d.number)] + [(t(f"field.{n}"), shown[n]) for n in names if shown[n] is not None]
+
+
+def pick(bid: str, label: str, chosen: bool) -> tuple[str, str, str]:
+    """One button of a one-of choice for :func:`choices`: ticked and ``selected`` when chosen."""
+    return bid, ("✓ " if chosen else "") + label, "selected" if chosen else "key"
+
+
+def choices(
+    surface: pygame.Surface,
+    ctx: widgets.RenderContext,
+    rect: pygame.Rect,
+    head: str,
+    specs: Sequence[tuple[str, str, str]],
+    cols: int = 1,
+) -> None:
+    """``head`` as a muted bold line atop ``rect`` and, below it, a button for each of ``specs``
+    (id, label, style) in ``cols`` columns, each button at most ``button_h`` high."""
+    m = ctx.m
+    lh = ctx.fonts.line_height(m.body, True)
+    widgets.text(surface, ctx, head, pygame.Rect(rect.x, rect.y, rect.width, lh), m.body, theme.MUTED, bold=True)
+    grid = pygame.Rect(rect.x, rect.y + lh + m.gap, rect.width, rect.height - lh - m.gap)
+    rows = -(-len(specs) // cols)
+    gap = m.px(8)
+    bh = min(m.button_h, (grid.height - gap * (rows - 1)) // max(rows, 1))
+    bw = (grid.width - gap * (cols - 1)) // cols
+    for i, (bid, label, style) in enumerate(specs):
+        r, c = divmod(i, cols)
+        box = pygame.Rect(grid.x + c * (bw + gap), grid.y + r * (bh + gap), bw, bh)
+        widgets.button(surface, ctx, bid, box, label, style, size=m.body)
