@@ -51,15 +51,6 @@ class _TimerFired:
     gen: int
 
 
-@dataclass(frozen=True)
-class _Call:
-    """A function the loop runs on its own thread (screenshots, reads of pygame state)."""
-
-    fn: Callable[[], Any]
-    done: threading.Event
-    box: list
-
-
 class Backend(Protocol):
     """The backend client the worker runs requests on (:class:`kiosk.api.client.BackendClient`)."""
 
@@ -421,17 +412,6 @@ class App:
             return False
         return self.events.empty()
 
-    def call(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Run ``fn`` on the loop's thread (from another thread) and return its result."""
-        box: list = []
-        done = threading.Event()
-        self.post(_Call(fn, done, box))
-        if not done.wait(timeout):
-            raise TimeoutError("the loop did not answer")
-        if box and isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0] if box else None
-
     # -- events -------------------------------------------------------------------------------
 
     def _dispatch(self, event: object) -> None:
@@ -441,13 +421,6 @@ class App:
                 return  # cancelled or restarted after it fired
             del self._timers[event.name]
             self.handle(flow.TimerFired(event.name))
-            return
-        if isinstance(event, _Call):
-            try:
-                event.box.append(event.fn())
-            except BaseException as exc:
-                event.box.append(exc)
-            event.done.set()
             return
         if isinstance(event, Focus):
             self._focus = event.button

@@ -3,6 +3,7 @@ Each screen's rules for scans, presses and the backend's answers sit together he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from kiosk.api.models import Order
@@ -420,29 +421,38 @@ def result_returns(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return _show_list(state, event, fx, "returns", Screen.RETURNS)
 
 
+def detail_answer(
+    done: Callable[[State, StaffSession, Order, list[Effect]], State],
+) -> Callable[[State, ApiResult, list[Effect]], State]:
+    """The backend's answer to a step taken on ``order_detail`` (a return completed or
+    requested): a refusal shows its error and goes back to the order; an answer that comes once
+    no order is shown changes nothing; a yes is signalled, then ``done`` goes on with the staff
+    session and the order."""
+
+    def answer(state: State, event: ApiResult, fx: list[Effect]) -> State:
+        staff = state.staff
+        if not event.ok:
+            return error(state, fx, refusal_code(event), Screen.ORDER_DETAIL)
+        if staff is None or staff.detail is None:
+            return state
+        fx.append(Indicate("success"))
+        return done(state, staff, staff.detail, fx)
+
+    return answer
+
+
 @rule(RESULT, CompleteReturn.name)
-def result_complete(state: State, event: ApiResult, fx: list[Effect]) -> State:
-    staff = state.staff
-    if not event.ok:
-        return error(state, fx, refusal_code(event), Screen.ORDER_DETAIL)
-    if staff is None or staff.detail is None:
-        return state
-    number = staff.detail.number
-    fx.append(Indicate("success"))
+@detail_answer
+def result_complete(state: State, staff: StaffSession, order: Order, fx: list[Effect]) -> State:
+    number = order.number
     fx.append(Log("return_completed", (("order", number),)))
     state = with_staff(state, returns=tuple(o for o in staff.returns if o.number != number))
     return back_to_list(state, msg("msg.return_completed", "ok", number=number))
 
 
 @rule(RESULT, RequestReturn.name)
-def result_return(state: State, event: ApiResult, fx: list[Effect]) -> State:
-    staff = state.staff
-    if not event.ok:
-        return error(state, fx, refusal_code(event), Screen.ORDER_DETAIL)
-    if staff is None or staff.detail is None:
-        return state
-    order = staff.detail
-    fx.append(Indicate("success"))
+@detail_answer
+def result_return(state: State, staff: StaffSession, order: Order, fx: list[Effect]) -> State:
     fx.append(Log("return_requested", (("order", order.number), ("reason", staff.return_reason))))
     overdue = tuple(o for o in staff.overdue if o.number != order.number)
     door = order.locker_door

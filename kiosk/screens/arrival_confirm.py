@@ -12,8 +12,7 @@ from .view import Button, View
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "confirm.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "confirm.title")
     picker = view.commission_enabled and bool(view.staff_choices)
     left = pygame.Rect(body.x, body.y, body.width * 55 // 100 if picker else body.width, body.height)
     d = view.detail
@@ -23,13 +22,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             surface, ctx, t("confirm.no_details"), pygame.Rect(left.x, y, left.width, m.px(90)), m.body, theme.ACCENT
         )
     else:
-        items = [(t("field.number"), d.number)]
-        if d.customer_masked:
-            items.append((t("field.customer"), d.customer_masked))
-        if d.items:
-            items.append((t("field.items"), ", ".join(d.items)))
-        if d.status:
-            items.append((t("field.status"), t(f"status.{d.status}")))
+        items = parts.order_fields(ctx, d, "customer", "items", "status")
         y += widgets.fields(surface, ctx, pygame.Rect(left.x, y, left.width, left.height * 6 // 10), items)
     door = d.locker_door if d is not None else None
     if door is None and view.doors:  # offline: no order details, but the kiosk chose a door
@@ -48,34 +41,11 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
             align="center",
         )
     if picker:
-        right = parts.columns(body, left.width, 2 * m.pad)[1]
-        lh = ctx.fonts.line_height(m.body, True)
-        widgets.text(
-            surface,
-            ctx,
-            t("confirm.receiver"),
-            pygame.Rect(right.x, right.y, right.width, lh),
-            m.body,
-            theme.MUTED,
-            bold=True,
-        )
-        grid = pygame.Rect(right.x, right.y + lh + m.gap, right.width, right.height - lh - m.gap)
-        _picker(surface, ctx, grid, view)
+        _picker(surface, ctx, parts.columns(body, left.width, 2 * m.pad)[1], view)
     parts.actions(surface, ctx, ["cancel"], ["confirm"])
     return ctx.buttons
 
 
 def _picker(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, view: View) -> None:
-    m = ctx.m
-    choices = view.staff_choices
-    cols = 2 if len(choices) > 3 else 1
-    rows = -(-len(choices) // cols)
-    gap = m.px(8)
-    bh = min(m.button_h, (rect.height - gap * (rows - 1)) // max(rows, 1))
-    bw = (rect.width - gap * (cols - 1)) // cols
-    for i, choice in enumerate(choices):
-        r, c = divmod(i, cols)
-        box = pygame.Rect(rect.x + c * (bw + gap), rect.y + r * (bh + gap), bw, bh)
-        style = "selected" if choice.id == view.selected_staff else "key"
-        label = ("✓ " if choice.id == view.selected_staff else "") + choice.name
-        widgets.button(surface, ctx, f"staff:{choice.id}", box, label, style, size=m.body)
+    specs = [parts.pick(f"staff:{c.id}", c.name, c.id == view.selected_staff) for c in view.staff_choices]
+    parts.choices(surface, ctx, rect, ctx.t("confirm.receiver"), specs, cols=2 if len(specs) > 3 else 1)

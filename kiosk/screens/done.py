@@ -10,8 +10,7 @@ from .view import Button, View
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "done.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "done.title")
     r = min(body.height // 4, m.px(70))
     center, y = parts.badge(surface, body, theme.OK, r, m.px(6))
     lw = max(4, r // 5)

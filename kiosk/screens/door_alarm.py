@@ -13,8 +13,7 @@ from .view import Button, View
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "alarm.title", bottom=False)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "alarm.title", bottom=False)
     forced = view.alarm_kind == "door_forced"
     door = view.alarm_door
     # left: the door, big, in a red frame

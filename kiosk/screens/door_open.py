@@ -12,8 +12,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     n = len(view.doors)
     title = "door.title_many" if n > 1 else "door.title"
-    content = widgets.chrome(surface, ctx, title, n=n)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, title, n=n)
     lh = ctx.fonts.line_height(m.body)
     hint = t("door.not_opened") if view.retry_allowed else t("door.hint")
     widgets.text(surface, ctx, hint, pygame.Rect(body.x, body.y, body.width, lh), m.body, bold=True, align="center")

@@ -12,9 +12,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     shown = view.message
     ctx.view = _without_message(view)  # the message is the body here, not a banner
-    content = widgets.chrome(surface, ctx, "error.title")
+    body = parts.screen_body(surface, ctx, "error.title")
     ctx.view = view
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
     r = min(body.height // 4, m.px(60))
     center, y = parts.badge(surface, body, theme.DANGER, r, m.px(6))
     widgets.text(

@@ -19,8 +19,7 @@ def steps(view: View) -> list[str]:
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "help.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "help.title")
     lh = ctx.fonts.line_height(m.heading, True)
     mode = "help.mode_locker" if view.mode == "locker" else "help.mode_counter"
     widgets.text(surface, ctx, t(mode), pygame.Rect(body.x, body.y, body.width, lh), m.heading, theme.ACCENT, bold=True)

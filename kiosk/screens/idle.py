@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "app.title", bottom=False)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 55 // 100, body.height)
+    body = parts.screen_body(surface, ctx, "app.title", bottom=False)
+    left, col = parts.columns(body, body.width * 55 // 100, 2 * m.pad)
     widgets.preview_box(surface, ctx, left)
-    col = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     y = col.y
     lh = ctx.fonts.line_height(m.heading, True)
     widgets.text(surface, ctx, t("idle.title"), pygame.Rect(col.x, y, col.width, lh), m.heading, bold=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 MASK = "*"
@@ -25,8 +25,7 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
     m, t = ctx.m, ctx.t
     kind = view.entry_kind
     title = {"phone": "entry.title_phone", "email": "entry.title_email"}.get(kind, "entry.title_choose")
-    content = widgets.chrome(surface, ctx, title)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, title)
     if kind in ("phone", "email"):
         fh = m.px(58)
         shown = masked(view.entry_text) if kind == "phone" else view.entry_text

@@ -11,38 +11,25 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "detail.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 56 // 100, body.height)
+    body = parts.screen_body(surface, ctx, "detail.title")
+    left, right = parts.columns(body, body.width * 56 // 100, 2 * m.pad)
     d = view.detail
     status = d.status if d is not None else ""
     if d is not None:
-        items = [(t("field.number"), d.number)]
-        if d.status:
-            items.append((t("field.status"), t(f"status.{d.status}")))
-        if d.customer_masked:
-            items.append((t("field.customer"), d.customer_masked))
-        if d.items:
-            items.append((t("field.items"), ", ".join(d.items)))
-        if d.arrived_at:
-            items.append((t("field.arrived"), widgets.short_time(d.arrived_at)))
-        if d.overdue_at:
-            items.append((t("field.overdue_at"), widgets.short_time(d.overdue_at)))
-        if d.locker_door is not None:
-            items.append((t("field.door"), str(d.locker_door)))
+        items = parts.order_fields(ctx, d, "status", "customer", "items", "arrived", "overdue_at", "door")
         widgets.fields(surface, ctx, left, items, size=m.body)
-    right = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     actions: list[tuple[str, str, str]] = []
     if status == "return_requested":
         widgets.paragraph(surface, ctx, t("detail.waiting_review"), right, m.heading, theme.ACCENT, bold=True)
     elif status == "return_reviewed":
-        _choices(surface, ctx, right, "detail.reviewed", [("to_warehouse", "primary"), ("to_store_stock", "primary")])
+        ends = [(b, t(f"btn.{b}"), "primary") for b in ("to_warehouse", "to_store_stock")]
+        parts.choices(surface, ctx, right, t("detail.reviewed"), ends)
     else:
         _reasons(surface, ctx, right, view)
         if view.return_reason in view.return_reasons:
@@ -53,35 +40,8 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
 
 
 def _reasons(surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, view: View) -> None:
-    _m, t = ctx.m, ctx.t
+    t = ctx.t
     chosen = view.return_reason if view.return_reason in view.return_reasons else None
     head = "detail.reason" if chosen else "detail.choose_reason"
-    specs = []
-    for key in view.return_reasons:
-        label = ("✓ " if key == chosen else "") + t(f"reason.{key}")
-        specs.append((f"reason:{key}", label, "selected" if key == chosen else "key"))
-    _column(surface, ctx, rect, t(head), specs)
-
-
-def _choices(
-    surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, head: str, ids: list[tuple[str, str]]
-) -> None:
-    t = ctx.t
-    _column(surface, ctx, rect, t(head), [(bid, t(f"btn.{bid}"), style) for bid, style in ids])
-
-
-def _column(
-    surface: pygame.Surface, ctx: widgets.RenderContext, rect: pygame.Rect, head: str, specs: list[tuple[str, str, str]]
-) -> None:
-    """A heading line and a column of buttons below it."""
-    m = ctx.m
-    lh = ctx.fonts.line_height(m.body, True)
-    widgets.text(surface, ctx, head, pygame.Rect(rect.x, rect.y, rect.width, lh), m.body, theme.MUTED, bold=True)
-    if not specs:
-        return
-    gap = m.px(8)
-    grid = pygame.Rect(rect.x, rect.y + lh + m.gap, rect.width, rect.height - lh - m.gap)
-    bh = min(m.button_h, (grid.height - gap * (len(specs) - 1)) // len(specs))
-    for i, (bid, label, style) in enumerate(specs):
-        box = pygame.Rect(grid.x, grid.y + i * (bh + gap), grid.width, bh)
-        widgets.button(surface, ctx, bid, box, label, style, size=m.body)
+    specs = [parts.pick(f"reason:{key}", t(f"reason.{key}"), key == chosen) for key in view.return_reasons]
+    parts.choices(surface, ctx, rect, t(head), specs)

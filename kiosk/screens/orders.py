@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
@@ -20,8 +20,7 @@ def count_text(ctx: widgets.RenderContext, n: int) -> str:
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "orders.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "orders.title")
     lh = ctx.fonts.line_height(m.body, True)
     head = t("orders.greeting", name=view.member_masked) if view.member_masked else ""
     half = body.width // 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import PICKUP_CODE_LENGTH, Button, View
 
 
@@ -19,9 +19,8 @@ def complete(view: View) -> bool:
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "code.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
-    left = pygame.Rect(body.x, body.y, body.width * 48 // 100, body.height)
+    body = parts.screen_body(surface, ctx, "code.title")
+    left, pad = parts.columns(body, body.width * 48 // 100, 2 * m.pad)
     hint_h = left.height * 45 // 100
     widgets.paragraph(surface, ctx, t("code.hint"), pygame.Rect(left.x, left.y, left.width, hint_h), m.body)
     boxes = pygame.Rect(left.x, left.y + hint_h + m.gap, left.width, m.px(64))
@@ -37,7 +36,6 @@ def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> l
         theme.MUTED,
         align="center",
     )
-    pad = pygame.Rect(left.right + 2 * m.pad, body.y, body.right - left.right - 2 * m.pad, body.height)
     widgets.keypad(surface, ctx, pad)
     area = widgets.bottom_area(surface, ctx)
     widgets.bottom_bar(surface, ctx, area, [("back", t("btn.back"), "secondary")])

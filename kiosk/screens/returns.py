@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pygame
 
-from . import widgets
+from . import parts, widgets
 from .view import Button, View
 
 
@@ -19,8 +19,7 @@ def staff_list(
 ) -> list[Button]:
     """A staff list of orders (``overdue``, ``returns``): rows, pager, ``back``."""
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, title_key)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, title_key)
     paging = widgets.Paging()
     if view.orders:
         paging = widgets.order_list(surface, ctx, body, view.orders, staff=True, page=view.page)

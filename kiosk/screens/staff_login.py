@@ -15,8 +15,7 @@ from .view import Button, View
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "login.title")
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "login.title")
     left, pad = parts.columns(body, body.width * 45 // 100, 2 * m.pad)
     lh = ctx.fonts.line_height(m.heading, True)
     y = left.y + left.height // 2 - lh - m.px(30)

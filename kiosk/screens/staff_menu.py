@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pygame
 
-from . import theme, widgets
+from . import parts, theme, widgets
 from .view import Button, View
 
 
 def render(surface: pygame.Surface, view: View, ctx: widgets.RenderContext) -> list[Button]:
     m, t = ctx.m, ctx.t
-    content = widgets.chrome(surface, ctx, "menu.title", bottom=False)
-    body = content.inflate(-2 * m.pad, -2 * m.pad)
+    body = parts.screen_body(surface, ctx, "menu.title", bottom=False)
     lh = ctx.fonts.line_height(m.heading, True)
     hello = t("menu.hello", name=view.staff_name) if view.staff_name else t("menu.title")
     half = body.width // 2 if view.on_duty else body.width
