@@ -37,6 +37,15 @@ def _calls(world) -> list[tuple[str, str]]:
     return [r for r in world.server.requests() if not r[1].endswith(BACKGROUND)]
 
 
+def _settle(world) -> None:
+    """The loop quiet and the outbox drained: a write queued by the step before (a pickup, a
+    door event) is sent now, not in the middle of the next step's count."""
+    world.settle()
+    outbox = world.app.outbox
+    assert world.until(lambda: outbox.depth() == 0 and not outbox.busy())
+    world.settle()
+
+
 @pytest.mark.parametrize("mode", ["counter", "locker"])
 def test_hostile_camera_codes_reach_no_backend_and_good_codes_still_work(tmp_path, mode):
     sc = scenario_mod.load(SCENARIOS / f"drill_hostile_codes_{mode}.toml")
@@ -45,13 +54,13 @@ def test_hostile_camera_codes_reach_no_backend_and_good_codes_still_work(tmp_pat
     try:
         world.start()
         for step in sc.steps:
-            world.settle()  # what the step before started (e.g. the occupied doors) is done
+            _settle(world)  # what the step before started (the occupied doors, a pickup) is done
             before = len(_calls(world))
             screen = world.app.state.screen.value
             scenario_mod._do(world, step)
             if step.action != "scan" or step.value in GOOD:
                 continue
-            world.settle()
+            _settle(world)
             assert len(_calls(world)) == before, f"step {step.number} reached the backend"
             assert world.app.state.screen.value == screen, f"step {step.number}"
             if world.app.view.message is not None and world.app.view.message.level == "error":
@@ -123,11 +132,11 @@ def test_usb_wedge_bursts_with_junk_are_refused_whole(tmp_path, where):
             do("expect_screen", "staff_menu")
             do("press", "arrival")
             do("expect_screen", "arrival")
-        world.settle()
+        _settle(world)
         for junk in WEDGE_JUNK:
             before = len(_calls(world))
             now = _burst(translator, app, _keys(junk), now)
-            world.settle()
+            _settle(world)
             assert len(_calls(world)) == before, repr(junk[:20])
             assert app.state.screen.value == where, repr(junk[:20])
             assert app.view.message is not None, repr(junk[:20])
