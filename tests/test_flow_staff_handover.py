@@ -49,6 +49,28 @@ def test_a_refused_look_up_is_an_error_back_to_the_order():
     assert d.state.staff is not None
 
 
+def test_a_wrong_pickup_code_asks_again_and_the_hand_over_goes_on():
+    d = Driver()
+    to_detail(d)
+    d.press("lookup_phone")
+    d.type("0912345678")
+    d.press("confirm")
+    assert d.screen == "pickup_code"
+    d.type("000000")
+    d.press("confirm")
+    d.answer("lookup", error=rejected("member_not_found", 404))
+    assert d.screen == "pickup_code"  # not an error screen: the customer types the code again
+    assert d.state.message.key == "msg.pickup_code_wrong"
+    assert flow.view(d.state).entry_text == ""
+    assert d.state.staff.handover is not None
+    d.type("480213")
+    d.press("confirm")
+    assert args(d.last_call().request) == {"phone": "0912345678", "pickup_code": "480213"}
+    d.member([order("A1003", status="overdue", overdue=True)])
+    assert d.screen == "scan_package"  # the hand-over goes on with the look-up that passed
+    assert [o.number for o in d.state.customer.queue] == ["A1003"]
+
+
 def test_back_while_identifying_returns_to_the_order_logged_in():
     d = Driver()
     to_detail(d)

@@ -151,6 +151,20 @@ def wrong_pair(state: State, fx: list[Effect]) -> State:
     return refuse(replace(state, screen=Screen.PICKUP_CODE), fx, "msg.pickup_code_wrong")
 
 
+def ask_again(state: State, code: str, fx: list[Effect]) -> State | None:
+    """A refused phone/email look-up the customer can mend on ``pickup_code`` (also during a
+    staff hand-over): a wrong contact/code pair, or the backend wanting a code after all.
+    None for any other refusal."""
+    c = state.customer
+    if state.screen is Screen.PICKUP_CODE and code == "member_not_found":
+        return wrong_pair(state, fx)
+    if code == "pickup_code_required" and c.contact_kind in ("phone", "email") and c.contact:
+        # the backend wants the code after all (a locker, or contact_lookup changed): ask for it
+        state = ask_pickup_code(state, c.contact_kind, c.contact)
+        return replace(state, message=msg("err.pickup_code_required", "warn"))
+    return None
+
+
 # the look-up's answer (member code, phone or email) ------------------------------------------------
 
 
@@ -191,13 +205,9 @@ def lookup_refused(state: State, event: ApiResult, fx: list[Effect]) -> State:
         # a code scanned: the error screen says "too many tries" (as in revision 1), with the count
         locked = error(replace(customer_reset(locked), screen=Screen.IDLE), fx, code, Screen.IDLE)
         return with_backend(locked, locked_on=Screen.ERROR)
-    c = state.customer
-    if state.screen is Screen.PICKUP_CODE and code == "member_not_found":
-        return wrong_pair(state, fx)
-    if code == "pickup_code_required" and c.contact_kind in ("phone", "email") and c.contact:
-        # the backend wants the code after all (a locker, or contact_lookup changed): ask for it
-        state = ask_pickup_code(state, c.contact_kind, c.contact)
-        return replace(state, message=msg("err.pickup_code_required", "warn"))
+    again = ask_again(state, code, fx)
+    if again is not None:
+        return again
     if code == "member_code_only":
         state = with_backend(state, member_code_only=True)
     # 409 code_used (a rotating code shown again): err.code_used says to show the new code

@@ -40,6 +40,7 @@ from kiosk.flow.common import (
     with_page,
     with_staff,
 )
+from kiosk.flow.contact import ask_again
 from kiosk.flow.customer import BACK, PAGE_BUTTONS, take, turn_page, wrong_code
 from kiosk.flow.state import (
     Arrival,
@@ -314,11 +315,14 @@ def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> 
     """The customer's look-up during a hand-over: the parcel goes on only when that look-up
     allows this order; the pickup names the look-up, with ``handed_over_by`` the staff member."""
     order = state.staff.handover
-    state = with_staff(state, handover=None)
     if not event.ok:
         code = refusal_code(event)
         fx.append(Log("handover_lookup_refused", (("code", code), ("order", order.number))))
-        return error(customer_reset(state), fx, code, Screen.ORDER_DETAIL)
+        again = ask_again(state, code, fx)  # a mistyped pickup code: try again, still handing over
+        if again is not None:
+            return again
+        return error(customer_reset(with_staff(state, handover=None)), fx, code, Screen.ORDER_DETAIL)
+    state = with_staff(state, handover=None)
     lookup = event.value
     allowed = next((o for o in lookup.orders if o.id == order.id), None)
     if allowed is None:
