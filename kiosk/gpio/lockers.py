@@ -51,6 +51,7 @@ from kiosk.config import DoorSection, LockerSection
 from kiosk.errors import ConfigError, GPIOError
 from kiosk.events import DoorEvent
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class _Door:
         return LOCKED
 
 
-class LockerBank:
+class LockerBank(Closing):
     """Relays and door sensors from ``[locker]``; see the module docstring for the rules.
 
     ``post(DoorEvent)`` receives the events (default: dropped, but logged). ``pin_factory`` is
@@ -332,12 +333,6 @@ class LockerBank:
                     except Exception:
                         logger.exception("event=locker_close_failed door=%s", door.number)
         atexit.unregister(self.all_off)
-
-    def __enter__(self) -> LockerBank:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # -- internals (called with the lock held unless said otherwise) ----------------------------
     def _get(self, number: int) -> _Door:
