@@ -81,8 +81,7 @@ class Clock:
 
     def call_later(self, delay: float, fn: Callable, *args) -> Timer:
         with self._cond:
-            timer = Timer(self.monotonic() + max(0.0, delay), next(self._seq), fn, args)
-            heapq.heappush(self._heap, timer)
+            timer = self._push(delay, fn, args)
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._loop, name="clock", daemon=True)
                 self._thread.start()
@@ -90,7 +89,8 @@ class Clock:
         return timer
 
     def sleep(self, seconds: float) -> None:
-        """Block the calling thread for ``seconds`` of kiosk time."""
+        """Block the calling thread for ``seconds`` of kiosk time (simulated time does not pass by
+        itself: on a :class:`SimClock` the thread waits until others advance it that far)."""
         done = threading.Event()
         self.call_later(seconds, done.set)
         done.wait()
@@ -99,6 +99,12 @@ class Clock:
         with self._cond:
             self._closed = True
             self._cond.notify()
+
+    def _push(self, delay: float, fn: Callable, args: tuple) -> Timer:
+        """A timer due ``delay`` seconds of kiosk time from now, put on the heap (lock held)."""
+        timer = Timer(self.monotonic() + max(0.0, delay), next(self._seq), fn, args)
+        heapq.heappush(self._heap, timer)
+        return timer
 
     def _loop(self) -> None:
         while True:
@@ -136,15 +142,7 @@ class SimClock(Clock):
 
     def call_later(self, delay: float, fn: Callable, *args) -> Timer:
         with self._lock:
-            timer = Timer(self._mono + max(0.0, delay), next(self._seq), fn, args)
-            heapq.heappush(self._heap, timer)
-        return timer
-
-    def sleep(self, seconds: float) -> None:
-        """In simulated time a thread cannot sleep by itself; wait for others to advance."""
-        done = threading.Event()
-        self.call_later(seconds, done.set)
-        done.wait()
+            return self._push(delay, fn, args)
 
     def pending(self) -> int:
         with self._lock:

@@ -30,6 +30,7 @@ from kiosk.api.requests import SendHeartbeat
 from kiosk.clock import Clock, Timer
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.journal import log_event
+from kiosk.lifecycle import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class _Client(Protocol):
     def heartbeat(self, kiosk_id: str, payload: dict) -> None: ...
 
 
-class Heartbeat:
+class Heartbeat(Worker):
     """Posts heartbeats on a background thread; ``start()`` sends the first at once."""
 
     def __init__(
@@ -56,6 +57,7 @@ class Heartbeat:
     ) -> None:
         if interval <= 0:
             raise ValueError("the heartbeat interval must be greater than 0")
+        super().__init__("heartbeat")
         self.client = client
         self.kiosk_id = kiosk_id
         self.clock = clock
@@ -64,9 +66,6 @@ class Heartbeat:
         self.version = version
         self.send_uptime = send_uptime
         self._started_at = clock.monotonic()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._timer: Timer | None = None
         self._due = 0.0
         self._immediate = False
@@ -80,32 +79,18 @@ class Heartbeat:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> Heartbeat:
-        if self._thread is not None:
-            return self
-        self._stop.clear()
-        self._wake.set()  # the first heartbeat at once
-        self._due = self.clock.monotonic()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-        self._thread.start()
-        return self
+        if self._thread is None:
+            self._wake.set()  # the first heartbeat at once
+            self._due = self.clock.monotonic()
+        return super().start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread; a heartbeat in flight ends within the client's timeouts."""
-        self._stop.set()
-        self._wake.set()
+        super().stop(timeout)
         if self._timer is not None:
             self._timer.cancel()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
 
     close = stop
-
-    def __enter__(self) -> Heartbeat:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def beat_now(self) -> None:
         """Send one without waiting for the interval (e.g. right after a state the admin must see)."""

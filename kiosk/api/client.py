@@ -55,6 +55,7 @@ from kiosk.api.models import (
 )
 from kiosk.errors import BackendUnavailable, ConfigError, Rejected
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 from kiosk.privacy import code_ref
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-class BackendClient:
+class BackendClient(Closing):
     """The pickup backend, as the kiosk sees it (docs/api.md).
 
     ``base_url`` is the server's root (``https://pickup.example.com``) or already ends in
@@ -218,12 +219,6 @@ class BackendClient:
 
     def close(self) -> None:
         self._session.close()
-
-    def __enter__(self) -> BackendClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"BackendClient({self.base_url!r})"

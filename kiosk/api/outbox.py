@@ -42,6 +42,7 @@ from kiosk.api.requests import KINDS, Write, rebuild, write_class
 from kiosk.errors import BackendUnavailable, KioskError, Rejected
 from kiosk.events import OutboxChanged
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 from kiosk.privacy import code_ref
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class OutboxEvent:
         return rebuild(self.kind, self.payload, self.staff_token)
 
 
-class Outbox:
+class Outbox(Closing):
     """A durable, ordered, idempotent queue of backend writes (see the module docstring).
 
     ``client`` is a :class:`kiosk.api.client.BackendClient` (or anything with its methods),
@@ -383,12 +384,6 @@ class Outbox:
             self._thread.join(timeout)
         with self._db_lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def deliver_now(self) -> int:
         """Try every event that is due now in the calling thread, backoff ignored; return how many

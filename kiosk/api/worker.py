@@ -17,13 +17,14 @@ from typing import Any
 from kiosk.api.requests import Request
 from kiosk.errors import BackendUnavailable, KioskError
 from kiosk.events import ApiResult
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
 
 
-class ApiWorker:
+class ApiWorker(Closing):
     """One thread that runs submitted calls in order and posts their results.
 
     ``post`` receives every :class:`ApiResult` (it runs on the worker thread: typically it puts
@@ -72,12 +73,6 @@ class ApiWorker:
         self._queue.put(_STOP)
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
-
-    def __enter__(self) -> ApiWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _run(self) -> None:
         while True:

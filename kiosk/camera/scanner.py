@@ -39,6 +39,7 @@ from kiosk.codes import CodeKind, CodePatterns, clean
 from kiosk.errors import CameraError
 from kiosk.events import CameraState, Scan
 from kiosk.journal import log_event
+from kiosk.lifecycle import Worker
 from kiosk.privacy import code_ref
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class _Seen:
     misses: int = 0
 
 
-class Scanner:
+class Scanner(Worker):
     """Reads codes from a frame source on a worker thread and posts ``Scan`` events.
 
     ``source``: an open :class:`FrameSource` (or None with ``source_factory``, a callable that
@@ -79,6 +80,7 @@ class Scanner:
     ) -> None:
         if source is None and source_factory is None:
             raise ValueError("a scanner needs a source or a source_factory")
+        super().__init__("scanner")
         self.source = source
         self._factory = source_factory
         self._post = post
@@ -96,9 +98,6 @@ class Scanner:
         self.state = "starting"
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._busy = False
         self._last_good = self.clock.monotonic()
         self._last_fid: object = None
@@ -147,29 +146,13 @@ class Scanner:
 
     # -- control ----------------------------------------------------------------------------------
 
-    def start(self) -> Scanner:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
-            self._thread.start()
-        return self
-
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        """Stop the thread, then cancel a pending reopen and close the source."""
+        super().stop(timeout)
         if self._reopen_timer is not None:
             self._reopen_timer.cancel()
         if self.source is not None:
             self.source.close()
-
-    def __enter__(self) -> Scanner:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def set_patterns(self, patterns: CodePatterns) -> None:
         """New code patterns (the backend's settings changed); used from the next frame on."""

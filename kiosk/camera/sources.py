@@ -32,6 +32,7 @@ import numpy as np
 
 from kiosk.errors import CameraError
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpeg", ".mjpg"}
 
 
-class FrameSource:
+class FrameSource(Closing):
     """The interface; subclasses override :meth:`read` and usually :meth:`open` / :meth:`close`."""
 
     name = "source"
@@ -67,12 +68,6 @@ class FrameSource:
 
     def decoded(self, detections: Sequence[object], frame_id: object = None) -> None:
         """Called by the scanner after each decoded frame."""
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

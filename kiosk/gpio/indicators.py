@@ -26,6 +26,7 @@ from gpiozero.exc import GPIOZeroError
 from kiosk.clock import Clock, Timer
 from kiosk.config import GpioSection
 from kiosk.errors import GPIOError
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ PATTERNS: dict[str, Pattern] = {
 }
 
 
-class Indicators:
+class Indicators(Closing):
     """LEDs and buzzer from ``[gpio]``; ``show(name)`` switches the pattern.
 
     Thread-safe: patterns may be asked for from the main loop while the clock thread steps them.
@@ -168,12 +169,6 @@ class Indicators:
                     logger.exception("event=indicator_close_failed")
             self._colour = None
             self._buzzing = False
-
-    def __enter__(self) -> Indicators:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # -- stepping ---------------------------------------------------------------------------
     def _cancel(self) -> None:

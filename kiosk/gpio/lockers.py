@@ -38,10 +38,11 @@ guards the bank's state.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 from gpiozero.exc import GPIOZeroError
@@ -51,6 +52,7 @@ from kiosk.config import DoorSection, LockerSection
 from kiosk.errors import ConfigError, GPIOError
 from kiosk.events import DoorEvent
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ class _Door:
         return LOCKED
 
 
-class LockerBank:
+class LockerBank(Closing):
     """Relays and door sensors from ``[locker]``; see the module docstring for the rules.
 
     ``post(DoorEvent)`` receives the events (default: dropped, but logged). ``pin_factory`` is
@@ -264,8 +266,7 @@ class LockerBank:
 
         Raises ValueError for an unknown door and GPIOError once the bank is closed or halted.
         """
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             door = self._get(number)
             if self._halted or self._closed:
                 raise GPIOError("the locker bank is shut down; no door can be unlocked")
@@ -280,7 +281,6 @@ class LockerBank:
             self._idle.clear()
             log_event(logger, "door_unlock_queued", door=number, queue=len(self._queue))
             self._start_next(events)
-        self._send(events)
         return True
 
     def all_off(self) -> None:
@@ -333,12 +333,6 @@ class LockerBank:
                         logger.exception("event=locker_close_failed door=%s", door.number)
         atexit.unregister(self.all_off)
 
-    def __enter__(self) -> LockerBank:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     # -- internals (called with the lock held unless said otherwise) ----------------------------
     def _get(self, number: int) -> _Door:
         try:
@@ -356,8 +350,13 @@ class LockerBank:
     def _event(self, events: list[DoorEvent], door: _Door, kind: str) -> None:
         events.append(DoorEvent(door.number, kind, self.clock.monotonic()))
 
-    def _send(self, events: list[DoorEvent]) -> None:
-        """Hand events to ``post``, outside the lock; a failing ``post`` is logged, never fatal."""
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[list[DoorEvent]]:
+        """The bank's lock, and a list for the events of what happens under it; once the lock
+        is released they go to ``post`` (a failing ``post`` is logged, never fatal)."""
+        events: list[DoorEvent] = []
+        with self._lock:
+            yield events
         post = self.post
         for event in events:
             if post is None:
@@ -432,16 +431,13 @@ class LockerBank:
             self._start_next(events)
 
     def _gap_over(self) -> None:
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             self._gap_timer = None
             if not self._closed:
                 self._start_next(events)
-        self._send(events)
 
     def _pulse_end(self, number: int, gen: int) -> None:
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             door = self._doors[number]
             if not door.energised or door.gen != gen:
                 return
@@ -452,11 +448,9 @@ class LockerBank:
                 self._event(events, door, "opened")
                 self._event(events, door, "closed")
             self._next_after_release(events)
-        self._send(events)
 
     def _open_timeout(self, number: int, gen: int) -> None:
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             door = self._doors[number]
             door.open_timer = None
             if door.gen != gen or not door.awaiting or door.sensor_open:
@@ -464,7 +458,6 @@ class LockerBank:
             door.awaiting = False
             log_event(logger, "door_not_opened", door=number, timeout=self.open_timeout)
             self._event(events, door, "not_opened")
-        self._send(events)
 
     def _start_left_open(self, door: _Door) -> None:
         door.open_seq += 1
@@ -472,20 +465,17 @@ class LockerBank:
         door.left_open_timer = self.clock.call_later(self.left_open, self._left_open, door.number, door.open_seq)
 
     def _left_open(self, number: int, seq: int) -> None:
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             door = self._doors[number]
             door.left_open_timer = None
             if door.open_seq != seq or not door.sensor_open or self._closed:
                 return
             log_event(logger, "door_left_open", logging.WARNING, door=number, limit=self.left_open)
             self._event(events, door, "left_open")
-        self._send(events)
 
     def _on_sensor(self, number: int) -> None:
         """A sensor edge (any thread): read the pin and act on a real change only."""
-        events: list[DoorEvent] = []
-        with self._lock:
+        with self._locked() as events:
             door = self._doors[number]
             if self._closed or door.sensor is None or door.sensor.closed:
                 return
@@ -510,4 +500,3 @@ class LockerBank:
                 self._cancel(door, "left_open_timer")
                 log_event(logger, "door_closed", door=number)
                 self._event(events, door, "closed")
-        self._send(events)
