@@ -24,6 +24,7 @@ from kiosk.journal import log_event
 from kiosk.privacy import mask_name
 from kiosk.server.common import ApiError, check_code, phone_digits
 from kiosk.server.db import lookups, members, orders, totp_used
+from kiosk.server.settings import lockout_limits
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class LookupRules:
         # lock per kiosk and contact on PostgreSQL) counts the failures, reads, and records the
         # failure or the look-up, so parallel guesses never get more failure answers than allowed
         contact = contact_key(field, value) if field != "member_code" else None
-        attempts, window = int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
+        attempts, window = lockout_limits(cfg)
         now = self.now()
         refusal: ApiError | None = None
         with self.write(durable=False, nowait=nowait) as conn:
