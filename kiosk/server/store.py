@@ -137,24 +137,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         self.arrival_hooks = []
         db.create_schema(self.engine)
         # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
-        # a member and their waiting orders in one statement (rows of one member only: see lookup)
-        self._q_member = {
-            col.name: select(
-                members.c.id.label("m_id"),
-                members.c.name.label("m_name"),
-                *self._order_cols[:-2],  # the order's own columns (the last two are the member's)
-                members.c.name.label("member_name"),
-                members.c.phone.label("member_phone"),
-                self._member_email,
-            )
-            .select_from(
-                members.outerjoin(orders, (orders.c.member_id == members.c.id) & (orders.c.status == "arrived"))
-            )
-            .where(col == bindparam("v"))
-            .order_by(members.c.id, orders.c.arrived_at, orders.c.number)
-            for col in (members.c.member_code, members.c.phone_digits, members.c.email_lower)
-        }
-        self._q_by_pickup = self.lookup_queries()
+        self._q_member, self._q_by_pickup = self.lookup_queries()
         self._q_order = {
             col.name: self._order_select().where(col == bindparam("v"))
             for col in (orders.c.id, orders.c.number, orders.c.package_code)
