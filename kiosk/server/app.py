@@ -143,7 +143,7 @@ class ReviewIn(_In):
 
 
 class CompleteIn(_In):
-    destination: str
+    destination: str  # "warehouse" or "store_stock"; another value is 400 bad_input (complete_return)
 
 
 class HeartbeatIn(_In):
