@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 LOCKER_PICKUP_SECONDS = 86400.0
 
 
+def wanted_statuses(status: str) -> list[str]:
+    """The statuses of a ``status`` filter (one, or a comma-separated list), else 400 ``bad_input``."""
+    wanted = [s.strip() for s in status.split(",") if s.strip()]
+    if not wanted or any(s not in API_STATUSES for s in wanted):
+        raise ApiError(400, "bad_input", "status takes one or more of: " + ", ".join(API_STATUSES))
+    return wanted
+
+
 class OrderRules:
     """Reading orders and changing their status; mixed into the Store."""
 
@@ -125,9 +133,7 @@ class OrderRules:
         return or_(*conds)
 
     def list_orders(self, status: str) -> list[dict[str, Any]]:
-        wanted = [s.strip() for s in status.split(",") if s.strip()]
-        if not wanted or any(s not in API_STATUSES for s in wanted):
-            raise ApiError(400, "bad_input", "status takes one or more of: " + ", ".join(API_STATUSES))
+        wanted = wanted_statuses(status)
         now = self.now()
         with self.read() as conn:
             rows = conn.execute(
