@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import urllib.parse
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -142,7 +143,7 @@ class ReviewIn(_In):
 
 
 class CompleteIn(_In):
-    destination: str
+    destination: str  # "warehouse" or "store_stock"; another value is 400 bad_input (complete_return)
 
 
 class HeartbeatIn(_In):
@@ -542,6 +543,17 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         _, staff_id = await staff_auth(kiosk_id, token)
         return StaffCall(kiosk_id, staff_id, await idem_key(key), token or "")
 
+    def staff_step(
+        step: Callable[..., tuple[int, Any]], request: Request, call: StaffCall, body: _In | None, **target: str
+    ) -> Response:
+        """Run the store's write ``step`` (arrive, a return step) for a staff call on ``target``
+        (the parcel or order of the path): the call's key, path and body, its kiosk and staff member."""
+        given = body.model_dump(exclude_unset=True) if body is not None else {}
+        status, answer = step(
+            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, **target
+        )
+        return _answer(status, answer)
+
     # --- error handlers: always the contract's shape
 
     @app.exception_handler(ApiError)
@@ -664,11 +676,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         call: Annotated[StaffCall, Depends(staff_write)],
         body: ArriveIn | None = None,
     ) -> Response:
-        given = body.model_dump(exclude_unset=True) if body is not None else {}
-        status, answer = store.arrive(
-            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, package_code=package_code
-        )
-        return _answer(status, answer)
+        return staff_step(store.arrive, request, call, body, package_code=package_code)
 
     @app.post(
         f"{API}/orders/{{order_id}}/pickup",
@@ -714,11 +722,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         call: Annotated[StaffCall, Depends(staff_write)],
         body: ReturnIn | None = None,
     ) -> Response:
-        given = body.model_dump(exclude_unset=True) if body is not None else {}
-        status, answer = store.request_return(
-            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, order_id=order_id
-        )
-        return _answer(status, answer)
+        return staff_step(store.request_return, request, call, body, order_id=order_id)
 
     @app.post(
         f"{API}/orders/{{order_id}}/return/review", response_model=OrderOut, responses=order_write, tags=["staff"]
@@ -726,15 +730,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def review_return(
         order_id: str, request: Request, body: ReviewIn, call: Annotated[StaffCall, Depends(staff_write)]
     ) -> Response:
-        status, answer = store.review_return(
-            call.key,
-            request.url.path,
-            body.model_dump(exclude_unset=True),
-            kiosk_id=call.kiosk_id,
-            staff_id=call.staff_id,
-            order_id=order_id,
-        )
-        return _answer(status, answer)
+        return staff_step(store.review_return, request, call, body, order_id=order_id)
 
     @app.post(
         f"{API}/orders/{{order_id}}/return/complete", response_model=OrderOut, responses=order_write, tags=["staff"]
@@ -742,15 +738,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def complete_return(
         order_id: str, request: Request, body: CompleteIn, call: Annotated[StaffCall, Depends(staff_write)]
     ) -> Response:
-        status, answer = store.complete_return(
-            call.key,
-            request.url.path,
-            body.model_dump(exclude_unset=True),
-            kiosk_id=call.kiosk_id,
-            staff_id=call.staff_id,
-            order_id=order_id,
-        )
-        return _answer(status, answer)
+        return staff_step(store.complete_return, request, call, body, order_id=order_id)
 
     forbidden = {**ERRORS, 403: {**_ERR, "description": "forbidden"}}
 

@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from kiosk.statuses import STATUSES
+
 logger = logging.getLogger(__name__)
 
 metadata = MetaData()
@@ -78,15 +80,7 @@ members = Table(
 )
 
 # statuses as stored; "overdue" is never stored (an "arrived" order past its overdue time)
-STORED_STATUSES = (
-    "shipped",
-    "arrived",
-    "received",
-    "return_requested",
-    "return_reviewed",
-    "returned_to_warehouse",
-    "restocked",
-)
+STORED_STATUSES = tuple(status for status in STATUSES if status != "overdue")
 # an order in one of these holds its locker door
 DOOR_HOLDING = ("arrived", "return_requested")
 _DOOR_HOLDING_SQL = "status IN (" + ", ".join(f"'{s}'" for s in DOOR_HOLDING) + ")"

@@ -24,6 +24,7 @@ from kiosk.journal import log_event
 from kiosk.privacy import mask_name
 from kiosk.server.common import ApiError, check_code, phone_digits
 from kiosk.server.db import lookups, members, orders, totp_used
+from kiosk.server.settings import lockout_limits
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class LookupRules:
         # lock per kiosk and contact on PostgreSQL) counts the failures, reads, and records the
         # failure or the look-up, so parallel guesses never get more failure answers than allowed
         contact = contact_key(field, value) if field != "member_code" else None
-        attempts, window = int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
+        attempts, window = lockout_limits(cfg)
         now = self.now()
         refusal: ApiError | None = None
         with self.write(durable=False, nowait=nowait) as conn:
@@ -180,23 +181,35 @@ class LookupRules:
         key = phone_digits(value) if field == "phone" else value.strip().lower()
         return conn.execute(self._q_by_pickup[column], {"v": key, "code": pickup_code}).all()
 
-    def lookup_queries(self) -> dict[str, Any]:
-        """Statements for :meth:`_by_pickup_code` (built once by the store)."""
+    def lookup_queries(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The look-up's statements (built once by the store), by column name: a member and their
+        waiting orders in one statement (rows of one member only: see :meth:`_answer`), and for
+        :meth:`_by_pickup_code` the member and the one waiting order with a pickup code."""
         cols = (
             members.c.id.label("m_id"),
             members.c.name.label("m_name"),
-            *self._order_cols[:-2],
+            *self._order_cols[:-2],  # the order's own columns (the last two are the member's)
             members.c.name.label("member_name"),
             members.c.phone.label("member_phone"),
             self._member_email,
         )
-        return {
+        by_member = {
+            col.name: select(*cols)
+            .select_from(
+                members.outerjoin(orders, (orders.c.member_id == members.c.id) & (orders.c.status == "arrived"))
+            )
+            .where(col == bindparam("v"))
+            .order_by(members.c.id, orders.c.arrived_at, orders.c.number)
+            for col in (members.c.member_code, members.c.phone_digits, members.c.email_lower)
+        }
+        by_pickup = {
             col.name: select(*cols)
             .select_from(members.join(orders, orders.c.member_id == members.c.id))
             .where(col == bindparam("v"), orders.c.status == "arrived", orders.c.pickup_code == bindparam("code"))
             .limit(1)
             for col in (members.c.phone_digits, members.c.email_lower)
         }
+        return by_member, by_pickup
 
 
 def current_member_code(member_code: str, secret: str, now: float) -> str:

@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 LOCKER_PICKUP_SECONDS = 86400.0
 
 
+def wanted_statuses(status: str) -> list[str]:
+    """The statuses of a ``status`` filter (one, or a comma-separated list), else 400 ``bad_input``."""
+    wanted = [s.strip() for s in status.split(",") if s.strip()]
+    if not wanted or any(s not in API_STATUSES for s in wanted):
+        raise ApiError(400, "bad_input", "status takes one or more of: " + ", ".join(API_STATUSES))
+    return wanted
+
+
 class OrderRules:
     """Reading orders and changing their status; mixed into the Store."""
 
@@ -125,9 +133,7 @@ class OrderRules:
         return or_(*conds)
 
     def list_orders(self, status: str) -> list[dict[str, Any]]:
-        wanted = [s.strip() for s in status.split(",") if s.strip()]
-        if not wanted or any(s not in API_STATUSES for s in wanted):
-            raise ApiError(400, "bad_input", "status takes one or more of: " + ", ".join(API_STATUSES))
+        wanted = wanted_statuses(status)
         now = self.now()
         with self.read() as conn:
             rows = conn.execute(
@@ -158,6 +164,15 @@ class OrderRules:
         row = self._locked_order(conn, orders.c.id, order_id)
         if row is None:
             raise ApiError(404, "order_not_found", "no such order")
+        return row
+
+    def _locked_order_in(self, conn: Connection, order_id: str, status: str, refusal: str | None = None) -> Row:
+        """The order, locked, when it is in ``status``; else 409 ``wrong_status``: "the order is
+        <its status>" and ``refusal`` (by default ", not <status>")."""
+        row = self._locked_order_by_id(conn, order_id)
+        if row.status != status:
+            why = refusal or f", not {status}"
+            raise ApiError(409, "wrong_status", f"the order is {row.status}{why}")
         return row
 
     def _after(self, conn: Connection, order_id: str, now: float) -> dict[str, Any]:
@@ -320,9 +335,7 @@ class OrderRules:
             raise ApiError(400, "bad_input", "reason is longer than 1000 characters")
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order_by_id(conn, order_id)
-            if row.status != "arrived":
-                raise ApiError(409, "wrong_status", f"the order is {row.status}; only arrived or overdue can return")
+            row = self._locked_order_in(conn, order_id, "arrived", "; only arrived or overdue can return")
             self._transition(conn, order_id, "arrived", now, status="return_requested", return_reason=reason)
             self._event(conn, order_id, "return", now, kiosk_id=kiosk_id, staff_id=staff_id, idempotency_key=key)
             log_event(logger, "return_requested", order=row.number, staff=staff_id, kiosk=kiosk_id)
@@ -345,9 +358,7 @@ class OrderRules:
         approved = body["approved"]
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order_by_id(conn, order_id)
-            if row.status != "return_requested":
-                raise ApiError(409, "wrong_status", f"the order is {row.status}, not return_requested")
+            row = self._locked_order_in(conn, order_id, "return_requested")
             if approved:
                 self._transition(conn, order_id, "return_requested", now, status="return_reviewed")
             else:
@@ -383,9 +394,7 @@ class OrderRules:
             raise ApiError(400, "bad_input", 'destination is "warehouse" or "store_stock"')
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
-            row = self._locked_order_by_id(conn, order_id)
-            if row.status != "return_reviewed":
-                raise ApiError(409, "wrong_status", f"the order is {row.status}, not return_reviewed")
+            row = self._locked_order_in(conn, order_id, "return_reviewed")
             self._transition(conn, order_id, "return_reviewed", now, status=target)
             self._event(conn, order_id, target, now, kiosk_id=kiosk_id, staff_id=staff_id, idempotency_key=key)
             log_event(logger, "return_completed", order=row.number, to=destination, staff=staff_id, kiosk=kiosk_id)

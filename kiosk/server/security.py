@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from kiosk.journal import log_event
@@ -37,6 +37,14 @@ logger = logging.getLogger(__name__)
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token(conn: Connection, table: Table, expires_at: float, **owner: Any) -> str:
+    """A new bearer token (32 random bytes, URL-safe), kept in ``table`` only as its hash with
+    ``owner``'s columns and ``expires_at`` (in ``conn``): the token itself is answered once."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(insert(table).values(token_hash=token_hash(token), **owner, expires_at=expires_at))
+    return token
 
 
 # PINs and admin passwords: PBKDF2-HMAC-SHA256 with a random salt; the parameters travel with the hash

@@ -99,6 +99,11 @@ def check_settings(values: dict[str, Any], *, keys: dict[str, Any] = DEFAULT_SET
     return dict(values)
 
 
+def lockout_limits(settings: dict[str, Any]) -> tuple[int, float]:
+    """The lockout in force: (failed attempts allowed, seconds they count for)."""
+    return int(settings["lockout_attempts"]), float(settings["lockout_seconds"])
+
+
 def kiosk_view(settings: dict[str, Any]) -> dict[str, Any]:
     """What ``GET /settings`` answers: the kiosk's keys only."""
     return {key: settings[key] for key in KIOSK_DEFAULTS}

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,11 +73,12 @@ from kiosk.server.security import (  # noqa: F401
     DUMMY_HASH,
     Lockout,
     hash_pin,
+    new_token,
     token_hash,
     verify_pin,
 )
 from kiosk.server.seed import API_STATUSES, seed_rows  # noqa: F401
-from kiosk.server.settings import DEFAULT_SETTINGS, kiosk_view
+from kiosk.server.settings import DEFAULT_SETTINGS, kiosk_view, lockout_limits
 
 logger = logging.getLogger(__name__)
 
@@ -137,24 +137,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         self.arrival_hooks = []
         db.create_schema(self.engine)
         # statements built once (the request path then only binds values; SQLAlchemy caches the SQL)
-        # a member and their waiting orders in one statement (rows of one member only: see lookup)
-        self._q_member = {
-            col.name: select(
-                members.c.id.label("m_id"),
-                members.c.name.label("m_name"),
-                *self._order_cols[:-2],  # the order's own columns (the last two are the member's)
-                members.c.name.label("member_name"),
-                members.c.phone.label("member_phone"),
-                self._member_email,
-            )
-            .select_from(
-                members.outerjoin(orders, (orders.c.member_id == members.c.id) & (orders.c.status == "arrived"))
-            )
-            .where(col == bindparam("v"))
-            .order_by(members.c.id, orders.c.arrived_at, orders.c.number)
-            for col in (members.c.member_code, members.c.phone_digits, members.c.email_lower)
-        }
-        self._q_by_pickup = self.lookup_queries()
+        self._q_member, self._q_by_pickup = self.lookup_queries()
         self._q_order = {
             col.name: self._order_select().where(col == bindparam("v"))
             for col in (orders.c.id, orders.c.number, orders.c.package_code)
@@ -372,11 +355,9 @@ class Store(OrderRules, LookupRules, KioskRules):
     def staff_login(self, kiosk_id: str, badge_code: str, pin: str) -> dict[str, Any]:
         check_code(badge_code, "badge_code")
         check_code(pin, "pin")
-        cfg = self.settings
+        limits = lockout_limits(self.settings)
         with self.write(durable=False) as conn:
-            slot = self.lockout.take(
-                conn, "login", kiosk_id, int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
-            )
+            slot = self.lockout.take(conn, "login", kiosk_id, *limits)
         try:
             with self.read() as conn:
                 row = conn.execute(
@@ -389,17 +370,9 @@ class Store(OrderRules, LookupRules, KioskRules):
                 slot.fail()
                 log_event(logger, "staff_login_failed", logging.WARNING, kiosk=kiosk_id, badge=code_ref(badge_code))
                 raise ApiError(401, "bad_credentials", "unknown badge or wrong PIN")
-            token = secrets.token_urlsafe(32)
             with self.write(durable=False) as conn:
                 now = self.now()
-                conn.execute(
-                    insert(staff_tokens).values(
-                        token_hash=token_hash(token),
-                        staff_id=row.id,
-                        kiosk_id=kiosk_id,
-                        expires_at=now + STAFF_TOKEN_SECONDS,
-                    )
-                )
+                token = new_token(conn, staff_tokens, now + STAFF_TOKEN_SECONDS, staff_id=row.id, kiosk_id=kiosk_id)
                 self.lockout.settle(conn, slot)
                 slot.row_id = 0
                 self.maintain(conn, now)

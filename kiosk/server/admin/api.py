@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.server.admin import auth
 from kiosk.server.admin.service import AdminService
-from kiosk.server.app import OrderOut
+from kiosk.server.app import CompleteIn, OrderOut, ReturnIn, ReviewIn  # the staff calls' bodies
 from kiosk.server.common import ApiError, check_code
 
 API = "/api/v1/admin"
@@ -32,18 +32,6 @@ class AdminLoginIn(_In):
 class AdminLoginOut(BaseModel):
     admin_token: str
     expires_in: int
-
-
-class ReturnIn(_In):
-    reason: str | None = None
-
-
-class ReviewIn(_In):
-    approved: bool
-
-
-class CompleteIn(_In):
-    destination: str  # "warehouse" or "store_stock"; another value is 400, as the staff call
 
 
 class NotifyIn(_In):

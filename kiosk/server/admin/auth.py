@@ -23,7 +23,8 @@ from sqlalchemy import Column, Float, Index, String, Table, delete, insert, sele
 from kiosk.journal import log_event
 from kiosk.server import db
 from kiosk.server.common import ApiError, is_bad_text
-from kiosk.server.security import DUMMY_HASH, hash_secret, token_hash, verify_secret
+from kiosk.server.security import DUMMY_HASH, hash_secret, new_token, token_hash, verify_secret
+from kiosk.server.settings import lockout_limits
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +55,11 @@ def _check_text(value: Any, what: str, limit: int) -> str:
     return value
 
 
-def _lockout(store: Any, username: str):
-    cfg = store.settings
-    return store.lockout.attempt(
-        "admin_login", username.lower(), int(cfg["lockout_attempts"]), float(cfg["lockout_seconds"])
-    )
-
-
 def login(store: Any, username: Any, password: Any) -> dict[str, Any]:
     """``{"admin_token","expires_in"}``; 401 ``bad_credentials``; 429 ``locked_out``."""
     username = _check_text(username, "username", MAX_USERNAME)
     password = _check_text(password, "password", MAX_PASSWORD)
-    with _lockout(store, username) as slot:
+    with store.lockout.attempt("admin_login", username.lower(), *lockout_limits(store.settings)) as slot:
         with store.read() as conn:
             row = conn.execute(
                 select(db.admins.c.username, db.admins.c.password_hash).where(db.admins.c.username == username)
@@ -75,18 +69,10 @@ def login(store: Any, username: Any, password: Any) -> dict[str, Any]:
             slot.fail()
             log_event(logger, "admin_login_failed", logging.WARNING)
             raise ApiError(401, "bad_credentials", "unknown username or wrong password")
-    token = secrets.token_urlsafe(32)
     with store.write() as conn:
         now = store.now()
         conn.execute(delete(admin_tokens).where(admin_tokens.c.expires_at <= now))
-        conn.execute(
-            insert(admin_tokens).values(
-                token_hash=token_hash(token),
-                username=row.username,
-                created_at=now,
-                expires_at=now + ADMIN_TOKEN_SECONDS,
-            )
-        )
+        token = new_token(conn, admin_tokens, now + ADMIN_TOKEN_SECONDS, username=row.username, created_at=now)
     log_event(logger, "admin_login")
     return {"admin_token": token, "expires_in": ADMIN_TOKEN_SECONDS}
 
