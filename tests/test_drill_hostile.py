@@ -199,6 +199,19 @@ def test_client_quotes_path_codes_and_gets_the_contract_answer(backend):
             assert err.value.code == "parcel_not_found", code
 
 
+def test_client_refuses_dot_segments_without_asking_the_backend(backend):
+    """``.``/``..``/empty as a path segment would be removed before sending (another route)."""
+    with BackendClient(backend.base_url, backend.kiosk_token) as client:
+        token = client.staff_login("STAFF-0001", "2468").token
+        before = len(backend.requests())
+        for code in (".", "..", ""):
+            with pytest.raises(Rejected) as err:
+                client.parcel(code, token)
+            assert err.value.code == "bad_input", code
+            assert err.value.local, code
+        assert len(backend.requests()) == before
+
+
 def test_the_same_code_again_makes_no_second_call_and_opens_no_second_door(tmp_path):
     """``drill_repeated_codes_locker``: a code still in view is read again after the hold-off."""
     from kiosk.gpio.recorder import read_gpio_csv

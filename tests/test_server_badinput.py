@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.server.harness import ServerThread
@@ -239,6 +239,9 @@ def test_generated_member_codes(server, http, code):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(code=st.text(min_size=1, max_size=140))
 def test_generated_package_codes_in_the_path(server, http, staff_headers, code):
+    # "." and ".." cannot be a path segment: clients remove dot segments before sending (the
+    # kiosk's client refuses such a code itself, tests/test_drill_hostile.py)
+    assume(code not in (".", ".."))
     r = http.get(server.api_url + "/parcels/" + urllib.parse.quote(code, safe=""), headers=staff_headers, timeout=10)
     assert r.status_code in (200, 400, 404), (code, r.status_code)
     assert r.status_code == 200 or error_code(r) in ("bad_input", "parcel_not_found")

@@ -520,9 +520,13 @@ def _no_body(data: Any) -> None:
 
 
 def _segment(value: str) -> str:
-    """One URL path segment, every reserved character escaped (``/`` included)."""
+    """One URL path segment, every reserved character escaped (``/`` included). An empty
+    segment, ``.`` or ``..`` cannot be sent: HTTP clients remove dot segments (RFC 3986 5.2.4),
+    so the request would name another route; it is refused here, the backend not asked."""
     if not isinstance(value, str):
         raise TypeError("path segments are strings")
+    if value in ("", ".", ".."):
+        raise _local_reject("the code cannot be sent")
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:  # a lone surrogate: cannot be sent, the server would refuse it
