@@ -113,7 +113,7 @@ def to_idle(state: State, fx: list[Effect]) -> State:
     """The session is over: forget it, and greet the next person in the kiosk's own language."""
     state = staff_reset(customer_reset(state))
     screen = Screen.IDLE if state.online else Screen.OFFLINE
-    return with_backend(replace(state, screen=screen, lang=state.cfg.language), pending=None)
+    return with_backend(replace(state, screen=screen, lang=state.cfg.kiosk.language), pending=None)
 
 
 def home(state: State) -> Screen:

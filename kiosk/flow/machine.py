@@ -65,7 +65,7 @@ def step(state: State, event: object) -> tuple[State, list[Effect]]:
     if alarm.blocked(state, event):
         refused = alarm.refuse_input(state, event, fx)
         if refused.message is not None and refused.message is not state.message:
-            fx.append(StartTimer("message", state.cfg.message_timeout))
+            fx.append(StartTimer("message", state.cfg.kiosk.message_timeout))
         return refused, fx
     outer = state
     covered = state.screen is Screen.DOOR_ALARM
@@ -85,19 +85,19 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
         if state.screen in (Screen.IDLE, Screen.OFFLINE):
             fx.append(CancelTimer("idle"))
         elif state.screen is Screen.DONE:
-            fx.append(StartTimer("idle", cfg.done_timeout))
+            fx.append(StartTimer("idle", cfg.kiosk.done_timeout))
         elif state.screen in CUSTOMER or (state.screen is Screen.STAFF_LOGIN and state.staff is None):
-            fx.append(StartTimer("idle", cfg.idle_timeout))
+            fx.append(StartTimer("idle", cfg.kiosk.idle_timeout))
         else:
             fx.append(CancelTimer("idle"))
     if state.staff is not None and (changed or user_input):
-        fx.append(StartTimer("staff", cfg.staff_timeout))
+        fx.append(StartTimer("staff", cfg.kiosk.staff_timeout))
     elif state.staff is None and before.staff is not None:
         fx.append(CancelTimer("staff"))
     if before.staff is not None and (state.staff is None or state.staff.token != before.staff.token):
         staff.logout_sent(before.staff, fx)  # however the session ended, its token is given back
     if state.message is not None and state.message is not before.message:
-        fx.append(StartTimer("message", cfg.message_timeout))
+        fx.append(StartTimer("message", cfg.kiosk.message_timeout))
     if state.online != before.online:
         fx.append(StartTimer("probe", cfg.probe_online if state.online else cfg.probe_offline))
         fx.append(Log("backend_up" if state.online else "backend_down"))
@@ -153,7 +153,7 @@ def _idle_timeout(state: State, fx: list[Effect]) -> State:
     screen = state.screen
     if screen is Screen.DOOR_OPEN and any(s.state is DoorSlotState.OPEN for s in state.customer.doors):
         # someone is at an open door: the session lasts until it is closed (or its alarm)
-        fx.append(StartTimer("idle", state.cfg.idle_timeout))
+        fx.append(StartTimer("idle", state.cfg.kiosk.idle_timeout))
         return state
     if state.staff is not None and screen in CUSTOMER and screen is not Screen.ERROR:
         # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
