@@ -1,6 +1,7 @@
 """The flow's vocabulary: its own events, the effects it asks for, its configuration and state.
 
-The state is a few frozen records, so that forgetting a part is one ``replace``:
+The state is a few frozen records, so that forgetting a part is one ``replace`` (and changing
+one is ``state.with_customer(...)``, ``state.with_staff(...)``, ...):
 
 - :class:`Backend`: what the kiosk knows of the backend (reachable, settings, the call in flight);
 - :class:`Customer`: the person at the kiosk (member, orders, doors being opened, typed text);
@@ -14,7 +15,7 @@ The state is a few frozen records, so that forgetting a part is one ``replace``:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kiosk.api.models import Order, Staff
@@ -340,6 +341,26 @@ class State:
     @property
     def pending(self) -> tuple[str, int] | None:
         return self.backend.pending
+
+    # the state with one of its parts changed: ``state.with_customer(entry_text="")``
+
+    def with_backend(self, **changes: Any) -> State:
+        return replace(self, backend=replace(self.backend, **changes))
+
+    def with_customer(self, **changes: Any) -> State:
+        return replace(self, customer=replace(self.customer, **changes))
+
+    def with_staff(self, **changes: Any) -> State:
+        """Change the staff session (a no-op when nobody is logged in)."""
+        if self.staff is None:
+            return self
+        return replace(self, staff=replace(self.staff, **changes))
+
+    def with_lockers(self, **changes: Any) -> State:
+        return replace(self, lockers=replace(self.lockers, **changes))
+
+    def with_page(self, page: int) -> State:
+        return replace(self, paging=replace(self.paging, page=page))
 
 
 def initial(cfg: FlowConfig | None = None) -> State:
