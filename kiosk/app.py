@@ -172,18 +172,7 @@ def flow_config(config: Config, bank: Any = None) -> flow.FlowConfig:
         for name in ("member_code_pattern", "parcel_code_pattern", "staff_badge_pattern")
         if getattr(sc, name)
     )
-    k = config.kiosk
-    return flow.FlowConfig(
-        mode=k.mode,
-        language=k.language,
-        idle_timeout=k.idle_timeout,
-        done_timeout=k.done_timeout,
-        staff_timeout=k.staff_timeout,
-        message_timeout=k.message_timeout,
-        doors=doors,
-        pattern_overrides=overrides,
-        kiosk_id=k.id or "",
-    )
+    return flow.FlowConfig(kiosk=config.kiosk, doors=doors, pattern_overrides=overrides)
 
 
 class App:
@@ -286,7 +275,7 @@ class App:
     # -- start, loop, close -------------------------------------------------------------------
 
     def start(self) -> App:
-        log_event(logger, "kiosk_start", mode=self.state.cfg.mode, kiosk=self.config.kiosk.id)
+        log_event(logger, "kiosk_start", mode=self.state.cfg.kiosk.mode, kiosk=self.config.kiosk.id)
         if self.outbox is not None:
             self.outbox.start()
         if self.camera is not None:

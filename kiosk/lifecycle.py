@@ -2,7 +2,7 @@
 
 * :class:`Closing`: a part that owns something (a device, a session, a file, a thread) is a
   context manager whose ``with`` block ends in ``close()``: the backend client, the outbox, the api
-  worker, the frame sources, the locker bank, the indicators.
+  worker, the frame sources, the locker bank, the indicators, the simulated GPIO, systemd's socket.
 * :class:`Worker`: a part that is one daemon thread running ``_run`` until ``_stop`` is set,
   woken early by ``_wake`` (which it also waits on for kiosk time: ``clock.call_later(delay,
   self._wake.set)``): the camera scanner and the heartbeat. ``start()`` is idempotent and returns

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from kiosk.journal import log_event
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _socket_address(address: str) -> str | bytes:
     return address
 
 
-class Systemd:
+class Systemd(Closing):
     """The notify side of a ``Type=notify`` service.
 
     ``address`` defaults to ``$NOTIFY_SOCKET``; ``environ`` (default ``os.environ``) supplies it
@@ -190,12 +191,6 @@ class Systemd:
             if self._socket is not None:
                 self._socket.close()
                 self._socket = None
-
-    def __enter__(self) -> Systemd:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def on_sigterm(systemd: Systemd, stop: Callable[[], None]) -> Callable | int | None:

@@ -79,6 +79,22 @@ def test_writes_are_rebuilt_from_class_name_or_wire_kind():
         Pickup(order_id="o_2", lookup_id="l_1")
 
 
+def test_return_steps_stored_by_field_name_load_again():
+    """The three steps of a return share their order and token fields (ReturnStep); rows stored
+    by name and fields, as the outbox has always kept them, still load."""
+    rows = [
+        ("RequestReturn", {"order_id": "o_1", "reason": "damaged"}),
+        ("ReviewReturn", {"order_id": "o_1", "approved": False}),
+        ("CompleteReturn", {"order_id": "o_1", "destination": "warehouse"}),
+    ]
+    for kind, payload in rows:
+        step = rebuild(kind, payload, "t")
+        assert (type(step).__name__, step.payload(), step.staff_token) == (kind, payload, "t")
+        assert rebuild(step.kind, payload, "t") == step
+    with pytest.raises(ValueError, match="lacks order_id"):
+        rebuild("RequestReturn", {"reason": "damaged"}, "t")
+
+
 def test_reprs_hold_no_codes_pins_or_tokens():
     for record in (
         StaffLogin(badge_code="STAFF-0001", pin="2468"),

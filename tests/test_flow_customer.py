@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected
+from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected, section
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Settings
@@ -349,7 +349,7 @@ def test_locker_door_events_for_other_doors_ignored():
 
 
 def test_locker_sensorless_door_done_after_pulse():
-    d = Driver(config=flow.FlowConfig(mode="locker", doors=(flow.DoorInfo(1, sensorless=True),)))
+    d = Driver(config=flow.FlowConfig(kiosk=section("locker"), doors=(flow.DoorInfo(1, sensorless=True),)))
     d.member([order("A1002", door=1)])
     d.press("order:A1002")
     d.door(1, "opened")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected
+from test_flow_support import LOOKUP_ID, Driver, args, down, order, rejected, section
 
 from kiosk import flow
 from kiosk.api.models import Settings, Staff, StaffSession
@@ -229,7 +229,7 @@ def test_locker_arrival_no_free_door():
 
 def test_free_door_skips_out_of_service_and_size():
     cfg = flow.FlowConfig(
-        mode="locker",
+        kiosk=section("locker"),
         doors=(flow.DoorInfo(1, in_service=False), flow.DoorInfo(2, size="L"), flow.DoorInfo(3, size="M")),
     )
     assert flow.free_door(cfg, frozenset(), None) == 2

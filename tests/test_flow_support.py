@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Order, Settings, Staff, StaffSession
+from kiosk.config import KioskSection
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, DoorEvent, Scan
 from kiosk.screens.view import Press, Typed
@@ -29,8 +30,14 @@ def order(number="A1002", oid=None, door=None, status="arrived", overdue=False, 
     )
 
 
-def cfg(mode="counter", doors=12, **kw):
-    return flow.FlowConfig(mode=mode, doors=tuple(flow.DoorInfo(n) for n in range(1, doors + 1)), **kw)
+def section(mode="counter", kiosk_id=""):
+    """The config's ``[kiosk]`` section the flow reads: no kiosk id (so no kiosk events) unless given."""
+    return KioskSection(id=kiosk_id, mode=mode)
+
+
+def cfg(mode="counter", doors=12, kiosk_id="", **kw):
+    doors_ = tuple(flow.DoorInfo(n) for n in range(1, doors + 1))
+    return flow.FlowConfig(kiosk=section(mode, kiosk_id), doors=doors_, **kw)
 
 
 class Driver:
@@ -38,7 +45,7 @@ class Driver:
 
     def __init__(self, mode="counter", settings=None, *, config=None, start=True, **kw):
         """A started flow (``Start`` sent, the settings answered) unless ``start`` is False; its
-        ``config`` (a :class:`flow.FlowConfig`) is built from ``mode`` and ``kw`` unless given."""
+        ``config`` (a :class:`flow.FlowConfig`) is built by :func:`cfg` from ``mode`` and ``kw`` unless given."""
         self.state = flow.initial(config if config is not None else cfg(mode, **kw))
         self.effects: list = []
         if not start:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from kiosk import flow
 from kiosk.api.models import Lookup, Member, Order, Settings, Staff, StaffSession
 from kiosk.api.requests import ParcelInfo
+from kiosk.config import KioskSection
 from kiosk.errors import BackendUnavailable, Rejected
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
 from kiosk.screens.i18n import catalogue
@@ -104,7 +105,7 @@ def _value(call: flow.Call, draw_orders: tuple):
 class Run:
     def __init__(self, mode: str, data):
         doors = tuple(flow.DoorInfo(n, sensorless=(n == 3)) for n in range(1, 13))
-        self.state = flow.initial(flow.FlowConfig(mode=mode, doors=doors))
+        self.state = flow.initial(flow.FlowConfig(kiosk=KioskSection(id="", mode=mode), doors=doors))
         self.data = data
         self.calls: list[flow.Call] = []
         self.yes_doors: set[int] = set()  # doors of orders in the look-up answers given so far

@@ -247,34 +247,37 @@ class Pickup(Write):
         )
 
 
-@dataclass(frozen=True, repr=False)
-class RequestReturn(Write):
-    kind: ClassVar[str] = "return"
+@dataclass(frozen=True, repr=False, kw_only=True)
+class ReturnStep(Write):
+    """A step of a return (asked for, reviewed, completed): the order and the staff token it was
+    made with, and the step's own field. Built by keyword, as the outbox rebuilds it."""
+
     order_id: str
-    reason: str
     staff_token: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class RequestReturn(ReturnStep):
+    kind: ClassVar[str] = "return"
+    reason: str
 
     def run(self, client: Any, key: str | None = None) -> Any:
         return client.request_return(self.order_id, self.reason, self.staff_token, idempotency_key=key)
 
 
 @dataclass(frozen=True, repr=False)
-class ReviewReturn(Write):
+class ReviewReturn(ReturnStep):
     kind: ClassVar[str] = "return_review"
-    order_id: str
     approved: bool
-    staff_token: str | None = None
 
     def run(self, client: Any, key: str | None = None) -> Any:
         return client.review_return(self.order_id, self.approved, self.staff_token, idempotency_key=key)
 
 
 @dataclass(frozen=True, repr=False)
-class CompleteReturn(Write):
+class CompleteReturn(ReturnStep):
     kind: ClassVar[str] = "return_complete"
-    order_id: str
     destination: str
-    staff_token: str | None = None
 
     def run(self, client: Any, key: str | None = None) -> Any:
         return client.complete_return(self.order_id, self.destination, self.staff_token, idempotency_key=key)
@@ -383,6 +386,7 @@ __all__ = [
     "Pickup",
     "Request",
     "RequestReturn",
+    "ReturnStep",
     "ReviewReturn",
     "SendHeartbeat",
     "StaffLogin",

@@ -42,9 +42,9 @@ ALARM_PATTERN = "alarm"
 
 def kiosk_event(state: State, fx: list[Effect], kind: str, door: int | None = None, detail: str | None = None) -> None:
     """Queue an event for ``POST /kiosks/{id}/events`` (nothing when the kiosk has no id)."""
-    if not state.cfg.kiosk_id:
+    if not state.cfg.kiosk.id:
         return
-    fx.append(Enqueue(KioskEvent(kiosk_id=state.cfg.kiosk_id, event=kind, at="", door=door, detail=detail)))
+    fx.append(Enqueue(KioskEvent(kiosk_id=state.cfg.kiosk.id, event=kind, at="", door=door, detail=detail)))
 
 
 def alarm_for(state: State, door: int) -> Alarm | None:

@@ -42,46 +42,23 @@ def rule(table: dict, *keys: Any) -> Callable:
     return register
 
 
-def with_backend(state: State, **changes: Any) -> State:
-    return replace(state, backend=replace(state.backend, **changes))
-
-
-def with_customer(state: State, **changes: Any) -> State:
-    return replace(state, customer=replace(state.customer, **changes))
-
-
-def with_staff(state: State, **changes: Any) -> State:
-    """Change the staff session (a no-op when nobody is logged in)."""
-    if state.staff is None:
-        return state
-    return replace(state, staff=replace(state.staff, **changes))
-
-
-def with_lockers(state: State, **changes: Any) -> State:
-    return replace(state, lockers=replace(state.lockers, **changes))
-
-
-def with_page(state: State, page: int) -> State:
-    return replace(state, paging=replace(state.paging, page=page))
-
-
 def next_token(state: State) -> tuple[State, int]:
     token = state.backend.seq + 1
-    return with_backend(state, seq=token), token
+    return state.with_backend(seq=token), token
 
 
 def call(state: State, fx: list[Effect], request: Request) -> State:
     """Ask the backend an interactive question: the answer is the one the flow now waits for."""
     state, token = next_token(state)
     fx.append(Call(request, token))
-    return with_backend(state, pending=(request.name, token))
+    return state.with_backend(pending=(request.name, token))
 
 
 def side_call(state: State, fx: list[Effect], request: Request) -> State:
     """A read for the staff session that nobody waits for (its token is remembered)."""
     state, token = next_token(state)
     fx.append(Call(request, token))
-    return with_staff(state, side_calls=state.staff.side_calls | {token})
+    return state.with_staff(side_calls=state.staff.side_calls | {token})
 
 
 def msg(key: str, level: str = "info", **params: Any) -> Message:
@@ -113,7 +90,7 @@ def to_idle(state: State, fx: list[Effect]) -> State:
     """The session is over: forget it, and greet the next person in the kiosk's own language."""
     state = staff_reset(customer_reset(state))
     screen = Screen.IDLE if state.online else Screen.OFFLINE
-    return with_backend(replace(state, screen=screen, lang=state.cfg.language), pending=None)
+    return replace(state, screen=screen, lang=state.cfg.kiosk.language).with_backend(pending=None)
 
 
 def home(state: State) -> Screen:
@@ -129,13 +106,13 @@ def error(state: State, fx: list[Effect], code: str, back: Screen | None = None)
         message=msg(f"err.{code}", "error"),
         error_back=back if back is not None else home(state),
     )
-    return with_backend(state, pending=None)
+    return state.with_backend(pending=None)
 
 
 def went_online(state: State) -> State:
     if state.online:
         return state
-    state = with_backend(state, online=True)
+    state = state.with_backend(online=True)
     if state.screen is Screen.OFFLINE:
         state = replace(state, screen=Screen.IDLE, message=None)
     return state
@@ -144,7 +121,7 @@ def went_online(state: State) -> State:
 def went_offline(state: State) -> State:
     if not state.online:
         return state
-    state = with_backend(state, online=False)
+    state = state.with_backend(online=False)
     if state.screen is Screen.IDLE:
         state = replace(state, screen=Screen.OFFLINE)
     return state
@@ -174,7 +151,7 @@ def locked_out(state: State, event: ApiResult, fx: list[Effect]) -> State | None
     fx.append(Indicate("error"))
     fx.append(Log("locked_out", (("request", event.request), ("seconds", err.retry_after))))
     fx.append(StartTimer("lockout", 1.0))
-    state = with_backend(state, locked_for=int(err.retry_after), locked_on=state.screen, pending=None)
+    state = state.with_backend(locked_for=int(err.retry_after), locked_on=state.screen, pending=None)
     # the same words whichever code, badge or PIN was tried; the countdown banner shows over it
     return replace(state, message=LOCKED)
 
@@ -186,10 +163,10 @@ def lockout_tick(state: State, fx: list[Effect]) -> State:
     left = state.backend.locked_for - 1
     if left > 0:
         fx.append(StartTimer("lockout", 1.0))
-        return with_backend(state, locked_for=left)
+        return state.with_backend(locked_for=left)
     if state.message == LOCKED:  # over: no "too many tries" left behind
         state = replace(state, message=None)
-    return with_backend(state, locked_for=0, locked_on=None)
+    return state.with_backend(locked_for=0, locked_on=None)
 
 
 TIMER["lockout"] = lockout_tick

@@ -34,9 +34,6 @@ from kiosk.flow.common import (
     refuse,
     rule,
     to_idle,
-    with_backend,
-    with_customer,
-    with_page,
 )
 from kiosk.flow.customer import BACK, entry_kind
 from kiosk.flow.state import Effect, Indicate, Log, Screen, StartTimer, State
@@ -61,7 +58,7 @@ def needs_pickup_code(state: State) -> bool:
 
 
 def ask_pickup_code(state: State, kind: str, text: str) -> State:
-    state = with_customer(state, contact_kind=kind, contact=text, entry_kind="pickup_code", entry_text="")
+    state = state.with_customer(contact_kind=kind, contact=text, entry_kind="pickup_code", entry_text="")
     return replace(state, screen=Screen.PICKUP_CODE, message=None)
 
 
@@ -86,7 +83,7 @@ def contact_request(kind: str, text: str, pickup_code: str | None = None) -> Loo
 @rule(PRESS, Screen.MEMBER_ENTRY)
 def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
     if b in LOOKUP_BUTTONS and not state.backend.member_code_only:
-        return replace(with_customer(state, entry_kind=entry_kind(b), entry_text=""), message=None)
+        return replace(state.with_customer(entry_kind=entry_kind(b), entry_text=""), message=None)
     if b in BACK:
         return to_idle(state, fx)
     if b != "confirm" or state.backend.member_code_only:
@@ -101,7 +98,7 @@ def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
         return ask_pickup_code(state, kind, text)
     if still_locked(state, fx):
         return state
-    state = with_customer(state, contact_kind=kind, contact=text)
+    state = state.with_customer(contact_kind=kind, contact=text)
     return call(replace(state, message=None), fx, contact_request(kind, text))
 
 
@@ -112,7 +109,7 @@ def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
 def press_pickup_code(state: State, b: str, fx: list[Effect]) -> State:
     c = state.customer
     if b == "back":  # to the phone or email typed, to correct it
-        state = with_customer(state, entry_kind=c.contact_kind, entry_text=c.contact, contact_kind="", contact="")
+        state = state.with_customer(entry_kind=c.contact_kind, entry_text=c.contact, contact_kind="", contact="")
         return replace(state, screen=Screen.MEMBER_ENTRY, message=None)
     if b == "cancel":
         return to_idle(state, fx)
@@ -137,17 +134,17 @@ def type_pickup_code(state: State, text: str, fx: list[Effect]) -> State:
     if len(digits) != len(text):
         return refuse(state, fx, "msg.pickup_code_invalid")
     code = (state.customer.entry_text + digits)[:PICKUP_CODE_LENGTH]
-    return with_customer(state, entry_text=code)
+    return state.with_customer(entry_text=code)
 
 
 @rule(ERASE, Screen.PICKUP_CODE)
 def erase_pickup_code(state: State, everything: bool) -> State:
-    return with_customer(state, entry_text="" if everything else state.customer.entry_text[:-1])
+    return state.with_customer(entry_text="" if everything else state.customer.entry_text[:-1])
 
 
 def wrong_pair(state: State, fx: list[Effect]) -> State:
     """404 to a phone/email with a pickup code: no hint which part was wrong; try again."""
-    state = with_customer(state, entry_text="")
+    state = state.with_customer(entry_text="")
     return refuse(replace(state, screen=Screen.PICKUP_CODE), fx, "msg.pickup_code_wrong")
 
 
@@ -176,8 +173,7 @@ def result_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     orders = tuple(lookup.orders)
     fx.append(Indicate("success"))
     fx.append(Log("lookup_ok", (("orders", len(orders)),)))
-    state = with_customer(
-        state,
+    state = state.with_customer(
         member_id=lookup.member.id,
         lookup_id=lookup.lookup_id,
         lookup_expires_in=lookup.expires_in,
@@ -192,7 +188,7 @@ def result_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     )
     if lookup.expires_in > 0:  # after it, no door opens for this look-up (kiosk clock)
         fx.append(StartTimer("lookup", float(lookup.expires_in)))
-    return replace(with_page(state, 0), screen=Screen.ORDERS, message=None if orders else msg("msg.no_orders"))
+    return replace(state.with_page(0), screen=Screen.ORDERS, message=None if orders else msg("msg.no_orders"))
 
 
 def lookup_refused(state: State, event: ApiResult, fx: list[Effect]) -> State:
@@ -201,15 +197,15 @@ def lookup_refused(state: State, event: ApiResult, fx: list[Effect]) -> State:
     locked = locked_out(state, event, fx)
     if locked is not None:  # 429: the seconds left show where it happened, counting down
         if locked.screen in (Screen.MEMBER_ENTRY, Screen.PICKUP_CODE):
-            return with_customer(locked, entry_text="") if locked.screen is Screen.PICKUP_CODE else locked
+            return locked.with_customer(entry_text="") if locked.screen is Screen.PICKUP_CODE else locked
         # a code scanned: the error screen says "too many tries" (as in revision 1), with the count
         locked = error(replace(customer_reset(locked), screen=Screen.IDLE), fx, code, Screen.IDLE)
-        return with_backend(locked, locked_on=Screen.ERROR)
+        return locked.with_backend(locked_on=Screen.ERROR)
     again = ask_again(state, code, fx)
     if again is not None:
         return again
     if code == "member_code_only":
-        state = with_backend(state, member_code_only=True)
+        state = state.with_backend(member_code_only=True)
     # 409 code_used (a rotating code shown again): err.code_used says to show the new code
     return error(replace(customer_reset(state), screen=Screen.IDLE), fx, code, Screen.IDLE)
 
@@ -219,7 +215,7 @@ def on_lookup_expired(state: State, fx: list[Effect]) -> State:
     if not state.customer.lookup_id:
         return state
     fx.append(Log("lookup_expired"))
-    return with_customer(state, lookup_expired=True)
+    return state.with_customer(lookup_expired=True)
 
 
 TIMER["lookup"] = on_lookup_expired

@@ -27,10 +27,6 @@ from kiosk.flow.common import (
     refuse,
     rule,
     to_idle,
-    with_backend,
-    with_customer,
-    with_page,
-    with_staff,
 )
 from kiosk.flow.state import (
     STAFF,
@@ -87,7 +83,7 @@ def scan_greeting(state: State, code: str, fx: list[Effect]) -> State:
     if p.is_member(code):
         if screen is Screen.ORDERS and code == state.customer.member_code:
             return state  # the same code still in front of the camera: these are its orders
-        state = with_customer(customer_reset(state), member_code=code)
+        state = customer_reset(state).with_customer(member_code=code)
         if screen is not Screen.OFFLINE:
             state = replace(state, screen=Screen.IDLE)
         return call(state, fx, LookupMember(member_code=code))
@@ -126,9 +122,9 @@ def entry_kind(b: str) -> str:
 @rule(PRESS, Screen.IDLE)
 def press_idle(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
-        return replace(with_backend(state, pending=None), message=None)  # a look-up in flight is forgotten
+        return replace(state.with_backend(pending=None), message=None)  # a look-up in flight is forgotten
     if b in ("lookup_phone", "lookup_email") and not state.backend.member_code_only:
-        state = with_customer(state, entry_kind=entry_kind(b), entry_text="")
+        state = state.with_customer(entry_kind=entry_kind(b), entry_text="")
         return replace(state, screen=Screen.MEMBER_ENTRY, message=None)
     return state
 
@@ -153,7 +149,7 @@ def press_orders(state: State, b: str, fx: list[Effect]) -> State:
         return state
     if not chosen:
         return state
-    return take(with_customer(state, purpose=Purpose.PICKUP, take_all=b == "pickup_all"), chosen, fx)
+    return take(state.with_customer(purpose=Purpose.PICKUP, take_all=b == "pickup_all"), chosen, fx)
 
 
 def openable(state: State, order: Order) -> bool:
@@ -177,7 +173,7 @@ def expired(state: State, fx: list[Effect]) -> State:
 def press_scan_package(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
-            state = with_customer(state, queue=())
+            state = state.with_customer(queue=())
             return replace(
                 state, screen=Screen.ORDER_DETAIL, backend=replace(state.backend, pending=None), message=None
             )
@@ -196,7 +192,7 @@ def press_door_open(state: State, b: str, fx: list[Effect]) -> State:
                 fx.append(Unlock(slot.number))
                 slot = replace(slot, state=DoorSlotState.UNLOCKED, retried=True)
             slots.append(slot)
-        return replace(with_customer(state, doors=tuple(slots)), message=None)
+        return replace(state.with_customer(doors=tuple(slots)), message=None)
     if b in ("confirm", *BACK) and doors_settled(state):
         return doors_finished(state, fx)
     return state
@@ -224,7 +220,7 @@ def press_error(state: State, b: str, fx: list[Effect]) -> State:
 @rule(PRESS, Screen.OFFLINE)
 def press_offline(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("confirm", *BACK):
-        return with_backend(customer_reset(state), pending=None)
+        return customer_reset(state).with_backend(pending=None)
     return state
 
 
@@ -255,7 +251,7 @@ def clamp_page(state: State) -> State:
     """Keep the page index on a page that exists (the list shrank, the page size changed)."""
     count = pages(state)
     if count is not None and state.paging.page > count - 1:
-        return with_page(state, count - 1)
+        return state.with_page(count - 1)
     return state
 
 
@@ -267,7 +263,7 @@ def turn_page(state: State, b: str, fx: list[Effect]) -> State:
     if page < 0 or (count is not None and page >= count):
         return state
     fx.append(Log("page", (("screen", state.screen.value), ("page", page + 1), ("pages", count or "-"))))
-    return with_page(state, page)
+    return state.with_page(page)
 
 
 def on_page_rows(state: State, event: PageRows, fx: list[Effect]) -> State:
@@ -286,7 +282,7 @@ def take(state: State, chosen: tuple[Order, ...], fx: list[Effect]) -> State:
         return expired(state, fx)
     fx.append(Log("pickup_start", (("orders", ",".join(o.number for o in chosen)), ("purpose", purpose.value))))
     if not state.cfg.locker:
-        state = replace(with_customer(state, queue=chosen), screen=Screen.SCAN_PACKAGE, message=None)
+        state = replace(state.with_customer(queue=chosen), screen=Screen.SCAN_PACKAGE, message=None)
         if purpose is Purpose.PICKUP:  # staff bring the parcel: call them (pattern and buzzer)
             fx.append(Indicate("attention"))
             fx.append(Log("staff_needed", (("orders", len(chosen)),)))
@@ -301,7 +297,7 @@ def take(state: State, chosen: tuple[Order, ...], fx: list[Effect]) -> State:
         return error(state, fx, "unknown")
     for slot in slots:
         fx.append(Unlock(slot.number))
-    return replace(with_customer(state, doors=tuple(slots)), screen=Screen.DOOR_OPEN, message=None)
+    return replace(state.with_customer(doors=tuple(slots)), screen=Screen.DOOR_OPEN, message=None)
 
 
 def finish_pickup(state: State) -> State:
@@ -310,12 +306,12 @@ def finish_pickup(state: State) -> State:
     c = state.customer
     if c.purpose is Purpose.HANDOVER and state.staff is not None:
         picked = c.picked
-        state = with_staff(state, overdue=tuple(o for o in state.staff.overdue if o.number not in picked), detail=None)
+        state = state.with_staff(overdue=tuple(o for o in state.staff.overdue if o.number not in picked), detail=None)
     left = tuple(o for o in c.orders if o.number not in c.picked)
     if c.purpose is Purpose.PICKUP and left and not c.take_all and not c.lookup_expired:
-        state = with_customer(state, orders=left, queue=(), doors=())
+        state = state.with_customer(orders=left, queue=(), doors=())
         last = c.picked[-1] if c.picked else ""
-        return replace(with_page(state, 0), screen=Screen.ORDERS, message=msg("msg.picked_up", "ok", number=last))
+        return replace(state.with_page(0), screen=Screen.ORDERS, message=msg("msg.picked_up", "ok", number=last))
     return replace(state, screen=Screen.DONE, message=None)
 
 
@@ -341,9 +337,9 @@ def result_pickup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     picked = (*state.customer.picked, number)
     rest = queue[1:]
     if rest:
-        state = with_customer(state, queue=rest, picked=picked)
+        state = state.with_customer(queue=rest, picked=picked)
         return replace(state, message=msg("msg.picked_next", "ok", number=number))
-    return finish_pickup(with_customer(state, queue=(), picked=picked))
+    return finish_pickup(state.with_customer(queue=(), picked=picked))
 
 
 # doors -------------------------------------------------------------------------------------------
@@ -381,7 +377,7 @@ def on_door(state: State, event: DoorEvent, fx: list[Effect]) -> State:
             fx.append(Indicate("attention"))
     else:
         return state
-    state = with_customer(state, doors=(*doors[:index], slot, *doors[index + 1 :]))
+    state = state.with_customer(doors=(*doors[:index], slot, *doors[index + 1 :]))
     if doors_settled(state):
         return doors_finished(state, fx)
     return state
@@ -396,7 +392,7 @@ def _write_pickup(state: State, slot: DoorSlot, fx: list[Effect]) -> tuple[State
     fx.append(Enqueue(write, order.number))
     fx.append(Log("pickup", (("order", order.number), ("door", slot.number))))
     fx.append(Indicate("success"))
-    state = with_customer(state, picked=(*state.customer.picked, order.number))
+    state = state.with_customer(picked=(*state.customer.picked, order.number))
     return state, replace(slot, written=True)
 
 
@@ -408,13 +404,13 @@ def doors_finished(state: State, fx: list[Effect]) -> State:
     doors = state.customer.doors
     if state.customer.purpose is Purpose.RETURN:
         number = doors[0].order.number if doors else ""
-        state = with_staff(with_customer(state, doors=()), detail=None)
+        state = state.with_customer(doors=()).with_staff(detail=None)
         screen = Screen.OVERDUE if state.staff is not None else Screen.IDLE
         return replace(state, screen=screen, message=msg("msg.return_requested", "ok", number=number))
     if any(s.state is DoorSlotState.LOCKED for s in doors):
         return finish_pickup(state)
     fx.append(Log("pickup_abandoned", (("doors", ",".join(str(s.number) for s in doors)),)))
     if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
-        state = with_customer(state, doors=())
+        state = state.with_customer(doors=())
         return replace(state, screen=Screen.ORDER_DETAIL, message=msg("msg.door_not_opened", "warn"))
     return to_idle(state, fx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kiosk.flow.common import PRESS, msg, rule, to_idle, with_customer
+from kiosk.flow.common import PRESS, msg, rule, to_idle
 from kiosk.flow.state import CUSTOMER, Effect, Indicate, Log, Screen, State
 
 # screens a customer can open help from (door_open goes on following its doors meanwhile)
@@ -23,7 +23,7 @@ def open_help(state: State, fx: list[Effect]) -> State:
     if state.staff is not None or state.screen not in FROM or state.busy:
         return replace(state, message=msg("msg.help"))
     fx.append(Log("help"))
-    state = with_customer(state, help_back=state.screen)
+    state = state.with_customer(help_back=state.screen)
     return replace(state, screen=Screen.HELP, message=None)
 
 
@@ -38,5 +38,5 @@ def press_help(state: State, b: str, fx: list[Effect]) -> State:
         back = state.customer.help_back
         if back is None or back in (Screen.IDLE, Screen.OFFLINE):
             return to_idle(state, fx)
-        return replace(with_customer(state, help_back=None), screen=back, message=None)
+        return replace(state.with_customer(help_back=None), screen=back, message=None)
     return state

@@ -29,9 +29,6 @@ from kiosk.flow.common import (
     to_idle,
     went_offline,
     went_online,
-    with_backend,
-    with_customer,
-    with_staff,
 )
 from kiosk.flow.customer import clamp_page, on_page_rows, wrong_code
 from kiosk.flow.state import (
@@ -65,7 +62,7 @@ def step(state: State, event: object) -> tuple[State, list[Effect]]:
     if alarm.blocked(state, event):
         refused = alarm.refuse_input(state, event, fx)
         if refused.message is not None and refused.message is not state.message:
-            fx.append(StartTimer("message", state.cfg.message_timeout))
+            fx.append(StartTimer("message", state.cfg.kiosk.message_timeout))
         return refused, fx
     outer = state
     covered = state.screen is Screen.DOOR_ALARM
@@ -85,19 +82,19 @@ def _housekeeping(before: State, state: State, user_input: bool, fx: list[Effect
         if state.screen in (Screen.IDLE, Screen.OFFLINE):
             fx.append(CancelTimer("idle"))
         elif state.screen is Screen.DONE:
-            fx.append(StartTimer("idle", cfg.done_timeout))
+            fx.append(StartTimer("idle", cfg.kiosk.done_timeout))
         elif state.screen in CUSTOMER or (state.screen is Screen.STAFF_LOGIN and state.staff is None):
-            fx.append(StartTimer("idle", cfg.idle_timeout))
+            fx.append(StartTimer("idle", cfg.kiosk.idle_timeout))
         else:
             fx.append(CancelTimer("idle"))
     if state.staff is not None and (changed or user_input):
-        fx.append(StartTimer("staff", cfg.staff_timeout))
+        fx.append(StartTimer("staff", cfg.kiosk.staff_timeout))
     elif state.staff is None and before.staff is not None:
         fx.append(CancelTimer("staff"))
     if before.staff is not None and (state.staff is None or state.staff.token != before.staff.token):
         staff.logout_sent(before.staff, fx)  # however the session ended, its token is given back
     if state.message is not None and state.message is not before.message:
-        fx.append(StartTimer("message", cfg.message_timeout))
+        fx.append(StartTimer("message", cfg.kiosk.message_timeout))
     if state.online != before.online:
         fx.append(StartTimer("probe", cfg.probe_online if state.online else cfg.probe_offline))
         fx.append(Log("backend_up" if state.online else "backend_down"))
@@ -119,7 +116,7 @@ def _probe(state: State, fx: list[Effect]) -> State:
     """Re-read the settings: how the kiosk notices the backend going away and coming back."""
     state, token = next_token(state)
     fx.append(Call(LoadSettings(), token))
-    return with_backend(state, probing=token)
+    return state.with_backend(probing=token)
 
 
 def _on_start(state: State, event: Start, fx: list[Effect]) -> State:
@@ -153,12 +150,12 @@ def _idle_timeout(state: State, fx: list[Effect]) -> State:
     screen = state.screen
     if screen is Screen.DOOR_OPEN and any(s.state is DoorSlotState.OPEN for s in state.customer.doors):
         # someone is at an open door: the session lasts until it is closed (or its alarm)
-        fx.append(StartTimer("idle", state.cfg.idle_timeout))
+        fx.append(StartTimer("idle", state.cfg.kiosk.idle_timeout))
         return state
     if state.staff is not None and screen in CUSTOMER and screen is not Screen.ERROR:
         # a hand-over on a customer's behalf went quiet: back to the staff menu, still logged in
-        state = with_staff(customer_reset(state), detail=None, handover=None)
-        return with_backend(replace(state, screen=Screen.STAFF_MENU), pending=None)
+        state = customer_reset(state).with_staff(detail=None, handover=None)
+        return replace(state, screen=Screen.STAFF_MENU).with_backend(pending=None)
     if screen is Screen.STAFF_LOGIN and state.staff is None:
         fx.append(Log("idle_return", (("from", screen.value),)))
         return to_idle(state, fx)
@@ -183,7 +180,7 @@ def _on_outbox(state: State, event: OutboxChanged, fx: list[Effect]) -> State:
         fx.append(Indicate("attention"))
         if not (event.order_ref or "").startswith("events:"):  # a parked event is not reported again
             alarm.kiosk_event(state, fx, "outbox_attention")
-    state = with_backend(state, outbox_depth=event.depth, attention=event.attention)
+    state = state.with_backend(outbox_depth=event.depth, attention=event.attention)
     if event.delivered:
         state = went_online(state)
     return state
@@ -239,13 +236,13 @@ def _type(state: State, text: str, fx: list[Effect]) -> State:
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
         digits = "".join(ch for ch in text if ch.isdigit())
-        return with_customer(state, pin=(c.pin + digits)[:16]) if digits else state
+        return state.with_customer(pin=(c.pin + digits)[:16]) if digits else state
     if state.screen is Screen.MEMBER_ENTRY and c.entry_kind:
         if c.entry_kind == "phone":
             text = "".join(ch for ch in text if ch in _PHONE_CHARS)
         else:
             text = "".join(ch for ch in text if ch.isprintable() and not ch.isspace())
-        return with_customer(state, entry_text=(c.entry_text + text)[:64]) if text else state
+        return state.with_customer(entry_text=(c.entry_text + text)[:64]) if text else state
     return state
 
 
@@ -254,9 +251,9 @@ def _erase(state: State, everything: bool) -> State:
         return ERASE[state.screen](state, everything)
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
-        return with_customer(state, pin="" if everything else c.pin[:-1])
+        return state.with_customer(pin="" if everything else c.pin[:-1])
     if state.screen is Screen.MEMBER_ENTRY:
-        return with_customer(state, entry_text="" if everything else c.entry_text[:-1])
+        return state.with_customer(entry_text="" if everything else c.entry_text[:-1])
     return state
 
 
@@ -283,12 +280,12 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if event.request in staff.SIDE:
         return staff.result_side(state, event, fx)
     if event.request == LoadSettings.name and event.token == state.backend.probing:
-        return _on_settings(with_backend(state, probing=0), event, fx)
+        return _on_settings(state.with_backend(probing=0), event, fx)
     pending = state.backend.pending
     if pending is None or pending[1] != event.token:
         fx.append(Log("stale_answer", (("request", event.request),)))
         return state
-    state = with_backend(state, pending=None)
+    state = state.with_backend(pending=None)
     if not event.ok and isinstance(event.error, BackendUnavailable):
         return _unreachable(state, event, fx)
     state = _lockout_event(state, event, fx)
@@ -305,10 +302,10 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
 def _lockout_event(state: State, event: ApiResult, fx: list[Effect]) -> State:
     """``locked_out`` goes to the backend on the first 429 of a lockout (a later success ends it)."""
     if event.ok:
-        return with_backend(state, lockout_reported=False) if state.backend.lockout_reported else state
+        return state.with_backend(lockout_reported=False) if state.backend.lockout_reported else state
     if refusal_code(event) == "locked_out" and not state.backend.lockout_reported:
         alarm.kiosk_event(state, fx, "locked_out", detail=event.request)
-        return with_backend(state, lockout_reported=True)
+        return state.with_backend(lockout_reported=True)
     return state
 
 
@@ -320,8 +317,7 @@ def _on_settings(state: State, event: ApiResult, fx: list[Effect]) -> State:
         fx.append(StartTimer("probe", cfg.probe_offline if not state.online else cfg.probe_online))
         return state
     s = event.value
-    state = with_backend(
-        state,
+    state = state.with_backend(
         settings_loaded=True,
         patterns=CodePatterns.from_settings(s, dict(cfg.pattern_overrides)),
         member_code_only=s.member_code_only,
@@ -337,7 +333,7 @@ def _on_settings(state: State, event: ApiResult, fx: list[Effect]) -> State:
 
 def _unreachable(state: State, event: ApiResult, fx: list[Effect]) -> State:
     fx.append(Log("backend_unreachable", (("request", event.request),)))
-    state = with_backend(state, online=False)
+    state = state.with_backend(online=False)
     if event.request == GetParcel.name and state.staff is not None and state.lockers.arrival is not None:
         return staff.arrival_offline(state, fx)
     fx.append(Indicate("error"))

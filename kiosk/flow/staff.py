@@ -34,11 +34,6 @@ from kiosk.flow.common import (
     rule,
     side_call,
     to_idle,
-    with_backend,
-    with_customer,
-    with_lockers,
-    with_page,
-    with_staff,
 )
 from kiosk.flow.contact import ask_again
 from kiosk.flow.customer import BACK, PAGE_BUTTONS, take, turn_page, wrong_code
@@ -70,7 +65,7 @@ def scan_staff_login(state: State, code: str, fx: list[Effect]) -> State:
         return wrong_code(state, code, fx)
     if code == state.customer.badge:
         return state  # the badge still in view: keep the PIN typed so far
-    return replace(with_customer(state, badge=code, pin=""), message=None)
+    return replace(state.with_customer(badge=code, pin=""), message=None)
 
 
 @rule(SCAN, Screen.ARRIVAL)
@@ -88,7 +83,7 @@ def scan_arrival(state: State, code: str, fx: list[Effect]) -> State:
         if not done:  # confirmed offline: the order number was never known
             return refuse(state, fx, "msg.parcel_already_registered")
         return refuse(state, fx, "msg.already_arrived", number=done)
-    state = replace(with_lockers(state, arrival=Arrival(package_code=code)), message=None)
+    state = replace(state.with_lockers(arrival=Arrival(package_code=code)), message=None)
     return call(state, fx, GetParcel(package_code=code, staff_token=state.staff.token, occupied=state.cfg.locker))
 
 
@@ -166,7 +161,7 @@ def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     if b == "duty" and not state.cfg.locker:
         return press_duty(state, fx)
     if b == "arrival":
-        state = replace(with_lockers(state, arrival=None), screen=Screen.ARRIVAL, message=None)
+        state = replace(state.with_lockers(arrival=None), screen=Screen.ARRIVAL, message=None)
         if state.cfg.locker:
             # which doors hold parcels, known ahead: an arrival made offline still gets a free door
             state = side_call(state, fx, ListOccupied(staff_token=state.staff.token))
@@ -181,8 +176,8 @@ def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
 @rule(PRESS, Screen.ARRIVAL)
 def press_arrival(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
-        state = replace(with_lockers(state, arrival=None), screen=Screen.STAFF_MENU, message=None)
-        return with_backend(state, pending=None)
+        state = replace(state.with_lockers(arrival=None), screen=Screen.STAFF_MENU, message=None)
+        return state.with_backend(pending=None)
     return state
 
 
@@ -191,13 +186,13 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
     arrival = state.lockers.arrival
     staff = state.staff
     if b in BACK:
-        return replace(with_lockers(state, arrival=None), screen=Screen.ARRIVAL, message=None)
+        return replace(state.with_lockers(arrival=None), screen=Screen.ARRIVAL, message=None)
     if staff is None:
         return state
     if b.startswith("staff:") and state.backend.commission_enabled:
         sid = b[6:]
         if any(s.id == sid for s in staff.staff_list):
-            return with_staff(state, selected_staff=sid)
+            return state.with_staff(selected_staff=sid)
         return state
     if b == "confirm" and arrival is not None:
         write = ConfirmArrival(
@@ -226,8 +221,7 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
             ),
             message=msg(saved, "ok", number=number),
         )
-        return with_staff(
-            state,
+        return state.with_staff(
             arrival_count=staff.arrival_count + 1,
             confirmed=(*staff.confirmed, (arrival.package_code, number))[-50:],
             selected_staff=staff.id,
@@ -239,15 +233,15 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
 def press_staff_list(state: State, b: str, fx: list[Effect]) -> State:
     """``overdue`` and ``returns``: rows ``order:<number>`` open ``order_detail``."""
     if b in BACK:
-        state = with_staff(state, overdue=(), returns=())
-        return with_page(replace(state, screen=Screen.STAFF_MENU, message=None), 0)
+        state = state.with_staff(overdue=(), returns=())
+        return replace(state, screen=Screen.STAFF_MENU, message=None).with_page(0)
     if b in PAGE_BUTTONS:
         return turn_page(state, b, fx)
     if b.startswith("order:") and state.staff is not None:
         rows = state.staff.overdue if state.screen is Screen.OVERDUE else state.staff.returns
         for order in rows:
             if order.number == b[6:]:
-                state = with_staff(state, detail=order, return_reason=None, detail_from=state.screen)
+                state = state.with_staff(detail=order, return_reason=None, detail_from=state.screen)
                 message = None
                 if order.status == "return_requested":
                     message = msg("msg.return_waits_review", "info", number=order.number)
@@ -258,7 +252,7 @@ def press_staff_list(state: State, b: str, fx: list[Effect]) -> State:
 def back_to_list(state: State, message=None) -> State:
     """From ``order_detail`` to the list it was chosen from."""
     screen = state.staff.detail_from if state.staff is not None else Screen.OVERDUE
-    state = with_staff(state, detail=None, return_reason=None)
+    state = state.with_staff(detail=None, return_reason=None)
     return replace(state, screen=screen, message=message)
 
 
@@ -282,10 +276,10 @@ def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
         # r2: only the owner may take a parcel: the customer proves who they are first (member
         # barcode, or phone/email and pickup code), a normal look-up the pickup then names
         fx.append(Log("handover_identify", (("order", order.number),)))
-        state = with_staff(customer_reset(state), handover=order)
+        state = customer_reset(state).with_staff(handover=order)
         return replace(state, screen=Screen.MEMBER_ENTRY, message=msg("msg.handover_identify", "info"))
     if b.startswith("reason:") and b[7:] in RETURN_REASONS:
-        return replace(with_staff(state, return_reason=b[7:]), message=None)
+        return replace(state.with_staff(return_reason=b[7:]), message=None)
     if b in ("return", "confirm"):
         # r2: the reason is chosen first (none is preselected); `return` shows only then
         if staff.return_reason not in RETURN_REASONS:
@@ -307,7 +301,7 @@ def handing_over(state: State) -> bool:
 
 def handover_back(state: State) -> State:
     """``back``/``cancel`` while the customer identifies: back to the order, still logged in."""
-    state = with_backend(with_staff(customer_reset(state), handover=None), pending=None)
+    state = customer_reset(state).with_staff(handover=None).with_backend(pending=None)
     return replace(state, screen=Screen.ORDER_DETAIL, message=None)
 
 
@@ -321,8 +315,8 @@ def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> 
         again = ask_again(state, code, fx)  # a mistyped pickup code: try again, still handing over
         if again is not None:
             return again
-        return error(customer_reset(with_staff(state, handover=None)), fx, code, Screen.ORDER_DETAIL)
-    state = with_staff(state, handover=None)
+        return error(customer_reset(state.with_staff(handover=None)), fx, code, Screen.ORDER_DETAIL)
+    state = state.with_staff(handover=None)
     lookup = event.value
     allowed = next((o for o in lookup.orders if o.id == order.id), None)
     if allowed is None:
@@ -330,8 +324,7 @@ def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> 
         state = replace(customer_reset(state), screen=Screen.ORDER_DETAIL)
         return refuse(state, fx, "msg.handover_not_theirs", number=order.number)
     fx.append(Log("handover_identified", (("order", order.number),)))
-    state = with_customer(
-        customer_reset(state),
+    state = customer_reset(state).with_customer(
         purpose=Purpose.HANDOVER,
         member_id=lookup.member.id,
         lookup_id=lookup.lookup_id,
@@ -350,15 +343,15 @@ def result_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
         fx.append(Log("staff_login_refused", (("code", code),)))
         locked = locked_out(state, event, fx)
         if locked is not None:  # r2: the seconds left, counting down on staff_login
-            return with_customer(locked, pin="")
+            return locked.with_customer(pin="")
         key = "err.locked_out" if code == "locked_out" else "err.bad_credentials"
-        return refuse(with_customer(state, pin=""), fx, key)
+        return refuse(state.with_customer(pin=""), fx, key)
     session = event.value
     staff = StaffSession(token=session.token, id=session.staff.id, name=session.staff.name)
     staff = replace(staff, selected_staff=staff.id)
     fx.append(Indicate("success"))
     fx.append(Log("staff_login", (("staff", staff.id),)))
-    state = replace(with_customer(state, badge="", pin=""), screen=Screen.STAFF_MENU, staff=staff, message=None)
+    state = replace(state.with_customer(badge="", pin=""), screen=Screen.STAFF_MENU, staff=staff, message=None)
     # the list of receiving staff for the commission picker (best effort, not interactive)
     return side_call(state, fx, ListStaff(staff_token=staff.token))
 
@@ -371,24 +364,24 @@ def result_parcel(state: State, event: ApiResult, fx: list[Effect]) -> State:
         # staff keep scanning: the refusal is a message on `arrival`, not a detour
         code = refusal_code(event)
         fx.append(Log("parcel_refused", (("code", code),)))
-        return refuse(with_lockers(state, arrival=None), fx, f"err.{code}")
+        return refuse(state.with_lockers(arrival=None), fx, f"err.{code}")
     info = event.value
     order: Order = info.order
     if info.occupied is not None:
         # the backend's view, plus doors loaded here whose arrival may still wait in the outbox
-        state = with_lockers(state, occupied=frozenset(info.occupied) | state.lockers.assigned, occupancy_known=True)
+        state = state.with_lockers(occupied=frozenset(info.occupied) | state.lockers.assigned, occupancy_known=True)
     if order.status != "shipped":
         fx.append(Log("parcel_refused", (("code", "wrong_status"), ("order", order.number))))
-        return refuse(with_lockers(state, arrival=None), fx, "msg.already_arrived", number=order.number)
+        return refuse(state.with_lockers(arrival=None), fx, "msg.already_arrived", number=order.number)
     arrival = replace(state.lockers.arrival, order=order)
     if state.cfg.locker:
         door = free_door(state.cfg, state.lockers.occupied)
         if door is None:
-            return refuse(with_lockers(state, arrival=None), fx, "msg.no_free_door")
+            return refuse(state.with_lockers(arrival=None), fx, "msg.no_free_door")
         arrival = replace(arrival, door=door)
         fx.append(Unlock(door))
     fx.append(Indicate("success"))
-    state = with_staff(with_lockers(state, arrival=arrival), selected_staff=state.staff.id)
+    state = state.with_lockers(arrival=arrival).with_staff(selected_staff=state.staff.id)
     return replace(state, screen=Screen.ARRIVAL_CONFIRM, message=None)
 
 
@@ -401,9 +394,7 @@ def arrival_offline(state: State, fx: list[Effect]) -> State:
         arrival = replace(arrival, door=door)
         if door is not None:
             fx.append(Unlock(door))
-    state = with_staff(
-        with_lockers(state, arrival=arrival), selected_staff=state.staff.selected_staff or state.staff.id
-    )
+    state = state.with_lockers(arrival=arrival).with_staff(selected_staff=state.staff.selected_staff or state.staff.id)
     return replace(state, screen=Screen.ARRIVAL_CONFIRM, message=msg("msg.offline_saved_later", "warn"))
 
 
@@ -411,8 +402,8 @@ def _show_list(state: State, event: ApiResult, fx: list[Effect], field: str, scr
     """A staff list came back (overdue, returns): shown from its first page."""
     if not event.ok:
         return error(state, fx, refusal_code(event), Screen.STAFF_MENU)
-    state = with_staff(state, **{field: tuple(event.value)}, detail=None)
-    return with_page(replace(state, screen=screen, message=None), 0)
+    state = state.with_staff(**{field: tuple(event.value)}, detail=None)
+    return replace(state, screen=screen, message=None).with_page(0)
 
 
 @rule(RESULT, ListOverdue.name)
@@ -450,7 +441,7 @@ def detail_answer(
 def result_complete(state: State, staff: StaffSession, order: Order, fx: list[Effect]) -> State:
     number = order.number
     fx.append(Log("return_completed", (("order", number),)))
-    state = with_staff(state, returns=tuple(o for o in staff.returns if o.number != number))
+    state = state.with_staff(returns=tuple(o for o in staff.returns if o.number != number))
     return back_to_list(state, msg("msg.return_completed", "ok", number=number))
 
 
@@ -462,10 +453,10 @@ def result_return(state: State, staff: StaffSession, order: Order, fx: list[Effe
     door = order.locker_door
     if state.cfg.locker and door is not None:
         fx.append(Unlock(door))
-        state = with_customer(state, purpose=Purpose.RETURN, doors=(DoorSlot(number=door, order=order),))
-        state = with_staff(state, overdue=overdue, return_reason=None)
+        state = state.with_customer(purpose=Purpose.RETURN, doors=(DoorSlot(number=door, order=order),))
+        state = state.with_staff(overdue=overdue, return_reason=None)
         return replace(state, screen=Screen.DOOR_OPEN, message=None)
-    state = with_staff(state, overdue=overdue, detail=None, return_reason=None)
+    state = state.with_staff(overdue=overdue, detail=None, return_reason=None)
     return replace(state, screen=Screen.OVERDUE, message=msg("msg.return_requested", "ok", number=order.number))
 
 
@@ -476,13 +467,13 @@ def result_side(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if state.staff is None or event.token not in state.staff.side_calls:
         fx.append(Log("stale_answer", (("request", event.request),)))
         return state
-    state = with_staff(state, side_calls=state.staff.side_calls - {event.token})
+    state = state.with_staff(side_calls=state.staff.side_calls - {event.token})
     if not event.ok:
         return state
     if event.request == ListStaff.name:
-        return with_staff(state, staff_list=tuple(event.value))
+        return state.with_staff(staff_list=tuple(event.value))
     occupied = frozenset(event.value) | state.lockers.assigned
-    return with_lockers(state, occupied=occupied, occupancy_known=True)
+    return state.with_lockers(occupied=occupied, occupancy_known=True)
 
 
 SIDE = (ListStaff.name, ListOccupied.name)

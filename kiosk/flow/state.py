@@ -1,6 +1,7 @@
 """The flow's vocabulary: its own events, the effects it asks for, its configuration and state.
 
-The state is a few frozen records, so that forgetting a part is one ``replace``:
+The state is a few frozen records, so that forgetting a part is one ``replace`` (and changing
+one is ``state.with_customer(...)``, ``state.with_staff(...)``, ...):
 
 - :class:`Backend`: what the kiosk knows of the backend (reachable, settings, the call in flight);
 - :class:`Customer`: the person at the kiosk (member, orders, doors being opened, typed text);
@@ -14,12 +15,13 @@ The state is a few frozen records, so that forgetting a part is one ``replace``:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kiosk.api.models import Order, Staff
 from kiosk.api.requests import Request, Write
 from kiosk.codes import CodePatterns
+from kiosk.config import KioskSection
 from kiosk.screens.view import CUSTOMER, STAFF, Message, Screen
 
 __all__ = ["CUSTOMER", "STAFF", "Screen"]
@@ -134,26 +136,29 @@ class DoorInfo:
     in_service: bool = True
 
 
+UNNAMED = KioskSection(id="")
+"""The ``[kiosk]`` section of a flow built in code without one: the config's defaults, but no
+kiosk id, so no kiosk events are sent."""
+
+
 @dataclass(frozen=True)
 class FlowConfig:
-    mode: str = "counter"
-    language: str = "zh-TW"
-    idle_timeout: float = 60.0
-    done_timeout: float = 8.0
-    staff_timeout: float = 120.0
-    message_timeout: float = 4.0
+    """The flow's settings: the config's ``[kiosk]`` section as it is (mode, language, timeouts,
+    and ``id``, which the kiosk's events name: ``POST /kiosks/{id}/events``), the doors, and what
+    the flow adds."""
+
+    kiosk: KioskSection = UNNAMED
     # settings re-read while all is well: also how an idle kiosk notices an outage before a
     # customer scans in vain (the heartbeat, every 30 s, notices it too)
     probe_online: float = 15.0
     probe_offline: float = 2.0  # and while it is unreachable: back on its own within seconds
     doors: tuple[DoorInfo, ...] = ()
     pattern_overrides: tuple[tuple[str, str], ...] = ()  # local [scanner] *_pattern values
-    kiosk_id: str = ""  # the kiosk's id: its events (POST /kiosks/{id}/events) name it; "": none sent
     duty_hours: float = 12.0  # r2: duty ends by itself after this long (kiosk clock)
 
     @property
     def locker(self) -> bool:
-        return self.mode == "locker"
+        return self.kiosk.mode == "locker"
 
     def door_info(self, number: int) -> DoorInfo | None:
         for d in self.doors:
@@ -337,8 +342,28 @@ class State:
     def pending(self) -> tuple[str, int] | None:
         return self.backend.pending
 
+    # the state with one of its parts changed: ``state.with_customer(entry_text="")``
+
+    def with_backend(self, **changes: Any) -> State:
+        return replace(self, backend=replace(self.backend, **changes))
+
+    def with_customer(self, **changes: Any) -> State:
+        return replace(self, customer=replace(self.customer, **changes))
+
+    def with_staff(self, **changes: Any) -> State:
+        """Change the staff session (a no-op when nobody is logged in)."""
+        if self.staff is None:
+            return self
+        return replace(self, staff=replace(self.staff, **changes))
+
+    def with_lockers(self, **changes: Any) -> State:
+        return replace(self, lockers=replace(self.lockers, **changes))
+
+    def with_page(self, page: int) -> State:
+        return replace(self, paging=replace(self.paging, page=page))
+
 
 def initial(cfg: FlowConfig | None = None) -> State:
     cfg = cfg or FlowConfig()
     patterns = CodePatterns.from_settings(None, dict(cfg.pattern_overrides))
-    return State(cfg=cfg, lang=cfg.language, backend=Backend(patterns=patterns))
+    return State(cfg=cfg, lang=cfg.kiosk.language, backend=Backend(patterns=patterns))

@@ -92,7 +92,7 @@ def view(state: State) -> View:
     return View(
         screen=s.value,
         lang=state.lang,
-        mode=state.cfg.mode,
+        mode=state.cfg.kiosk.mode,
         page=state.paging.page if s in (Screen.ORDERS, Screen.OVERDUE, Screen.RETURNS) else 0,
         busy=state.busy,
         message=state.message if state.message is not None else banner(state),

@@ -30,6 +30,7 @@ from kiosk.gpio.indicators import Indicators
 from kiosk.gpio.lockers import PULSE_GAP, LockerBank
 from kiosk.gpio.pins import PINS_40PIN, PINS_CM3, REVISION_40PIN, REVISION_CM3, ClockedMockFactory, SimPin
 from kiosk.gpio.recorder import GpioRecorder, pin_roles
+from kiosk.lifecycle import Closing
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def simulated_sections(
     return gpio, locker, revision
 
 
-class SimulatedGpio:
+class SimulatedGpio(Closing):
     """Mock pins, indicators and a locker bank for the demo and the runner.
 
     ``csv_path``: where ``gpio.csv`` goes (None: rows kept in ``recorder.rows`` only).
@@ -223,9 +224,3 @@ class SimulatedGpio:
         if self.indicators is not None:
             self.indicators.close()
         self.recorder.close()
-
-    def __enter__(self) -> SimulatedGpio:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
