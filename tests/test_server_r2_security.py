@@ -15,6 +15,7 @@ import pytest
 import requests
 from conftest import SMALL_SEED
 
+from kiosk.server.common import Caller
 from kiosk.server.harness import ServerProcess, ServerThread
 from kiosk.server.store import Store
 
@@ -249,7 +250,7 @@ def test_keys_older_than_seven_days_are_forgotten(tmp_path):
         store.load_seed(seed())
         token = store.staff_login("k_1", "STAFF-0001", "2468")
         assert token["staff_token"]
-        status, _ = store.arrive("old-key", "/p", {}, kiosk_id="k_1", staff_id="s_1", package_code="PKG1001")
+        status, _ = store.arrive(Caller.kiosk("old-key", "/p", "k_1", "s_1"), {}, package_code="PKG1001")
         assert status == 200
         assert store.count_rows("idempotency") == 1
         now[0] += 7 * 86400 + 60

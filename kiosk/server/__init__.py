@@ -26,7 +26,7 @@ For the back office (``kiosk/server/admin/``, ``kiosk/server/notices.py``), the 
   order gets its pickup code (an arrival, or a rejected review of an order without one).
 - ``check_settings(values)`` (:mod:`kiosk.server.settings`) for ``PATCH /admin/settings``, then
   write the ``settings`` rows and call ``store.reload()`` (other processes see it within 1 s).
-- ``store.request_return(key, path, body, kiosk_id=None, staff_id=None, order_id=..., scope="admin")``
-  and the other return steps; ``key=None`` runs a call without an Idempotency-Key.
+- ``store.request_return(Caller.admin(key, path), body, order_id=...)`` and the other return
+  steps (:class:`kiosk.server.common.Caller`); ``key=None`` runs a call without an Idempotency-Key.
 - ``store.kiosk_mode(kiosk_id)``; the ``kiosks.mode`` column for ``PATCH /admin/kiosks/{id}``.
 """

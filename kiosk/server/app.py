@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.journal import log_event
-from kiosk.server.common import ApiError, check_code, health, is_bad_text
+from kiosk.server.common import ApiError, Caller, check_code, health, is_bad_text
 from kiosk.server.kiosks import EVENT_KINDS
 from kiosk.server.store import Store, WouldBlock
 
@@ -318,9 +318,9 @@ class Replayed(Exception):
 
 
 class StaffCall(NamedTuple):
-    kiosk_id: str
-    staff_id: str
-    key: str
+    """A staff write that passed its checks: the store's caller, and the staff token (for logout)."""
+
+    caller: Caller
     token: str
 
 
@@ -528,6 +528,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     ) -> StaffCall:
         """A staff write: a replayed key is answered here, right after the kiosk token and
         before the staff token is looked at (docs/api.md r2: a retried logout gets its 204)."""
+        path = request.url.path
         if key and not is_bad_text(key):
             raw = await request.body()
             try:
@@ -537,22 +538,17 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             if parsed is None:  # no body or JSON null: the route reads both as {}
                 parsed = {}
             if isinstance(parsed, dict):  # another JSON value is the route's 422, never a replay
-                stored = store.replay(f"kiosk:{kiosk_id}", key, request.method, request.url.path, parsed)
+                stored = store.replay(Caller.kiosk(key, path, kiosk_id), parsed)
                 if stored is not None:
                     raise Replayed(*stored)
         _, staff_id = await staff_auth(kiosk_id, token)
-        return StaffCall(kiosk_id, staff_id, await idem_key(key), token or "")
+        return StaffCall(Caller.kiosk(await idem_key(key), path, kiosk_id, staff_id), token or "")
 
-    def staff_step(
-        step: Callable[..., tuple[int, Any]], request: Request, call: StaffCall, body: _In | None, **target: str
-    ) -> Response:
+    def staff_step(step: Callable[..., tuple[int, Any]], call: StaffCall, body: _In | None, **target: str) -> Response:
         """Run the store's write ``step`` (arrive, a return step) for a staff call on ``target``
-        (the parcel or order of the path): the call's key, path and body, its kiosk and staff member."""
+        (the parcel or order of the path) with the call's caller and body."""
         given = body.model_dump(exclude_unset=True) if body is not None else {}
-        status, answer = step(
-            call.key, request.url.path, given, kiosk_id=call.kiosk_id, staff_id=call.staff_id, **target
-        )
-        return _answer(status, answer)
+        return _answer(*step(call.caller, given, **target))
 
     # --- error handlers: always the contract's shape
 
@@ -621,12 +617,9 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         responses=ERRORS,
         tags=["staff"],
     )
-    def staff_logout(
-        request: Request, call: Annotated[StaffCall, Depends(staff_write)], body: LogoutIn | None = None
-    ) -> Response:
+    def staff_logout(call: Annotated[StaffCall, Depends(staff_write)], body: LogoutIn | None = None) -> Response:
         given = body.model_dump(exclude_unset=True) if body is not None else {}
-        status, answer = store.staff_logout(call.key, request.url.path, given, kiosk_id=call.kiosk_id, token=call.token)
-        return _answer(status, answer)
+        return _answer(*store.staff_logout(call.caller, given, token=call.token))
 
     @app.post(
         f"{API}/members/lookup",
@@ -672,11 +665,10 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     )
     def arrive(
         package_code: str,
-        request: Request,
         call: Annotated[StaffCall, Depends(staff_write)],
         body: ArriveIn | None = None,
     ) -> Response:
-        return staff_step(store.arrive, request, call, body, package_code=package_code)
+        return staff_step(store.arrive, call, body, package_code=package_code)
 
     @app.post(
         f"{API}/orders/{{order_id}}/pickup",
@@ -697,8 +689,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         key: Annotated[str, Depends(idem_key)],
     ) -> Response:
         given = body.model_dump(exclude_unset=True)
-        status, answer = store.pickup(key, request.url.path, given, kiosk_id=kiosk_id, order_id=order_id)
-        return _answer(status, answer)
+        return _answer(*store.pickup(Caller.kiosk(key, request.url.path, kiosk_id), given, order_id=order_id))
 
     @app.get(f"{API}/orders", response_model=list[OrderOut], responses=ERRORS, tags=["staff"])
     async def list_orders(
@@ -718,27 +709,22 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(f"{API}/orders/{{order_id}}/return", response_model=OrderOut, responses=order_write, tags=["staff"])
     def request_return(
         order_id: str,
-        request: Request,
         call: Annotated[StaffCall, Depends(staff_write)],
         body: ReturnIn | None = None,
     ) -> Response:
-        return staff_step(store.request_return, request, call, body, order_id=order_id)
+        return staff_step(store.request_return, call, body, order_id=order_id)
 
     @app.post(
         f"{API}/orders/{{order_id}}/return/review", response_model=OrderOut, responses=order_write, tags=["staff"]
     )
-    def review_return(
-        order_id: str, request: Request, body: ReviewIn, call: Annotated[StaffCall, Depends(staff_write)]
-    ) -> Response:
-        return staff_step(store.review_return, request, call, body, order_id=order_id)
+    def review_return(order_id: str, body: ReviewIn, call: Annotated[StaffCall, Depends(staff_write)]) -> Response:
+        return staff_step(store.review_return, call, body, order_id=order_id)
 
     @app.post(
         f"{API}/orders/{{order_id}}/return/complete", response_model=OrderOut, responses=order_write, tags=["staff"]
     )
-    def complete_return(
-        order_id: str, request: Request, body: CompleteIn, call: Annotated[StaffCall, Depends(staff_write)]
-    ) -> Response:
-        return staff_step(store.complete_return, request, call, body, order_id=order_id)
+    def complete_return(order_id: str, body: CompleteIn, call: Annotated[StaffCall, Depends(staff_write)]) -> Response:
+        return staff_step(store.complete_return, call, body, order_id=order_id)
 
     forbidden = {**ERRORS, 403: {**_ERR, "description": "forbidden"}}
 
@@ -762,8 +748,8 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         key: Annotated[str, Depends(idem_key)],
     ) -> Response:
         own_kiosk(kiosk_id, me, "events")
-        status, answer = store.kiosk_event(key, request.url.path, body.model_dump(exclude_unset=True), kiosk_id=me)
-        return _answer(status, answer)
+        given = body.model_dump(exclude_unset=True)
+        return _answer(*store.kiosk_event(Caller.kiosk(key, request.url.path, me), given))
 
     from kiosk.server.admin import install as install_backoffice  # the back office (issue 13)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ MAX_CODE = 128
 MAX_DOOR = 100_000
 MAX_COUNT = 1_000_000_000
 DAY = 86400.0
+ADMIN_SCOPE = "admin"  # the back office's idempotency scope (a kiosk's is "kiosk:<id>")
 
 
 class ApiError(Exception):
@@ -35,6 +37,33 @@ class ApiError(Exception):
         if self.retry_after is not None:
             error["retry_after"] = self.retry_after
         return {"error": error}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes an idempotent write and with which request: what every write method of the
+    store takes besides the body and the parcel or order it acts on.
+
+    ``key`` is the ``Idempotency-Key`` (None: an admin call without one, run without storing),
+    kept per ``scope`` (``kiosk:<id>`` or ``admin``) with ``path``; ``kiosk_id`` and ``staff_id``
+    go into the order's event row and the log line (both None for the back office).
+    """
+
+    key: str | None
+    path: str = field(repr=False)  # it may hold a package code
+    scope: str
+    kiosk_id: str | None = None
+    staff_id: str | None = None
+
+    @classmethod
+    def kiosk(cls, key: str, path: str, kiosk_id: str, staff_id: str | None = None) -> Caller:
+        """A kiosk's call (its staff member's, with ``staff_id``), on the kiosk's own scope."""
+        return cls(key, path, f"kiosk:{kiosk_id}", kiosk_id, staff_id)
+
+    @classmethod
+    def admin(cls, key: str | None, path: str) -> Caller:
+        """A back-office call, on the admin scope."""
+        return cls(key, path, ADMIN_SCOPE)
 
 
 class SeedError(KioskError, ValueError):

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from kiosk.journal import log_event
-from kiosk.server.common import MAX_COUNT, MAX_DOOR, ApiError, is_bad_text, parse_time, utc_iso
+from kiosk.server.common import MAX_COUNT, MAX_DOOR, ApiError, Caller, is_bad_text, parse_time, utc_iso
 from kiosk.server.db import alarms, heartbeats, kiosk_events
 
 logger = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ class KioskRules:
 
     # ------------------------------------------------------------ events and alarms
 
-    def kiosk_event(self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str) -> tuple[int, Any]:
+    def kiosk_event(self, caller: Caller, body: dict[str, Any]) -> tuple[int, Any]:
         """``POST /kiosks/{id}/events`` (idempotent): store the event, open or close alarms."""
+        kiosk_id = caller.kiosk_id
         kind = body["kind"]
         door = body.get("door")
         detail = body.get("detail")
@@ -113,7 +114,7 @@ class KioskRules:
                       kiosk=kiosk_id, kind=kind, door=door)  # fmt: skip
             return None
 
-        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
     def kiosk_events(
         self, *, kiosk: str | None = None, kind: str | None = None, limit: int = 100

@@ -29,7 +29,6 @@ import json
 import logging
 import smtplib
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.journal import log_event
+from kiosk.lifecycle import Worker
 from kiosk.server import db
 
 logger = logging.getLogger(__name__)
@@ -351,8 +351,9 @@ def backoff(attempts: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CA
 # ---------------------------------------------------------------- the sender
 
 
-class NoticeSender:
-    """A daemon thread sending waiting notices through ``smtp`` (one per server process).
+class NoticeSender(Worker):
+    """A daemon thread (``notice-sender``) sending waiting notices through ``smtp`` (one per
+    server process); a :class:`~kiosk.lifecycle.Worker` whose ``stop()`` waits longer.
 
     ``store`` gives the transactions (``read()``, ``write()``: on SQLite its write lock and
     ``BEGIN IMMEDIATE``).
@@ -371,33 +372,22 @@ class NoticeSender:
         backoff_first: float = BACKOFF_FIRST,
         now: Callable[[], float] = time.time,
     ):
+        super().__init__("notice-sender")
         self.store = store
         self.smtp = smtp
         self.poll = poll
         self.reminder_every = reminder_every
         self.backoff_first = backoff_first
         self.now = now
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         ensure_tables(store.engine)
-
-    def start(self) -> NoticeSender:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="notice-sender", daemon=True)
-            self._thread.start()
-        return self
 
     def wake(self) -> None:
         """Look for work now (after a notice was made in this process)."""
         self._wake.set()
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        """As :meth:`Worker.stop`, waiting up to 15 s: longer than a send's SMTP time-out (10 s)."""
+        super().stop(timeout)
 
     def _run(self) -> None:
         first = True

@@ -1,10 +1,11 @@
 """Orders (docs/api.md "Order", arrive, pickup, the return steps): a mixin of :class:`~kiosk.server.store.Store`.
 
 The methods use the store's ``read()``/``write()`` transactions, its cached ``settings`` and
-``idempotent()``. Pickup codes are given here, when an order becomes ``arrived`` (and when a
-rejected return review puts an order without one back on the shelf); functions in
-``arrival_hooks`` (the notices' queue) run in the same transaction for every order that gets
-one: ``hook(conn, order_id, now)``.
+``idempotent()``; each write takes a :class:`~kiosk.server.common.Caller` (idempotency key,
+path, scope, kiosk, staff member) and the body. Pickup codes are given here, when an order
+becomes ``arrived`` (and when a rejected return review puts an order without one back on the
+shelf); functions in ``arrival_hooks`` (the notices' queue) run in the same transaction for
+every order that gets one: ``hook(conn, order_id, now)``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.journal import log_event
 from kiosk.privacy import mask_email, mask_name, mask_phone
-from kiosk.server.common import DAY, MAX_DOOR, ApiError, check_code, utc_iso
+from kiosk.server.common import DAY, MAX_DOOR, ApiError, Caller, check_code, utc_iso
 from kiosk.server.db import DOOR_HOLDING, lookups, members, order_events, orders, staff
 from kiosk.server.security import equal_codes, random_pickup_code
 from kiosk.server.seed import API_STATUSES
@@ -143,8 +144,20 @@ class OrderRules:
             ).all()
         return [self.order_view(r, now) for r in rows]
 
-    def _event(self, conn: Connection, order_id: str, kind: str, now: float, **fields: Any) -> None:
-        conn.execute(insert(order_events).values(order_id=order_id, kind=kind, at=now, **fields))
+    def _event(
+        self, conn: Connection, order_id: str, kind: str, now: float, caller: Caller, staff_id: str | None
+    ) -> None:
+        """The order's event row: the caller's kiosk and key, and the staff member it names."""
+        conn.execute(
+            insert(order_events).values(
+                order_id=order_id,
+                kind=kind,
+                at=now,
+                kiosk_id=caller.kiosk_id,
+                staff_id=staff_id,
+                idempotency_key=caller.key,
+            )
+        )
 
     def _active_staff(self, conn: Connection, staff_id: str, field: str) -> None:
         check_code(staff_id, field)
@@ -187,19 +200,9 @@ class OrderRules:
         if res.rowcount != 1:
             raise ApiError(409, "wrong_status", "the order changed meanwhile")
 
-    def arrive(
-        self,
-        key: str,
-        path: str,
-        body: dict[str, Any],
-        *,
-        kiosk_id: str,
-        staff_id: str,
-        package_code: str,
-        scope: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    def arrive(self, caller: Caller, body: dict[str, Any], *, package_code: str) -> tuple[int, dict[str, Any]]:
         check_code(package_code, "package_code")
-        received_by = body.get("received_by") or staff_id
+        received_by = body.get("received_by") or caller.staff_id
         door = body.get("locker_door")
         if door is not None and not 1 <= door <= MAX_DOOR:
             raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
@@ -222,11 +225,11 @@ class OrderRules:
             except IntegrityError as exc:  # the door was taken concurrently
                 raise ApiError(409, "door_occupied", f"door {door} holds another order") from exc
             self._give_pickup_code(conn, row.id, now)
-            self._event(conn, row.id, "arrive", now, kiosk_id=kiosk_id, staff_id=received_by, idempotency_key=key)
-            log_event(logger, "arrived", order=row.number, door=door, staff=received_by, kiosk=kiosk_id)
+            self._event(conn, row.id, "arrive", now, caller, received_by)
+            log_event(logger, "arrived", order=row.number, door=door, staff=received_by, kiosk=caller.kiosk_id)
             return self._after(conn, row.id, now)
 
-        return self.idempotent(scope or f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
     def _door_taken(self, conn: Connection, door: int, order_id: str) -> bool:
         return (
@@ -238,9 +241,7 @@ class OrderRules:
             is not None
         )
 
-    def pickup(
-        self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, order_id: str
-    ) -> tuple[int, dict[str, Any]]:
+    def pickup(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         """docs/api.md r2: a pickup names its look-up; the checks run in the contract's order."""
         check_code(order_id, "order id")
         lookup_id = check_code(body["lookup_id"], "lookup_id")
@@ -259,7 +260,7 @@ class OrderRules:
         def change(conn: Connection, now: float) -> dict[str, Any]:
             if handed_over_by is not None:
                 self._active_staff(conn, handed_over_by, "handed_over_by")
-            allowed = self._lookup_allows(conn, lookup_id, kiosk_id, now, locker=door is not None)
+            allowed = self._lookup_allows(conn, lookup_id, caller.kiosk_id, now, locker=door is not None)
             row = self._locked_order_by_id(conn, order_id)
             if order_id not in allowed:
                 raise ApiError(403, "not_your_order", "this look-up did not allow this order")
@@ -272,11 +273,11 @@ class OrderRules:
             self._transition(
                 conn, order_id, "arrived", now, status="received", handed_over_by=handed_over_by, received_at=now
             )
-            self._event(conn, order_id, "pickup", now, kiosk_id=kiosk_id, staff_id=handed_over_by, idempotency_key=key)
-            log_event(logger, "picked_up", order=row.number, door=row.locker_door, kiosk=kiosk_id)
+            self._event(conn, order_id, "pickup", now, caller, handed_over_by)
+            log_event(logger, "picked_up", order=row.number, door=row.locker_door, kiosk=caller.kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
     def _lookup_allows(self, conn: Connection, lookup_id: str, kiosk_id: str, now: float, *, locker: bool) -> set[str]:
         """The order ids a valid look-up of this kiosk allows, or 403 ``lookup_expired``.
@@ -318,17 +319,7 @@ class OrderRules:
             return
         raise ApiError(409, "conflict", "no free pickup code was found; retry")
 
-    def request_return(
-        self,
-        key: str | None,
-        path: str,
-        body: dict[str, Any],
-        *,
-        kiosk_id: str | None,
-        staff_id: str | None,
-        order_id: str,
-        scope: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    def request_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         check_code(order_id, "order id")
         reason = body.get("reason")
         if reason is not None and len(reason) > 1000:
@@ -337,23 +328,13 @@ class OrderRules:
         def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "arrived", "; only arrived or overdue can return")
             self._transition(conn, order_id, "arrived", now, status="return_requested", return_reason=reason)
-            self._event(conn, order_id, "return", now, kiosk_id=kiosk_id, staff_id=staff_id, idempotency_key=key)
-            log_event(logger, "return_requested", order=row.number, staff=staff_id, kiosk=kiosk_id)
+            self._event(conn, order_id, "return", now, caller, caller.staff_id)
+            log_event(logger, "return_requested", order=row.number, staff=caller.staff_id, kiosk=caller.kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(scope or f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
-    def review_return(
-        self,
-        key: str | None,
-        path: str,
-        body: dict[str, Any],
-        *,
-        kiosk_id: str | None,
-        staff_id: str | None,
-        order_id: str,
-        scope: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    def review_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         check_code(order_id, "order id")
         approved = body["approved"]
 
@@ -370,23 +351,13 @@ class OrderRules:
                 if row.pickup_code is None:  # it keeps its code; one without gets one (and a notice)
                     self._give_pickup_code(conn, order_id, now)
             kind = "return_approved" if approved else "return_rejected"
-            self._event(conn, order_id, kind, now, kiosk_id=kiosk_id, staff_id=staff_id, idempotency_key=key)
-            log_event(logger, kind, order=row.number, staff=staff_id, kiosk=kiosk_id)
+            self._event(conn, order_id, kind, now, caller, caller.staff_id)
+            log_event(logger, kind, order=row.number, staff=caller.staff_id, kiosk=caller.kiosk_id)
             return self._after(conn, order_id, now)
 
-        return self.idempotent(scope or f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
-    def complete_return(
-        self,
-        key: str | None,
-        path: str,
-        body: dict[str, Any],
-        *,
-        kiosk_id: str | None,
-        staff_id: str | None,
-        order_id: str,
-        scope: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    def complete_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         check_code(order_id, "order id")
         destination = body["destination"]
         target = {"warehouse": "returned_to_warehouse", "store_stock": "restocked"}.get(destination)
@@ -396,8 +367,15 @@ class OrderRules:
         def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "return_reviewed")
             self._transition(conn, order_id, "return_reviewed", now, status=target)
-            self._event(conn, order_id, target, now, kiosk_id=kiosk_id, staff_id=staff_id, idempotency_key=key)
-            log_event(logger, "return_completed", order=row.number, to=destination, staff=staff_id, kiosk=kiosk_id)
+            self._event(conn, order_id, target, now, caller, caller.staff_id)
+            log_event(
+                logger,
+                "return_completed",
+                order=row.number,
+                to=destination,
+                staff=caller.staff_id,
+                kiosk=caller.kiosk_id,
+            )
             return self._after(conn, order_id, now)
 
-        return self.idempotent(scope or f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)

@@ -8,10 +8,11 @@ events, alarms); seeds in :mod:`kiosk.server.seed`, secrets and the lockout in
 :mod:`kiosk.server.security`. Tests and the harness also use a Store directly to read orders
 and count rows.
 
-Writes that take an ``Idempotency-Key`` run through :meth:`Store.idempotent`: the key (scoped to
-the kiosk) is looked up, the change is made, and the answer (status and body, also a 4xx
-refusal, never a 401, 429 or 5xx) is stored, all in one transaction. Concurrent writes to one
-order are decided by a conditional UPDATE (``... WHERE status = 'arrived'``).
+Writes that take an ``Idempotency-Key`` (POSTs, each with a :class:`~kiosk.server.common.Caller`)
+run through :meth:`Store.idempotent`: the key (scoped to the kiosk) is looked up, the change is
+made, and the answer (status and body, also a 4xx refusal, never a 401, 429 or 5xx) is stored,
+all in one transaction. Concurrent writes to one order are decided by a conditional UPDATE
+(``... WHERE status = 'arrived'``).
 
 Every state that two server processes must share (look-ups, the lockout, staff tokens, used
 codes, idempotency keys) is in the database. Settings and kiosk tokens are cached for at most
@@ -45,6 +46,7 @@ from kiosk.server.common import (  # noqa: F401  (re-exported: revision 1's impo
     MAX_COUNT,
     MAX_DOOR,
     ApiError,
+    Caller,
     SeedError,
     check_code,
     health,
@@ -86,6 +88,7 @@ STAFF_TOKEN_SECONDS = 43200
 CONFIG_SECONDS = 1.0  # settings and kiosk tokens are read again after this long
 IDEMPOTENCY_DAYS = 7
 MAINTAIN_SECONDS = 600.0
+METHOD = "POST"  # of every idempotent call (docs/api.md); it is part of the stored body hash
 
 
 def body_hash(method: str, path: str, body: Any) -> str:
@@ -383,7 +386,7 @@ class Store(OrderRules, LookupRules, KioskRules):
         log_event(logger, "staff_login", kiosk=kiosk_id, staff=row.id)
         return {"staff_token": token, "staff": {"id": row.id, "name": row.name}, "expires_in": STAFF_TOKEN_SECONDS}
 
-    def staff_logout(self, key: str, path: str, body: dict[str, Any], *, kiosk_id: str, token: str) -> tuple[int, Any]:
+    def staff_logout(self, caller: Caller, body: dict[str, Any], *, token: str) -> tuple[int, Any]:
         """``POST /staff/logout`` (idempotent): the token is refused from then on."""
 
         def change(conn: Connection, now: float) -> None:
@@ -392,16 +395,17 @@ class Store(OrderRules, LookupRules, KioskRules):
                 .where(staff_tokens.c.token_hash == token_hash(token), staff_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            log_event(logger, "staff_logout", kiosk=kiosk_id)
+            log_event(logger, "staff_logout", kiosk=caller.kiosk_id)
 
-        return self.idempotent(f"kiosk:{kiosk_id}", key, "POST", path, body, change)
+        return self.idempotent(caller, body, change)
 
     # ------------------------------------------------------------ idempotent writes
 
-    def replay(self, scope: str, key: str, method: str, path: str, body: Any) -> tuple[int, Any] | None:
-        """The stored answer of (scope, key) if there is one (422 for another request), else None."""
+    def replay(self, caller: Caller, body: Any) -> tuple[int, Any] | None:
+        """The stored answer of the caller's (scope, key) if there is one (422 for another
+        request), else None."""
         with self.read() as conn:
-            return self._stored(conn, scope, key, body_hash(method, path, body), path)
+            return self._stored(conn, caller.scope, caller.key, body_hash(METHOD, caller.path, body), caller.path)
 
     def _stored(self, conn: Connection, scope: str, key: str, digest: str, path: str) -> tuple[int, Any] | None:
         stored = conn.execute(
@@ -416,29 +420,23 @@ class Store(OrderRules, LookupRules, KioskRules):
         log_event(logger, "idempotent_replay", logging.DEBUG, path=_path_ref(path))
         return stored.status_code, json.loads(stored.response)
 
-    def idempotent(
-        self,
-        scope: str,
-        key: str | None,
-        method: str,
-        path: str,
-        body: Any,
-        change: Callable[[Connection, float], Any],
-    ) -> tuple[int, Any]:
-        """Run ``change`` once per (scope, key); store and replay its answer (docs/api.md, Idempotency-Key).
+    def idempotent(self, caller: Caller, body: Any, change: Callable[[Connection, float], Any]) -> tuple[int, Any]:
+        """Run ``change`` once per the caller's (scope, key); store and replay its answer (docs/api.md,
+        Idempotency-Key). The request is the POST of ``body`` to the caller's path.
 
         ``change(conn, now)`` returns the 200 body (None: 204) or raises :class:`ApiError`;
         either answer is stored with the key in the same transaction as the change. A 4xx
         answer's changes are rolled back (savepoint) before the answer is stored; 401, 429 and
         5xx are raised without storing anything. ``key=None`` (admin calls may omit it) runs
-        the change without storing. ``scope`` is ``kiosk:<id>`` or ``admin``.
+        the change without storing.
         """
+        scope, key, path = caller.scope, caller.key, caller.path
         if key is None:
             with self.write() as conn:
                 answer = change(conn, self.now())
             return (204 if answer is None else 200), answer
         check_code(key, "Idempotency-Key")
-        digest = body_hash(method, path, body)
+        digest = body_hash(METHOD, path, body)
         for _attempt in range(3):
             try:
                 with self.write() as conn:
@@ -458,7 +456,7 @@ class Store(OrderRules, LookupRules, KioskRules):
                         insert(idempotency).values(
                             scope=scope,
                             key=key,
-                            method=method,
+                            method=METHOD,
                             path=path,
                             body_hash=digest,
                             status_code=status,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Row
 
 from kiosk.journal import log_event
 from kiosk.server import db, notices
-from kiosk.server.common import DAY, ApiError, check_code, is_bad_text, phone_digits, utc_iso
+from kiosk.server.common import DAY, ApiError, Caller, check_code, is_bad_text, phone_digits, utc_iso
 from kiosk.server.kiosks import ALARM_KINDS
 from kiosk.server.orders import wanted_statuses
 from kiosk.server.security import hash_secret
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 ONLINE_SECONDS = 90.0
 MODES = ("locker", "counter")
-ADMIN_SCOPE = "admin"  # the order calls' idempotency scope and their events' kiosk column
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STAFF_ID = re.compile(r"s_(\d+)")
 
@@ -151,8 +150,8 @@ class AdminService:
     ) -> tuple[int, Any]:
         """Run the store's staff call ``name`` on the admin API's idempotency scope."""
         check_code(order_id, "order id")
-        call = getattr(self.store, name)
-        status, answer = call(key, path, body, kiosk_id=None, staff_id=None, order_id=order_id, scope=ADMIN_SCOPE)
+        caller = Caller.admin(key, path)
+        status, answer = getattr(self.store, name)(caller, body, order_id=order_id)
         if status != 200 or "customer" in answer:  # a refusal, or the replay of a stored AdminOrder
             return status, answer
         view = self.order(order_id)
@@ -161,7 +160,7 @@ class AdminService:
             with self.store.write() as conn:
                 conn.execute(
                     update(db.idempotency)
-                    .where(i.scope == ADMIN_SCOPE, i.key == key, i.status_code == 200)
+                    .where(i.scope == caller.scope, i.key == key, i.status_code == 200)
                     .values(response=json.dumps(view, ensure_ascii=False))
                 )
         return 200, view
@@ -192,7 +191,7 @@ class AdminService:
             log_event(logger, "notice_requested", order=row.number)
             return {}
 
-        status, answer = self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {}, change)
+        status, answer = self.store.idempotent(Caller.admin(key, path), {}, change)
         if status == 200:
             self.wake_sender()
         return status, answer
@@ -320,7 +319,7 @@ class AdminService:
             log_event(logger, "staff_added", staff=staff_id)
             return self._staff_view(row)
 
-        return self.store.idempotent(ADMIN_SCOPE, key, "POST", path, {**body, "pin": "(set)"}, change)
+        return self.store.idempotent(Caller.admin(key, path), {**body, "pin": "(set)"}, change)
 
     def patch_staff(self, staff_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change name, badge, PIN or active; a PIN change or a deactivation ends the member's
