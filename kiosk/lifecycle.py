@@ -5,9 +5,9 @@
   worker, the frame sources, the locker bank, the indicators, the simulated GPIO, systemd's socket.
 * :class:`Worker`: a part that is one daemon thread running ``_run`` until ``_stop`` is set,
   woken early by ``_wake`` (which it also waits on for kiosk time: ``clock.call_later(delay,
-  self._wake.set)``): the camera scanner and the heartbeat. ``start()`` is idempotent and returns
-  the worker; ``stop()`` sets both events and waits for the thread, and may be called from the
-  thread itself; ``with worker:`` starts it and stops it.
+  self._wake.set)``): the camera scanner, the heartbeat, the server's notice sender.
+  ``start()`` is idempotent and returns the worker; ``stop()`` sets both events and waits for
+  the thread, and may be called from the thread itself; ``with worker:`` starts it and stops it.
 """
 
 from __future__ import annotations

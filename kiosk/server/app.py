@@ -235,13 +235,23 @@ class LookupOut(BaseModel):
     orders: list[OrderOut]
 
 
-_ERR = {"model": ErrorOut}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {**_ERR, "description": "bad_input, idempotency_key_required"},
-    401: {**_ERR, "description": "unauthorized (or bad_credentials at login)"},
-    413: {**_ERR, "description": "body_too_large"},
-    422: {**_ERR, "description": "validation_error, idempotency_mismatch"},
-}
+def refusals(codes: dict[int, str], *, common: bool = True) -> dict[int | str, dict[str, Any]]:
+    """A route's documented error answers (OpenAPI ``responses``): the ones every route may give
+    (``ERRORS``), then its own, each an ``ErrorOut`` with the error codes it carries."""
+    own = {status: {"model": ErrorOut, "description": text} for status, text in codes.items()}
+    return {**ERRORS, **own} if common else own
+
+
+ERRORS = refusals(
+    {
+        400: "bad_input, idempotency_key_required",
+        401: "unauthorized (or bad_credentials at login)",
+        413: "body_too_large",
+        422: "validation_error, idempotency_mismatch",
+    },
+    common=False,
+)
+LOCKED = "locked_out (retry_after, Retry-After header)"
 
 
 def _no_constants(name: str) -> None:
@@ -603,13 +613,11 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(
         f"{API}/staff/login",
         response_model=LoginOut,
-        responses={**ERRORS, 429: {**_ERR, "description": "locked_out (retry_after, Retry-After header)"}},
+        responses=refusals({429: LOCKED}),
         tags=["staff"],
     )
     def staff_login(body: LoginIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
         return _answer(200, store.staff_login(kiosk_id, body.badge_code, body.pin))
-
-    locked = {429: {**_ERR, "description": "locked_out (retry_after, Retry-After header)"}}
 
     @app.post(
         f"{API}/staff/logout",
@@ -624,13 +632,9 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(
         f"{API}/members/lookup",
         response_model=LookupOut,
-        responses={
-            **ERRORS,
-            403: {**_ERR, "description": "member_code_only, pickup_code_required"},
-            404: {**_ERR, "description": "member_not_found"},
-            409: {**_ERR, "description": "code_used"},
-            **locked,
-        },
+        responses=refusals(
+            {403: "member_code_only, pickup_code_required", 404: "member_not_found", 409: "code_used", 429: LOCKED}
+        ),
         tags=["kiosk"],
     )
     async def lookup(body: LookupIn, kiosk_id: Annotated[str, Depends(kiosk_auth)]) -> JSONResponse:
@@ -647,7 +651,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.get(
         f"{API}/parcels/{{package_code:code}}",
         response_model=OrderOut,
-        responses={**ERRORS, 404: {**_ERR, "description": "parcel_not_found"}},
+        responses=refusals({404: "parcel_not_found"}),
         tags=["staff"],
     )
     async def get_parcel(package_code: str, _staff: Annotated[tuple[str, str], Depends(staff_auth)]) -> JSONResponse:
@@ -656,11 +660,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(
         f"{API}/parcels/{{package_code:code}}/arrive",
         response_model=OrderOut,
-        responses={
-            **ERRORS,
-            404: {**_ERR, "description": "parcel_not_found"},
-            409: {**_ERR, "description": "wrong_status, door_occupied"},
-        },
+        responses=refusals({404: "parcel_not_found", 409: "wrong_status, door_occupied"}),
         tags=["staff"],
     )
     def arrive(
@@ -673,12 +673,9 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     @app.post(
         f"{API}/orders/{{order_id}}/pickup",
         response_model=OrderOut,
-        responses={
-            **ERRORS,
-            403: {**_ERR, "description": "lookup_expired, not_your_order"},
-            404: {**_ERR, "description": "order_not_found"},
-            409: {**_ERR, "description": "wrong_status, package_mismatch"},
-        },
+        responses=refusals(
+            {403: "lookup_expired, not_your_order", 404: "order_not_found", 409: "wrong_status, package_mismatch"}
+        ),
         tags=["kiosk"],
     )
     def pickup(
@@ -700,11 +697,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             raise ApiError(400, "bad_input", "status is too long or holds a control character")
         return _answer(200, store.list_orders(status))
 
-    order_write = {
-        **ERRORS,
-        404: {**_ERR, "description": "order_not_found"},
-        409: {**_ERR, "description": "wrong_status"},
-    }
+    order_write = refusals({404: "order_not_found", 409: "wrong_status"})
 
     @app.post(f"{API}/orders/{{order_id}}/return", response_model=OrderOut, responses=order_write, tags=["staff"])
     def request_return(
@@ -726,7 +719,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
     def complete_return(order_id: str, body: CompleteIn, call: Annotated[StaffCall, Depends(staff_write)]) -> Response:
         return staff_step(store.complete_return, call, body, order_id=order_id)
 
-    forbidden = {**ERRORS, 403: {**_ERR, "description": "forbidden"}}
+    forbidden = refusals({403: "forbidden"})
 
     def own_kiosk(kiosk_id: str, me: str, what: str) -> None:
         check_code(kiosk_id, "kiosk id")
