@@ -170,3 +170,29 @@ def api(backend) -> BackendCaller:
     caller = BackendCaller(backend)
     yield caller
     caller.session.close()
+
+
+# The scenario runner's fault lengths shortened alike (kiosk.scenario: the kiosk reads for 3 s, a
+# `backend = "slow"` answer comes after 5 s): a slow answer is still well beyond the kiosk's
+# patience, and a drill does not wait out each slow call at full length.
+QUICK_READ_TIMEOUT = 1.0
+QUICK_SLOW_ANSWER = 2.0
+
+
+@pytest.fixture
+def quick_faults(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Shortened slow-backend lengths for the scenario runner; returns the slow answer's delay."""
+    from kiosk import scenario
+
+    monkeypatch.setattr(scenario, "READ_TIMEOUT", QUICK_READ_TIMEOUT)
+    monkeypatch.setattr(scenario, "SLOW_ANSWER", QUICK_SLOW_ANSWER)
+    return QUICK_SLOW_ANSWER
+
+
+@pytest.fixture
+def quick_expectations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a scenario whose expectation is meant to fail: the runner gives up on it after 1.5 s
+    of real time instead of 5 (kiosk.scenario.WAIT_LIMIT); the failure and its words are the same."""
+    from kiosk import scenario
+
+    monkeypatch.setattr(scenario, "WAIT_LIMIT", 1.5)
