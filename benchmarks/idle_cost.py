@@ -5,6 +5,11 @@ all in one process) with a notify socket, waits for ``READY=1`` (the first scree
 it settle, then samples the process's CPU time and memory for ``--seconds`` (60 by default) while
 nobody touches it, and prints a table. Goals (issue 5): under 10% of one core, under 150 MB RSS.
 
+RSS counts the pages of shared libraries the process has mapped, and how many of those are
+mapped depends on the page cache (what was read before, and how: OpenCV's library alone shows
+6-32 MiB). The anonymous part (``RssAnon``: the heaps, Python's objects) does not; compare it
+between two versions, or run both right after ``echo 1 > /proc/sys/vm/drop_caches``.
+
     .venv/bin/python benchmarks/idle_cost.py [--seconds 60] [--mode counter|locker]
 """
 
@@ -44,8 +49,8 @@ def wait_ready(sock: socket.socket, proc: subprocess.Popen, timeout: float) -> f
 
 
 def measure(seconds: float = 60.0, settle: float = 5.0, mode: str = "counter") -> dict:
-    """Run the demo idle; ``{"ready", "cpu" (% of one core), "rss_end", "rss_peak" (MiB),
-    "threads", "rc" (exit status on SIGTERM), "wall" (seconds sampled)}``."""
+    """Run the demo idle; ``{"ready", "cpu" (% of one core), "rss_end", "rss_peak", "anon_end"
+    (MiB), "threads", "rc" (exit status on SIGTERM), "wall" (seconds sampled)}``."""
     tmp = Path(tempfile.mkdtemp(prefix="idle-cost-"))
     path = str(tmp / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -68,6 +73,7 @@ def measure(seconds: float = 60.0, settle: float = 5.0, mode: str = "counter") -
             samples.append(rss)
         t1 = p.cpu_times()
         wall = time.monotonic() - w0
+        anon = _anon_rss(proc.pid)
         cpu = 100.0 * ((t1.user + t1.system) - (t0.user + t0.system)) / wall
         threads = p.num_threads()
         proc.send_signal(signal.SIGTERM)
@@ -84,10 +90,23 @@ def measure(seconds: float = 60.0, settle: float = 5.0, mode: str = "counter") -
         "cpu": cpu,
         "rss_end": samples[-1],
         "rss_peak": peak,
+        "anon_end": anon,
         "threads": threads,
         "rc": rc,
         "wall": wall,
     }
+
+
+def _anon_rss(pid: int) -> float:
+    """``RssAnon`` of ``/proc/PID/status`` in MiB (NaN where there is no such line)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "ok" if samples[-1] < RSS_GOAL else "OVER",
         ),
         ("RSS peak", f"{peak:.1f} MiB", f"< {RSS_GOAL:.0f} MiB", "ok" if peak < RSS_GOAL else "OVER"),
+        ("of it anonymous, at the end", f"{m['anon_end']:.1f} MiB", "-", "-"),
         ("threads", str(threads), "-", "-"),
         ("exit on SIGTERM", str(rc), "0", "ok" if rc == 0 else "FAIL"),
     ]

@@ -65,10 +65,13 @@ DOOR_STATES = ("unlocked", "open", "locked")
 # not the contract's (not JSON, or JSON of the wrong shape); "up" ends it
 BACKEND_FAULTS = ("down", "up", "slow", "garbage")
 ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(Order))  # what expect_order may name
+# Real-time limits (docs/design.md). The tests lower READ_TIMEOUT and SLOW_ANSWER together, and
+# WAIT_LIMIT where an expectation is meant to fail, so as not to wait them out at full length.
 WAIT_LIMIT = 5.0  # real seconds for quiet-waiting and expectations (rule 2)
 START_LIMIT = 20.0  # real seconds for the kiosk to reach `idle` with settings loaded
 MAX_WAIT = 24 * 3600.0
 READ_TIMEOUT = 3.0  # the kiosk's read time-out under the runner (a slow backend answers in 5 s)
+SLOW_ANSWER = 5.0  # seconds `backend = "slow"` adds before every answer: beyond READ_TIMEOUT
 
 
 class ScenarioError(KioskError, ValueError):
@@ -371,9 +374,9 @@ class World:
 
     # -- turning the loop -----------------------------------------------------------------------
 
-    def settle(self, limit: float = WAIT_LIMIT) -> bool:
-        """Turn the loop until the kiosk is quiet (True) or ``limit`` real seconds passed."""
-        deadline = time.monotonic() + limit
+    def settle(self, limit: float | None = None) -> bool:
+        """Turn the loop until the kiosk is quiet (True) or ``limit`` (WAIT_LIMIT) real seconds passed."""
+        deadline = time.monotonic() + (WAIT_LIMIT if limit is None else limit)
         while True:
             self.app.pump()
             if self.app.quiet():
@@ -384,8 +387,8 @@ class World:
                 return False
             self.app.wait(0.005)
 
-    def until(self, cond: Callable[[], bool], limit: float = WAIT_LIMIT) -> bool:
-        deadline = time.monotonic() + limit
+    def until(self, cond: Callable[[], bool], limit: float | None = None) -> bool:
+        deadline = time.monotonic() + (WAIT_LIMIT if limit is None else limit)
         while True:
             self.app.pump()
             if cond():
@@ -484,7 +487,7 @@ def _do(world: World, step: Step) -> None:
             world.server.start()
             world.server.garbage = True
         else:
-            world.server.delay = 5.0
+            world.server.delay = SLOW_ANSWER
     elif a == "camera":
         if v == "unplugged":
             world.source.unplug()

@@ -10,7 +10,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import copy
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,12 +91,57 @@ def backend(request: pytest.FixtureRequest):
     seed = marker.args[0] if marker else DEMO_SEED_PATH
     if seed == "small":
         seed = copy.deepcopy(SMALL_SEED)
-    server = ServerThread(seed=seed)
-    server.start()
+    yield from running(ServerThread(seed=seed))
+
+
+class _Closing:
+    """Closes servers on background threads: uvicorn takes 0.1-0.2 s to stop (mostly asleep), and
+    with a fresh server per test that was some 50 s of the suite spent waiting in teardown."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def close_later(self, server: Any) -> None:
+        self.threads = [t for t in self.threads if t.is_alive()]
+        thread = threading.Thread(target=self._close, args=(server,), name="closing-server", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _close(self, server: Any) -> None:
+        try:
+            server.close()
+        except BaseException as exc:  # reported at the end of the session
+            self.errors.append(f"{server.base_url}: {type(exc).__name__}: {exc}")
+
+    def wait(self) -> None:
+        for thread in self.threads:
+            thread.join(30)
+        assert not any(t.is_alive() for t in self.threads), "a server did not close within 30 s"
+        assert not self.errors, self.errors
+
+
+_CLOSING = _Closing()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_closed_by_the_end():
+    yield
+    _CLOSING.wait()
+
+
+def running(server: Any) -> Iterator[Any]:
+    """For a fixture: ``yield from running(ServerThread(...))`` starts the server, yields it, and
+    afterwards closes it on a background thread while the next test starts."""
+    try:
+        server.start()
+    except BaseException:
+        server.close()
+        raise
     try:
         yield server
     finally:
-        server.close()
+        _CLOSING.close_later(server)
 
 
 @pytest.fixture
@@ -170,3 +218,29 @@ def api(backend) -> BackendCaller:
     caller = BackendCaller(backend)
     yield caller
     caller.session.close()
+
+
+# The scenario runner's fault lengths shortened alike (kiosk.scenario: the kiosk reads for 3 s, a
+# `backend = "slow"` answer comes after 5 s): a slow answer is still well beyond the kiosk's
+# patience, and a drill does not wait out each slow call at full length.
+QUICK_READ_TIMEOUT = 1.0
+QUICK_SLOW_ANSWER = 2.0
+
+
+@pytest.fixture
+def quick_faults(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Shortened slow-backend lengths for the scenario runner; returns the slow answer's delay."""
+    from kiosk import scenario
+
+    monkeypatch.setattr(scenario, "READ_TIMEOUT", QUICK_READ_TIMEOUT)
+    monkeypatch.setattr(scenario, "SLOW_ANSWER", QUICK_SLOW_ANSWER)
+    return QUICK_SLOW_ANSWER
+
+
+@pytest.fixture
+def quick_expectations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a scenario whose expectation is meant to fail: the runner gives up on it after 1.5 s
+    of real time instead of 5 (kiosk.scenario.WAIT_LIMIT); the failure and its words are the same."""
+    from kiosk import scenario
+
+    monkeypatch.setattr(scenario, "WAIT_LIMIT", 1.5)

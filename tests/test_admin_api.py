@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from backoffice_support import ADMIN_PASSWORD, AdminClient, backoffice_seed, kiosk_headers
+from conftest import running
 
 from kiosk.server.harness import ServerThread
 from kiosk.server.settings import DEFAULT_SETTINGS
@@ -17,8 +18,7 @@ from kiosk.server.settings import DEFAULT_SETTINGS
 
 @pytest.fixture
 def server():
-    with ServerThread(seed=backoffice_seed()) as srv:
-        yield srv
+    yield from running(ServerThread(seed=backoffice_seed()))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import re
 import pytest
 import requests
 from backoffice_support import ADMIN_PASSWORD, ADMIN_USER, AdminClient, backoffice_seed, kiosk_headers
+from conftest import running
 
 from kiosk.privacy import find_personal_data
 from kiosk.server.admin import ENV_METRICS_TOKEN_FILE
@@ -16,8 +17,7 @@ from kiosk.server.harness import ServerThread
 
 @pytest.fixture
 def server():
-    with ServerThread(seed=backoffice_seed()) as srv:
-        yield srv
+    yield from running(ServerThread(seed=backoffice_seed()))
 
 
 def csrf_of(html: str) -> str:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import requests
-from conftest import SMALL_SEED
+from conftest import SMALL_SEED, running
 
 from kiosk.server.harness import ServerThread
 
@@ -43,8 +43,7 @@ def probe_seed(**settings) -> dict:
 
 @pytest.fixture
 def server():
-    with ServerThread(seed=probe_seed()) as srv:
-        yield srv
+    yield from running(ServerThread(seed=probe_seed()))
 
 
 def call(server, method, path, *, token=LOCKER, staff=None, key=None, admin=None, body=None, raw=None, params=None):

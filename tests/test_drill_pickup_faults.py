@@ -4,9 +4,10 @@
 and at the pickup call itself. Played here step by step (:class:`kiosk.scenario.World`), so the
 test can also check what the scenario format cannot say: no relay energised while the look-up
 failed (gpio.csv), nothing marked on the server (counted events), a slow answer that arrives after
-the kiosk gave up does not mark the order either (waited out in real time), garbage never counts
-as the backend being up (no flapping between `offline` and `idle`), and each locker pickup written
-through the outbox lands exactly once when the backend is back.
+the kiosk gave up does not mark the order either (waited out in real time; the runner's slow answer
+and the kiosk's read time-out are shortened alike by ``quick_faults``), garbage never counts as the
+backend being up (no flapping between `offline` and `idle`), and each locker pickup written through
+the outbox lands exactly once when the backend is back.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _play(sc, out, hook):
         raise
 
 
-def test_counter_faults_at_lookup_and_handover_mark_nothing_and_recover(tmp_path):
+def test_counter_faults_at_lookup_and_handover_mark_nothing_and_recover(tmp_path, quick_faults):
     sc = scenario_mod.load(SCENARIOS / "drill_pickup_faults_counter.toml")
     seen = {"slow_handover": None, "checked_late": False, "offline_views": 0}
     handovers = []
@@ -77,9 +78,10 @@ def test_counter_faults_at_lookup_and_handover_mark_nothing_and_recover(tmp_path
         if step.action == "scan" and step.value == "PKG1003":
             handovers.append(time.monotonic())
         if step.action == "backend" and step.value == "up" and len(handovers) == 2 and not seen["checked_late"]:
-            # the slow hand-over: the kiosk gave up after 3 s; the server would answer at 5 s.
-            # Wait that out in real time: the order must still not be marked.
-            left = handovers[1] + 6.0 - time.monotonic()
+            # the slow hand-over: the kiosk gave up after its read time-out; the server would
+            # answer after `quick_faults` seconds. Wait that out in real time: the order must
+            # still not be marked.
+            left = handovers[1] + quick_faults + 1.0 - time.monotonic()
             if left > 0:
                 time.sleep(left)
             assert world.server.order_by_number("A1003")["status"] == "arrived"
@@ -100,7 +102,7 @@ def test_counter_faults_at_lookup_and_handover_mark_nothing_and_recover(tmp_path
         world.close()
 
 
-def test_locker_faults_open_nothing_mark_nothing_and_pickups_land_once(tmp_path):
+def test_locker_faults_open_nothing_mark_nothing_and_pickups_land_once(tmp_path, quick_faults):
     sc = scenario_mod.load(SCENARIOS / "drill_pickup_faults_locker.toml")
     first_unlock = next(s.number for s in sc.steps if s.action == "press")
     energised_before: list[str] = []

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from backoffice_support import AdminClient, backoffice_seed, kiosk_headers
+from conftest import running
 from sqlalchemy import select, update
 
 from kiosk.server import db, notices
@@ -71,8 +72,7 @@ class MailServer:
 
 @pytest.fixture
 def server():
-    with ServerThread(seed=backoffice_seed()) as srv:
-        yield srv
+    yield from running(ServerThread(seed=backoffice_seed()))
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def test_settings_reach_the_kiosk_and_expect_absent_sees_it(tmp_path):
     assert rc == 0, output
 
 
-def test_expect_absent_fails_when_the_button_is_there(tmp_path):
+def test_expect_absent_fails_when_the_button_is_there(tmp_path, quick_expectations):
     path = _write(tmp_path, '[[step]]\nexpect_absent = "lookup_phone"\n')
     rc, output = _play(path, tmp_path / "out")
     assert rc == 1
@@ -111,7 +111,7 @@ def test_scan_totp_looks_up_and_scan_last_is_a_replay(tmp_path):
     assert "event=lookup_refused code=code_used" in log
 
 
-def test_expect_event_fails_without_such_an_event(tmp_path):
+def test_expect_event_fails_without_such_an_event(tmp_path, quick_expectations):
     path = _write(tmp_path, '[[step]]\nexpect_event = {kind = "door_forced", door = 3}\n', mode="locker")
     rc, output = _play(path, tmp_path / "out")
     assert rc == 1

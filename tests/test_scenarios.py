@@ -51,9 +51,20 @@ def test_every_flow_has_a_scenario_in_both_modes():
     assert flows
 
 
+def test_the_runner_keeps_the_documented_real_time_limits():
+    """docs/design.md: quiet-waiting and expectations up to 5 s, `backend = "slow"` answers after
+    5 s, beyond the kiosk's 3 s read time-out. (Tests shorten them: conftest's ``quick_faults``,
+    ``quick_expectations``.)"""
+    assert scenario_mod.WAIT_LIMIT == 5.0
+    assert scenario_mod.SLOW_ANSWER == 5.0
+    assert scenario_mod.READ_TIMEOUT == 3.0
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_scenario_plays(tmp_path, name):
+def test_scenario_plays(tmp_path, name, request):
     path = SCENARIOS / f"{name}.toml"
+    if any(s.action == "backend" and s.value == "slow" for s in scenario_mod.load(path).steps):
+        request.getfixturevalue("quick_faults")  # a slow answer and the read time-out, shortened alike
     rc, output = _play(path, tmp_path)
     assert rc == 0, output
     lines = output.strip().splitlines()
@@ -133,7 +144,7 @@ def test_member_code_only_has_no_phone_button(tmp_path):
     assert rc == 1, output
 
 
-def test_failed_expectation_names_what_is_there_not_the_value(tmp_path):
+def test_failed_expectation_names_what_is_there_not_the_value(tmp_path, quick_expectations):
     path = _write(
         tmp_path,
         '[setup]\nseed = "seed.json"\n[[step]]\nscan = "MEMBER-0000001"\n'

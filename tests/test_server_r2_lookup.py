@@ -12,7 +12,7 @@ import time
 import pyotp
 import pytest
 import requests
-from conftest import SMALL_SEED
+from conftest import SMALL_SEED, running
 
 from kiosk.server.harness import ServerThread
 
@@ -52,14 +52,12 @@ COUNTER = "test-kiosk-token-2"  # k_2, a counter kiosk in these seeds
 
 @pytest.fixture
 def server():
-    with ServerThread(seed=seed()) as srv:
-        yield srv
+    yield from running(ServerThread(seed=seed()))
 
 
 @pytest.fixture
 def open_server():
-    with ServerThread(seed=seed(contact_lookup="open")) as srv:
-        yield srv
+    yield from running(ServerThread(seed=seed(contact_lookup="open")))
 
 
 # ------------------------------------------------------------------ look-up ids

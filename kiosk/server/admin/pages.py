@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -80,12 +80,21 @@ _ERR = {
     "kiosk_not_found": "err_not_found",
 }
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@cache
+def _env() -> Any:
+    """The templates' environment, made when the first page is shown: a server whose back office
+    nobody opens (the demo's) does not load jinja2."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 _CSS = (HERE / "static" / "admin.css").read_bytes()
 
 
@@ -173,7 +182,7 @@ class Pages:
             "store_name": cfg.get("store_name") or "",
         }
         base.update(ctx)
-        html = _env.get_template(name).render(**base)
+        html = _env().get_template(name).render(**base)
         return HTMLResponse(html, status_code=http_status, headers=_HEADERS)
 
     def redirect(self, url: str) -> RedirectResponse:
