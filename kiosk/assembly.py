@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,22 @@ from kiosk.journal import log_event
 
 logger = logging.getLogger(__name__)
 WAKE_EVENT_OFFSET = 7  # pygame.USEREVENT + 7 wakes a loop blocked on the display's events
+
+
+def import_pygame() -> Any:
+    """``import pygame`` without setuptools' ``pkg_resources``: ``pygame.pkgdata`` imports it only
+    to find pygame's own data files, which it then finds beside its modules anyway; loading it
+    would cost the kiosk and the idle demo some 5 MiB of RSS (benchmarks/idle_cost.py) and a
+    tenth of a second at start."""
+    block = "pkg_resources" not in sys.modules
+    if block:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # its import raises ImportError
+    try:
+        import pygame
+    finally:
+        if block and "pkg_resources" in sys.modules and sys.modules["pkg_resources"] is None:
+            del sys.modules["pkg_resources"]  # later imports of it work as before
+    return pygame
 
 
 def event_queue(window: bool) -> EventQueue:
@@ -209,6 +226,7 @@ def main_run(args: Any) -> int:
 
     config = config_mod.load(args.config)  # ConfigError -> exit 2 in kiosk.cli
     setup_logging(config.logging.level)
+    import_pygame()  # first, before any part imports it
     from kiosk.api.client import BackendClient
     from kiosk.privacy import load_log_key
     from kiosk.systemd import Systemd, on_sigterm

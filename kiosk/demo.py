@@ -75,24 +75,11 @@ def main(args: Any) -> int:
     return run_demo(args)
 
 
-def _import_pygame() -> Any:
-    """``import pygame`` without setuptools' ``pkg_resources``: ``pygame.pkgdata`` imports it only
-    to find pygame's own data files, which it then finds beside its modules anyway; loading it
-    would cost the idle demo some 5 MiB of RSS (benchmarks/idle_cost.py) and a tenth of a second."""
-    block = "pkg_resources" not in sys.modules
-    if block:
-        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # its import raises ImportError
-    try:
-        import pygame
-    finally:
-        if block and "pkg_resources" in sys.modules and sys.modules["pkg_resources"] is None:
-            del sys.modules["pkg_resources"]  # later imports of it work as before
-    return pygame
-
-
 def run_demo(args: Any) -> int:
     """The interactive demo (or a headless one that runs until SIGTERM/SIGINT)."""
-    pygame = _import_pygame()
+    from kiosk.assembly import import_pygame
+
+    pygame = import_pygame()
 
     from kiosk import config as config_mod
     from kiosk.api.client import BackendClient

@@ -59,3 +59,22 @@ def test_key_help_lists_every_key():
         assert f"  F{n} " in text
     assert "  F12 " in text
     assert "Ctrl+F1..F12" in text
+
+
+def test_pygame_is_imported_without_pkg_resources_which_still_imports_afterwards():
+    """kiosk.assembly.import_pygame (run and demo): pygame works (its default font is found
+    without pkg_resources), pkg_resources is not loaded, and a later import of it is not blocked."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kiosk.assembly import import_pygame\n"
+        "pygame = import_pygame()\n"
+        "pygame.font.init()\n"
+        "assert pygame.font.Font(None, 20).size('x')[0] > 0\n"
+        "print('pkg_resources' in sys.modules)\n"
+        "print(sys.modules.get('pkg_resources', 'absent') is None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["False", "False"]
