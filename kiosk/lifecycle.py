@@ -32,6 +32,8 @@ class Closing:
 class Worker:
     """One named daemon thread running :meth:`_run`; subclasses call ``super().__init__(name)``."""
 
+    end_wait = 5.0  # seconds start() waits for a thread still ending after a stop that timed out
+
     def __init__(self, name: str) -> None:
         self._name = name
         self._stop = threading.Event()
@@ -39,19 +41,30 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> Self:
-        if self._thread is None:
+        """Start the thread, unless it runs. A thread still ending after a :meth:`stop` that timed
+        out is waited for first (at most ``end_wait`` seconds), so two never run at once."""
+        thread = self._thread
+        if thread is not None and self._stop.is_set():
+            thread.join(self.end_wait)
+            if thread.is_alive():
+                raise RuntimeError(f"the {self._name} thread has not ended; it cannot be started again")
+            thread = self._thread = None
+        if thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to end and wait for it (at most ``timeout`` seconds of real time)."""
+        """Ask the thread to end and wait for it (at most ``timeout`` seconds of real time). A
+        thread that has not ended by then is kept, so a later :meth:`start` waits for it."""
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+            if thread.is_alive():
+                return
         self._thread = None
 
     def _run(self) -> None:  # pragma: no cover - every worker defines it
