@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 MAX_CODE_LENGTH = 128
 
-DEFAULT_MEMBER_PATTERN = r"[0-9A-Za-z:_.-]{6,72}"  # API.md r2: rotating codes end in ".<6 digits>"
+DEFAULT_MEMBER_PATTERN = r"[0-9A-Za-z:_.-]{6,72}"  # docs/api.md r2: rotating codes end in ".<6 digits>"
 DEFAULT_PARCEL_PATTERN = r"[0-9A-Za-z-]{6,40}"
 DEFAULT_STAFF_PATTERN = r"STAFF-[0-9A-Z]{4,16}"
 

@@ -37,7 +37,7 @@ class Rejected(BackendError):
         self.code = code
         self.message = message
         self.status = status
-        self.retry_after = 0  # API.md r2: a 429's whole seconds until the lockout ends (0: not said)
+        self.retry_after = 0  # docs/api.md r2: a 429's whole seconds until the lockout ends (0: not said)
         super().__init__(f"{status} {code}: {message}" if message else f"{status} {code}")
 
 

@@ -132,7 +132,7 @@ def find_personal_data(text: str, seed: dict) -> list[str]:
         add(f"{ref}.pin", staff.get("pin"), "token")
     for i, order in enumerate(seed.get("orders") or ()):
         add(f"orders[{order.get('id', i)}].package_code", order.get("package_code"), "token")
-        add(f"orders[{order.get('id', i)}].pickup_code", order.get("pickup_code"), "token")  # API.md r2
+        add(f"orders[{order.get('id', i)}].pickup_code", order.get("pickup_code"), "token")  # docs/api.md r2
     for i, kiosk in enumerate(seed.get("kiosks") or ()):
         add(f"kiosks[{kiosk.get('id', i)}].token", kiosk.get("token"), "text")
 

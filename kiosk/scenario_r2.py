@@ -1,4 +1,4 @@
-"""The scenario runner's revision-2 steps (DESIGN.md, scenario rule 11): their validation and the
+"""The scenario runner's revision-2 steps (docs/design.md, scenario rule 11): their validation and the
 back-office side they need.
 
 - ``scan_totp = "m_1"``: the seed member's current rotating code ``<member_code>.<6 digits>``

@@ -1,4 +1,4 @@
-"""A black-box probe of API.md revision 2 over loopback HTTP: the sentences the other server
+"""A black-box probe of docs/api.md revision 2 over loopback HTTP: the sentences the other server
 tests leave out (401 before 400 for refused bodies and paths, replays of non-object bodies, the
 masked e-mail, the TTL in force when a look-up was made, TTLs over 24 h for locker pickups,
 UTC commission days, rotating-code edge cases, admin refusals)."""
@@ -104,7 +104,7 @@ BAD_BODIES = {
     ],
 )
 def test_a_refused_body_is_401_without_the_tokens_and_400_with_them(server, bad, method, path, who):
-    """API.md: answers are decided 401 first, then 400; the body is never parsed before a 401."""
+    """docs/api.md: answers are decided 401 first, then 400; the body is never parsed before a 401."""
     raw = BAD_BODIES[bad]
     assert err(call(server, method, path, token=None, key="k1", raw=raw)) == (401, "unauthorized")
     if who == "staff":  # the kiosk token alone is not enough for a staff call

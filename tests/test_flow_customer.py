@@ -49,7 +49,7 @@ def test_counter_one_order_scan_match_done():
     assert call.request.name == "pickup"
     assert args(call.request) == {"order_id": "o_A1003", "lookup_id": LOOKUP_ID, "package_code": "PKG1003"}
     d.answer("pickup", order("A1003", status="received"))
-    # r2: A1002 of the same look-up still waits, so the kiosk lists it again (DESIGN.md r2)
+    # r2: A1002 of the same look-up still waits, so the kiosk lists it again (docs/design.md r2)
     assert d.screen == "orders"
     assert [r.number for r in flow.view(d.state).orders] == ["A1002"]
     d.press("order:A1002")
@@ -331,7 +331,7 @@ def test_locker_retry_then_opened():
 
 
 def test_locker_forced_door_is_an_alarm():
-    # r2 (DESIGN.md "Door alarms"): a forced door shows door_alarm over idle with the alarm
+    # r2 (docs/design.md "Door alarms"): a forced door shows door_alarm over idle with the alarm
     # pattern (r1: attention only); no kiosk id configured here, so no event is queued
     d = Driver("locker")
     d.door(7, "forced")

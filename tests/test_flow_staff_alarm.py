@@ -1,4 +1,4 @@
-"""Door alarms and kiosk events of the pure flow (DESIGN.md r2): door_alarm over customer screens
+"""Door alarms and kiosk events of the pure flow (docs/design.md r2): door_alarm over customer screens
 and idle, a banner on staff screens, door_closed, the events through the outbox."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Duty at a counter and the end of a staff session through the outbox (DESIGN.md r2)."""
+"""Duty at a counter and the end of a staff session through the outbox (docs/design.md r2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Returns at the kiosk (DESIGN.md r2): the reason first, then `return`; the `returns` list of
+"""Returns at the kiosk (docs/design.md r2): the reason first, then `return`; the `returns` list of
 requested and reviewed returns; a reviewed one finished to the warehouse or the store's stock."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scenario runner's revision-2 steps (DESIGN.md rule 11): scan_totp, scan_last, settings,
+"""The scenario runner's revision-2 steps (docs/design.md rule 11): scan_totp, scan_last, settings,
 expect_event, expect_absent. Played against the real reference server and kiosk."""
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def raw_post(server, path, data: bytes, headers=K1, key=True) -> requests.Respon
 @pytest.mark.parametrize("token", [True, False])
 def test_deeply_nested_json_is_bad_input_with_or_without_a_token(server, token):
     headers = K1 if token else {}
-    # API.md r2: answers are decided 401 first, then 400 (the depth is counted, never parsed)
+    # docs/api.md r2: answers are decided 401 first, then 400 (the depth is counted, never parsed)
     expected = (400, "bad_input") if token else (401, "unauthorized")
     for deep in (b"[" * 30000 + b"]" * 30000, b'{"a":' * 10000 + b"1" + b"}" * 10000):
         r = raw_post(server, "/members/lookup", deep, headers=headers, key=False)

@@ -249,7 +249,7 @@ class BackendClient(Closing):
         email: str | None = None,
         pickup_code: str | None = None,
     ) -> Lookup:
-        """The member and their waiting orders; exactly one of the three keys. API.md r2: a
+        """The member and their waiting orders; exactly one of the three keys. docs/api.md r2: a
         ``pickup_code`` goes with a phone or an email (then the answer holds that one order)."""
         given = {k: v for k, v in (("member_code", member_code), ("phone", phone), ("email", email)) if v is not None}
         if len(given) != 1:
@@ -562,7 +562,7 @@ def _rejection(name: str, status: int, content: bytes) -> Exception:
     if not isinstance(code, str) or not code or not isinstance(message, str):
         return malformed(f"{name} answered {status} without the contract's error shape")
     rejected = Rejected(code, message, status)
-    retry_after = error.get("retry_after")  # API.md r2: a 429 says how long the lockout lasts
+    retry_after = error.get("retry_after")  # docs/api.md r2: a 429 says how long the lockout lasts
     if isinstance(retry_after, int) and not isinstance(retry_after, bool) and 0 < retry_after <= 86400:
         rejected.retry_after = retry_after
     return rejected

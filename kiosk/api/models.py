@@ -277,7 +277,7 @@ class Settings(_Wire):
     member_code_pattern: Pattern = DEFAULT_MEMBER_PATTERN
     parcel_code_pattern: Pattern = DEFAULT_PARCEL_PATTERN
     staff_badge_pattern: Pattern = DEFAULT_STAFF_PATTERN
-    # API.md r2: "open" lets a counter look up by phone or email alone; anything else (the
+    # docs/api.md r2: "open" lets a counter look up by phone or email alone; anything else (the
     # default "pickup_code", or a value a newer server invents) asks for the pickup code
     contact_lookup: Text = "pickup_code"
     member_code_totp: StrictBool = False

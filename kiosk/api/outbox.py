@@ -433,7 +433,7 @@ class Outbox(Closing):
 
     def _heads(self) -> list[OutboxEvent]:
         """The first pending event of every order_ref, oldest first. A staff logout also waits
-        for every earlier pending write made with its staff token (DESIGN.md r2)."""
+        for every earlier pending write made with its staff token (docs/design.md r2)."""
         return self._rows(
             "AS e WHERE state = 'pending' AND NOT EXISTS (SELECT 1 FROM events AS p WHERE p.state = 'pending'"
             " AND p.seq < e.seq AND (p.order_ref = e.order_ref OR (e.kind IN ('StaffLogout', 'staff_logout')"

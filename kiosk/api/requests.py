@@ -47,7 +47,7 @@ class LoadSettings(Request):
 
 @dataclass(frozen=True, repr=False)
 class LookupMember(Request):
-    """Exactly one of the three keys (the client refuses anything else); API.md r2: a
+    """Exactly one of the three keys (the client refuses anything else); docs/api.md r2: a
     ``pickup_code`` with the phone or the email."""
 
     name: ClassVar[str] = "lookup"

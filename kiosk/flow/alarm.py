@@ -1,4 +1,4 @@
-"""Door alarms (the ``door_alarm`` screen) and the kiosk's events to the backend (DESIGN.md r2).
+"""Door alarms (the ``door_alarm`` screen) and the kiosk's events to the backend (docs/design.md r2).
 
 - A door held open past the left-open time (the bank's ``left_open``) or opened while locked
   (``forced``) raises an alarm: the alarm pattern, a ``door_left_open`` / ``door_forced`` event

@@ -53,7 +53,7 @@ def valid_contact(kind: str, text: str) -> bool:
 
 
 def needs_pickup_code(state: State) -> bool:
-    """API.md r2: a phone or email goes alone only to a counter while ``contact_lookup`` is open."""
+    """docs/api.md r2: a phone or email goes alone only to a counter while ``contact_lookup`` is open."""
     return state.cfg.locker or state.backend.contact_lookup != "open"
 
 

@@ -211,7 +211,7 @@ class Backend:
     probing: int = 0  # token of a probe in flight (0: none)
     outbox_depth: int = 0
     attention: int = 0
-    # API.md r2: "open" lets a counter look up by phone or email alone; else the pickup code
+    # docs/api.md r2: "open" lets a counter look up by phone or email alone; else the pickup code
     contact_lookup: str = "pickup_code"
     # a 429: seconds left of the lockout (counted down on the kiosk clock) and the screen where
     # it happened, the one that shows them
@@ -295,7 +295,7 @@ class Lockers:
 
 @dataclass(frozen=True)
 class Alarm:
-    """An open door alarm (DESIGN.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
+    """An open door alarm (docs/design.md r2): ``kind`` is ``door_left_open`` or ``door_forced``."""
 
     door: int
     kind: str
