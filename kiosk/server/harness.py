@@ -31,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +57,22 @@ def _health_ok(base_url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+@dataclass(eq=False)
 class _ServerBase:
-    """What both harnesses share: temp DB, URLs, seed facts and in-process admin reads."""
+    """What both harnesses share: their options, temp DB, URLs, seed facts and in-process admin
+    reads. A dataclass, so that an option is declared once for both and keeps its type."""
 
-    def __init__(self, db_url: str | None, seed: dict | str | Path | None, host: str, port: int):
+    db_url: str | None = None  # None: a fresh SQLite file in a temporary directory
+    seed: dict | str | Path | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def __post_init__(self) -> None:
         self._tmpdir: str | None = None
-        if db_url is None:
+        if self.db_url is None:
             self._tmpdir = tempfile.mkdtemp(prefix="kiosk-server-")
-            db_url = f"sqlite:///{self._tmpdir}/server.db"
-        self.db_url = db_url
-        self.seed = _load_seed(seed)
-        self.host = host
-        self.port = port
+            self.db_url = f"sqlite:///{self._tmpdir}/server.db"
+        self.seed = _load_seed(self.seed)
         self._seeded = False
         self._admin: Store | None = None
 
@@ -170,6 +175,7 @@ def _control_field(name: str, cast: Callable[[Any], Any], doc: str) -> property:
     return property(get, set_, doc=doc)
 
 
+@dataclass(eq=False)
 class ServerThread(_ServerBase):
     """The reference server in a background thread of this process.
 
@@ -179,14 +185,8 @@ class ServerThread(_ServerBase):
     runs. ``requests()`` lists what the server was asked.
     """
 
-    def __init__(
-        self,
-        db_url: str | None = None,
-        seed: dict | str | Path | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ):
-        super().__init__(db_url, seed, host, port)
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._control = Control()
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -273,6 +273,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(eq=False)
 class ServerProcess(_ServerBase):
     """The reference server as a subprocess (``python -m kiosk server``).
 
@@ -280,22 +281,15 @@ class ServerProcess(_ServerBase):
     same port and database. Its log goes to ``log_path`` (in the temp dir unless given).
     """
 
-    def __init__(
-        self,
-        db_url: str | None = None,
-        seed: dict | str | Path | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        log_level: str = "warning",
-        log_path: str | Path | None = None,
-        workers: int = 1,
-    ):
-        super().__init__(db_url, seed, host, port)
-        self.workers = workers
+    log_level: str = "warning"
+    log_path: str | Path | None = None
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.port == 0:
-            self.port = free_port(host)
-        self.log_level = log_level
-        self.log_path = Path(log_path) if log_path else None
+            self.port = free_port(self.host)
+        self.log_path = Path(self.log_path) if self.log_path else None
         self.proc: subprocess.Popen | None = None
         self._log = None
 
