@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from kiosk.api.requests import Request
 from kiosk.errors import Rejected
@@ -22,24 +22,42 @@ from kiosk.flow.state import (
     State,
 )
 
-# each screen's rules register here, next to their code: ``@rule(PRESS, Screen.IDLE)``
-SCAN: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a code read on that screen
-PRESS: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # a button pressed on it
-RESULT: dict[str, Callable[[State, ApiResult, list[Effect]], State]] = {}  # the answer awaited, by name
-TYPE: dict[Screen, Callable[[State, str, list[Effect]], State]] = {}  # characters typed on it
-ERASE: dict[Screen, Callable[[State, bool], State]] = {}  # backspace (False) / clear (True) on it
-TIMER: dict[str, Callable[[State, list[Effect]], State]] = {}  # a named timer of a screen's rules fired
+K = TypeVar("K")
+R = TypeVar("R", bound=Callable)
 
 
-def rule(table: dict, *keys: Any) -> Callable:
-    """Register the decorated function in ``table`` under every one of ``keys``."""
+class Rules(dict[K, R]):
+    """One kind of rule, by key (a screen, or the name of the answer or timer awaited). Called,
+    a decorator that registers the function under every key given: ``@on.press(Screen.IDLE)``."""
 
-    def register(fn: Callable) -> Callable:
-        for key in keys:
-            table[key] = fn
-        return fn
+    def __call__(self, *keys: K) -> Callable[[R], R]:
+        def register(fn: R) -> R:
+            for key in keys:
+                self[key] = fn
+            return fn
 
-    return register
+        return register
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """Each screen's rules, registered next to their code; the machine looks them up here."""
+
+    # a code read on that screen
+    scan: Rules[Screen, Callable[[State, str, list[Effect]], State]] = field(default_factory=Rules)
+    # a button pressed on it
+    press: Rules[Screen, Callable[[State, str, list[Effect]], State]] = field(default_factory=Rules)
+    # the answer awaited, by the request's name
+    result: Rules[str, Callable[[State, ApiResult, list[Effect]], State]] = field(default_factory=Rules)
+    # characters typed on it
+    type: Rules[Screen, Callable[[State, str, list[Effect]], State]] = field(default_factory=Rules)
+    # backspace (False) / clear (True) on it
+    erase: Rules[Screen, Callable[[State, bool], State]] = field(default_factory=Rules)
+    # a named timer of a screen's rules fired
+    timer: Rules[str, Callable[[State, list[Effect]], State]] = field(default_factory=Rules)
+
+
+on = Rulebook()
 
 
 def next_token(state: State) -> tuple[State, int]:
@@ -159,6 +177,7 @@ def locked_out(state: State, event: ApiResult, fx: list[Effect]) -> State | None
 LOCKED = msg("err.locked_out", "error")
 
 
+@on.timer("lockout")
 def lockout_tick(state: State, fx: list[Effect]) -> State:
     left = state.backend.locked_for - 1
     if left > 0:
@@ -167,6 +186,3 @@ def lockout_tick(state: State, fx: list[Effect]) -> State:
     if state.message == LOCKED:  # over: no "too many tries" left behind
         state = replace(state, message=None)
     return state.with_backend(locked_for=0, locked_on=None)
-
-
-TIMER["lockout"] = lockout_tick

@@ -19,22 +19,7 @@ from dataclasses import replace
 from kiosk.api.requests import LookupMember
 from kiosk.codes import clean
 from kiosk.events import ApiResult
-from kiosk.flow.common import (
-    ERASE,
-    PRESS,
-    RESULT,
-    TIMER,
-    TYPE,
-    call,
-    customer_reset,
-    error,
-    locked_out,
-    msg,
-    refusal_code,
-    refuse,
-    rule,
-    to_idle,
-)
+from kiosk.flow.common import call, customer_reset, error, locked_out, msg, on, refusal_code, refuse, to_idle
 from kiosk.flow.customer import BACK, entry_kind
 from kiosk.flow.state import Effect, Indicate, Log, Screen, StartTimer, State
 from kiosk.screens.view import PICKUP_CODE_LENGTH
@@ -80,7 +65,7 @@ def contact_request(kind: str, text: str, pickup_code: str | None = None) -> Loo
 # member_entry ------------------------------------------------------------------------------------
 
 
-@rule(PRESS, Screen.MEMBER_ENTRY)
+@on.press(Screen.MEMBER_ENTRY)
 def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
     if b in LOOKUP_BUTTONS and not state.backend.member_code_only:
         return replace(state.with_customer(entry_kind=entry_kind(b), entry_text=""), message=None)
@@ -105,7 +90,7 @@ def press_member_entry(state: State, b: str, fx: list[Effect]) -> State:
 # pickup_code -------------------------------------------------------------------------------------
 
 
-@rule(PRESS, Screen.PICKUP_CODE)
+@on.press(Screen.PICKUP_CODE)
 def press_pickup_code(state: State, b: str, fx: list[Effect]) -> State:
     c = state.customer
     if b == "back":  # to the phone or email typed, to correct it
@@ -125,7 +110,7 @@ def press_pickup_code(state: State, b: str, fx: list[Effect]) -> State:
     return call(replace(state, message=None), fx, contact_request(c.contact_kind, c.contact, code))
 
 
-@rule(TYPE, Screen.PICKUP_CODE)
+@on.type(Screen.PICKUP_CODE)
 def type_pickup_code(state: State, text: str, fx: list[Effect]) -> State:
     """Digits go into the code (six at most); a letter or any other character is refused
     (spaces and dashes, as in "480 213", are passed over)."""
@@ -137,7 +122,7 @@ def type_pickup_code(state: State, text: str, fx: list[Effect]) -> State:
     return state.with_customer(entry_text=code)
 
 
-@rule(ERASE, Screen.PICKUP_CODE)
+@on.erase(Screen.PICKUP_CODE)
 def erase_pickup_code(state: State, everything: bool) -> State:
     return state.with_customer(entry_text="" if everything else state.customer.entry_text[:-1])
 
@@ -165,7 +150,7 @@ def ask_again(state: State, code: str, fx: list[Effect]) -> State | None:
 # the look-up's answer (member code, phone or email) ------------------------------------------------
 
 
-@rule(RESULT, LookupMember.name)
+@on.result(LookupMember.name)
 def result_lookup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if not event.ok:
         return lookup_refused(state, event, fx)
@@ -210,12 +195,10 @@ def lookup_refused(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return error(replace(customer_reset(state), screen=Screen.IDLE), fx, code, Screen.IDLE)
 
 
+@on.timer("lookup")
 def on_lookup_expired(state: State, fx: list[Effect]) -> State:
     """The look-up's ``expires_in`` passed: its parcels are no longer the kiosk's to open."""
     if not state.customer.lookup_id:
         return state
     fx.append(Log("lookup_expired"))
     return state.with_customer(lookup_expired=True)
-
-
-TIMER["lookup"] = on_lookup_expired

@@ -15,19 +15,7 @@ from kiosk.api.models import Order
 from kiosk.api.requests import LookupMember, Pickup
 from kiosk.codes import CodePatterns
 from kiosk.events import ApiResult, DoorEvent
-from kiosk.flow.common import (
-    PRESS,
-    RESULT,
-    SCAN,
-    call,
-    customer_reset,
-    error,
-    msg,
-    refusal_code,
-    refuse,
-    rule,
-    to_idle,
-)
+from kiosk.flow.common import call, customer_reset, error, msg, on, refusal_code, refuse, to_idle
 from kiosk.flow.state import (
     STAFF,
     DoorSlot,
@@ -58,8 +46,7 @@ def wrong_code(state: State, code: str, fx: list[Effect]) -> State:
 # scans -----------------------------------------------------------------------------------------
 
 
-@rule(
-    SCAN,
+@on.scan(
     Screen.IDLE,
     Screen.OFFLINE,
     Screen.DONE,
@@ -92,7 +79,7 @@ def scan_greeting(state: State, code: str, fx: list[Effect]) -> State:
     return refuse(state, fx, "msg.code_unknown")
 
 
-@rule(SCAN, Screen.SCAN_PACKAGE)
+@on.scan(Screen.SCAN_PACKAGE)
 def scan_package(state: State, code: str, fx: list[Effect]) -> State:
     """Counter: the parcel's own code, scanned as it is handed over."""
     p = state.backend.patterns
@@ -119,7 +106,7 @@ def entry_kind(b: str) -> str:
     return "phone" if b == "lookup_phone" else "email"
 
 
-@rule(PRESS, Screen.IDLE)
+@on.press(Screen.IDLE)
 def press_idle(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         return replace(state.with_backend(pending=None), message=None)  # a look-up in flight is forgotten
@@ -129,7 +116,7 @@ def press_idle(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.ORDERS)
+@on.press(Screen.ORDERS)
 def press_orders(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         return to_idle(state, fx)
@@ -169,7 +156,7 @@ def expired(state: State, fx: list[Effect]) -> State:
     return error(state, fx, "lookup_expired", Screen.IDLE)
 
 
-@rule(PRESS, Screen.SCAN_PACKAGE)
+@on.press(Screen.SCAN_PACKAGE)
 def press_scan_package(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         if state.customer.purpose is Purpose.HANDOVER and state.staff is not None:
@@ -181,7 +168,7 @@ def press_scan_package(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.DOOR_OPEN)
+@on.press(Screen.DOOR_OPEN)
 def press_door_open(state: State, b: str, fx: list[Effect]) -> State:
     if b == "retry":
         if state.customer.lookup_expired and state.customer.purpose is Purpose.PICKUP:
@@ -198,7 +185,7 @@ def press_door_open(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.DONE)
+@on.press(Screen.DONE)
 def press_done(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("confirm", *BACK):
         if state.staff is not None:
@@ -207,7 +194,7 @@ def press_done(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.ERROR)
+@on.press(Screen.ERROR)
 def press_error(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("confirm", *BACK):
         if state.error_back in STAFF and state.staff is not None:
@@ -217,7 +204,7 @@ def press_error(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.OFFLINE)
+@on.press(Screen.OFFLINE)
 def press_offline(state: State, b: str, fx: list[Effect]) -> State:
     if b in ("confirm", *BACK):
         return customer_reset(state).with_backend(pending=None)
@@ -318,7 +305,7 @@ def finish_pickup(state: State) -> State:
 # the backend's answers ---------------------------------------------------------------------------
 
 
-@rule(RESULT, Pickup.name)
+@on.result(Pickup.name)
 def result_pickup(state: State, event: ApiResult, fx: list[Effect]) -> State:
     queue = state.customer.queue
     order = queue[0] if queue else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kiosk.flow.common import PRESS, msg, rule, to_idle
+from kiosk.flow.common import msg, on, to_idle
 from kiosk.flow.state import CUSTOMER, Effect, Indicate, Log, Screen, State
 
 # screens a customer can open help from (door_open goes on following its doors meanwhile)
@@ -27,7 +27,7 @@ def open_help(state: State, fx: list[Effect]) -> State:
     return replace(state, screen=Screen.HELP, message=None)
 
 
-@rule(PRESS, Screen.HELP)
+@on.press(Screen.HELP)
 def press_help(state: State, b: str, fx: list[Effect]) -> State:
     if b == "call_staff":
         fx.append(Indicate("attention"))

@@ -15,14 +15,9 @@ from kiosk.errors import BackendUnavailable
 from kiosk.events import ApiResult, BackendState, CameraState, DoorEvent, OutboxChanged, Scan
 from kiosk.flow import alarm, contact, customer, help_screen, staff
 from kiosk.flow.common import (
-    ERASE,
-    PRESS,
-    RESULT,
-    SCAN,
-    TIMER,
-    TYPE,
     customer_reset,
     next_token,
+    on,
     refusal_code,
     refuse,
     staff_task,
@@ -49,7 +44,7 @@ from kiosk.flow.state import (
 )
 from kiosk.screens.view import Erase, Message, Press, Typed
 
-# loading them registered each screen's rules (@rule) in SCAN/PRESS/RESULT/TYPE/ERASE/TIMER
+# loading them registered each screen's rules in ``on`` (``@on.press(Screen.IDLE)`` ...)
 SCREEN_RULES = (customer, contact, help_screen, staff)
 
 
@@ -136,8 +131,8 @@ def _on_timer(state: State, event: TimerFired, fx: list[Effect]) -> State:
         return state
     if name == "duty":
         return staff.duty_over(state, fx)
-    if name in TIMER:
-        return TIMER[name](state, fx)
+    if name in on.timer:
+        return on.timer[name](state, fx)
     if name == "probe":
         if state.backend.probing:
             fx.append(StartTimer("probe", state.cfg.probe_offline))
@@ -202,7 +197,7 @@ def _on_scan(state: State, event: Scan, fx: list[Effect]) -> State:
         return refuse(state, fx, "msg.code_unreadable")
     if state.busy:
         return state  # one question at a time; the scanner's hold-off lets it come again
-    return SCAN.get(state.screen, wrong_code)(state, code, fx)
+    return on.scan.get(state.screen, wrong_code)(state, code, fx)
 
 
 def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
@@ -223,7 +218,7 @@ def _on_press(state: State, event: Press, fx: list[Effect]) -> State:
         return staff.handover_back(state)
     if state.busy and b not in ("cancel", "back"):
         return state
-    handler = PRESS.get(state.screen)
+    handler = on.press.get(state.screen)
     return handler(state, b, fx) if handler else state
 
 
@@ -231,8 +226,8 @@ _PHONE_CHARS = set("0123456789+-() ")
 
 
 def _type(state: State, text: str, fx: list[Effect]) -> State:
-    if state.screen in TYPE:
-        return TYPE[state.screen](state, text, fx)
+    if state.screen in on.type:
+        return on.type[state.screen](state, text, fx)
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
         digits = "".join(ch for ch in text if ch.isdigit())
@@ -247,8 +242,8 @@ def _type(state: State, text: str, fx: list[Effect]) -> State:
 
 
 def _erase(state: State, everything: bool) -> State:
-    if state.screen in ERASE:
-        return ERASE[state.screen](state, everything)
+    if state.screen in on.erase:
+        return on.erase[state.screen](state, everything)
     c = state.customer
     if state.screen is Screen.STAFF_LOGIN:
         return state.with_customer(pin="" if everything else c.pin[:-1])
@@ -291,7 +286,7 @@ def _on_result(state: State, event: ApiResult, fx: list[Effect]) -> State:
     state = _lockout_event(state, event, fx)
     if event.request == LookupMember.name and staff.handing_over(state):
         return staff.result_handover_lookup(state, event, fx)
-    handler = RESULT.get(event.request)
+    handler = on.result.get(event.request)
     if handler is None:
         return state
     if event.ok:

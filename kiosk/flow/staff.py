@@ -20,21 +20,7 @@ from kiosk.api.requests import (
     StaffLogout,
 )
 from kiosk.events import ApiResult
-from kiosk.flow.common import (
-    PRESS,
-    RESULT,
-    SCAN,
-    call,
-    customer_reset,
-    error,
-    locked_out,
-    msg,
-    refusal_code,
-    refuse,
-    rule,
-    side_call,
-    to_idle,
-)
+from kiosk.flow.common import call, customer_reset, error, locked_out, msg, on, refusal_code, refuse, side_call, to_idle
 from kiosk.flow.contact import ask_again
 from kiosk.flow.customer import BACK, PAGE_BUTTONS, take, turn_page, wrong_code
 from kiosk.flow.state import (
@@ -59,7 +45,7 @@ from kiosk.screens.view import RETURN_REASONS
 # scans -----------------------------------------------------------------------------------------
 
 
-@rule(SCAN, Screen.STAFF_LOGIN)
+@on.scan(Screen.STAFF_LOGIN)
 def scan_staff_login(state: State, code: str, fx: list[Effect]) -> State:
     if not state.backend.patterns.is_staff(code):
         return wrong_code(state, code, fx)
@@ -68,7 +54,7 @@ def scan_staff_login(state: State, code: str, fx: list[Effect]) -> State:
     return replace(state.with_customer(badge=code, pin=""), message=None)
 
 
-@rule(SCAN, Screen.ARRIVAL)
+@on.scan(Screen.ARRIVAL)
 def scan_arrival(state: State, code: str, fx: list[Effect]) -> State:
     """A parcel come in: ask the backend for its order (and, at a locker, the doors taken)."""
     if state.staff is None:
@@ -87,7 +73,7 @@ def scan_arrival(state: State, code: str, fx: list[Effect]) -> State:
     return call(state, fx, GetParcel(package_code=code, staff_token=state.staff.token, occupied=state.cfg.locker))
 
 
-@rule(SCAN, Screen.ARRIVAL_CONFIRM)
+@on.scan(Screen.ARRIVAL_CONFIRM)
 def scan_arrival_confirm(state: State, code: str, fx: list[Effect]) -> State:
     arrival = state.lockers.arrival
     if arrival is not None and code == arrival.package_code:
@@ -98,7 +84,7 @@ def scan_arrival_confirm(state: State, code: str, fx: list[Effect]) -> State:
 # presses ---------------------------------------------------------------------------------------
 
 
-@rule(PRESS, Screen.STAFF_LOGIN)
+@on.press(Screen.STAFF_LOGIN)
 def press_staff_login(state: State, b: str, fx: list[Effect]) -> State:
     if b in (*BACK, "logout"):
         return to_idle(state, fx)
@@ -154,7 +140,7 @@ def duty_over(state: State, fx: list[Effect]) -> State:
     return replace(state, on_duty=None)
 
 
-@rule(PRESS, Screen.STAFF_MENU)
+@on.press(Screen.STAFF_MENU)
 def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     if state.staff is None:
         return state
@@ -173,7 +159,7 @@ def press_staff_menu(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.ARRIVAL)
+@on.press(Screen.ARRIVAL)
 def press_arrival(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         state = replace(state.with_lockers(arrival=None), screen=Screen.STAFF_MENU, message=None)
@@ -181,7 +167,7 @@ def press_arrival(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.ARRIVAL_CONFIRM)
+@on.press(Screen.ARRIVAL_CONFIRM)
 def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
     arrival = state.lockers.arrival
     staff = state.staff
@@ -229,7 +215,7 @@ def press_arrival_confirm(state: State, b: str, fx: list[Effect]) -> State:
     return state
 
 
-@rule(PRESS, Screen.OVERDUE, Screen.RETURNS)
+@on.press(Screen.OVERDUE, Screen.RETURNS)
 def press_staff_list(state: State, b: str, fx: list[Effect]) -> State:
     """``overdue`` and ``returns``: rows ``order:<number>`` open ``order_detail``."""
     if b in BACK:
@@ -256,7 +242,7 @@ def back_to_list(state: State, message=None) -> State:
     return replace(state, screen=screen, message=message)
 
 
-@rule(PRESS, Screen.ORDER_DETAIL)
+@on.press(Screen.ORDER_DETAIL)
 def press_order_detail(state: State, b: str, fx: list[Effect]) -> State:
     if b in BACK:
         return back_to_list(state)
@@ -336,7 +322,7 @@ def result_handover_lookup(state: State, event: ApiResult, fx: list[Effect]) -> 
 # the backend's answers ---------------------------------------------------------------------------
 
 
-@rule(RESULT, StaffLogin.name)
+@on.result(StaffLogin.name)
 def result_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if not event.ok:
         code = refusal_code(event)
@@ -356,7 +342,7 @@ def result_login(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return side_call(state, fx, ListStaff(staff_token=staff.token))
 
 
-@rule(RESULT, GetParcel.name)
+@on.result(GetParcel.name)
 def result_parcel(state: State, event: ApiResult, fx: list[Effect]) -> State:
     if state.staff is None or state.lockers.arrival is None:
         return state
@@ -406,12 +392,12 @@ def _show_list(state: State, event: ApiResult, fx: list[Effect], field: str, scr
     return replace(state, screen=screen, message=None).with_page(0)
 
 
-@rule(RESULT, ListOverdue.name)
+@on.result(ListOverdue.name)
 def result_overdue(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return _show_list(state, event, fx, "overdue", Screen.OVERDUE)
 
 
-@rule(RESULT, ListReturns.name)
+@on.result(ListReturns.name)
 def result_returns(state: State, event: ApiResult, fx: list[Effect]) -> State:
     return _show_list(state, event, fx, "returns", Screen.RETURNS)
 
@@ -436,7 +422,7 @@ def detail_answer(
     return answer
 
 
-@rule(RESULT, CompleteReturn.name)
+@on.result(CompleteReturn.name)
 @detail_answer
 def result_complete(state: State, staff: StaffSession, order: Order, fx: list[Effect]) -> State:
     number = order.number
@@ -445,7 +431,7 @@ def result_complete(state: State, staff: StaffSession, order: Order, fx: list[Ef
     return back_to_list(state, msg("msg.return_completed", "ok", number=number))
 
 
-@rule(RESULT, RequestReturn.name)
+@on.result(RequestReturn.name)
 @detail_answer
 def result_return(state: State, staff: StaffSession, order: Order, fx: list[Effect]) -> State:
     fx.append(Log("return_requested", (("order", order.number), ("reason", staff.return_reason))))
