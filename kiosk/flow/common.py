@@ -28,12 +28,15 @@ R = TypeVar("R", bound=Callable)
 
 class Rules(dict[K, R]):
     """One kind of rule, by key (a screen, or the name of the answer or timer awaited). Called,
-    a decorator that registers the function under every key given: ``@on.press(Screen.IDLE)``."""
+    a decorator that registers the function under every key given: ``@on.press(Screen.IDLE)``.
+    A key has one rule: a second one for it is an error at import, not a silent replacement."""
 
     def __call__(self, *keys: K) -> Callable[[R], R]:
         def register(fn: R) -> R:
-            for key in keys:
-                self[key] = fn
+            taken = [key for key in keys if key in self]
+            if taken:
+                raise ValueError(f"{taken[0]!r} has a rule already: {self[taken[0]].__qualname__}")
+            self.update(dict.fromkeys(keys, fn))
             return fn
 
         return register
