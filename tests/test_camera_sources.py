@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import cv2
@@ -73,6 +74,27 @@ def test_opencv_source_reads_and_releases_with_a_fake_capture():
         src.open()
         assert src.read() is not None
     assert dev.releases >= 2
+
+
+def test_closing_a_source_whose_release_fails_logs_it_and_forgets_the_device(caplog):
+    """A camera unplugged mid-session may fail to let go; close() must not raise (the scanner and
+    the kiosk's shutdown call it), and a second close() does not try the dead device again."""
+    dev = FakeDevice()
+
+    def broken_release():
+        dev.releases += 1
+        raise cv2.error("VIDEOIO: device gone")
+
+    src = OpenCVSource("rtsp://user:secret@10.0.0.5:554/stream", capture_factory=dev.capture)
+    src._device.release = broken_release
+    with caplog.at_level(logging.DEBUG, logger="kiosk.camera.sources"):
+        src.close()
+        src.close()
+    assert dev.releases == 1
+    assert src.read() is None
+    (record,) = [r for r in caplog.records if "camera_release_failed" in r.getMessage()]
+    assert "source=opencv:rtsp://10.0.0.5:554" in record.getMessage()
+    assert "secret" not in caplog.text
 
 
 def test_opencv_source_name_hides_url_credentials():

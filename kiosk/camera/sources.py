@@ -26,6 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,8 +53,20 @@ class FrameSource(Closing):
     def read(self) -> np.ndarray | None:
         raise NotImplementedError
 
+    _device: Any = None  # what open() opened (a cv2.VideoCapture, a Picamera2), None while closed
+
     def close(self) -> None:
-        """Release the device; safe to call twice."""
+        """Release the device; safe to call twice, and never raises (a failure is logged)."""
+        device, self._device = self._device, None
+        if device is not None:
+            try:
+                self._release(device)
+            except Exception:
+                logger.debug("event=camera_release_failed source=%s", self.name, exc_info=True)
+
+    def _release(self, device: Any) -> None:
+        """Let go of an open device: a ``cv2.VideoCapture``'s ``release()`` unless overridden."""
+        device.release()
 
     def present(self) -> bool | None:
         return None
@@ -103,7 +116,6 @@ class OpenCVSource(FrameSource):
         self.device = parse_device(device)
         self.width, self.height, self.fps = width, height, fps
         self._factory = capture_factory or cv2.VideoCapture
-        self._cap = None
         self.name = f"opencv:{self._describe()}"
         if open_now:
             self.open()
@@ -147,10 +159,10 @@ class OpenCVSource(FrameSource):
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             cap.set(cv2.CAP_PROP_FPS, self.fps)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a queue of old ones
-        self._cap = cap
+        self._device = cap
 
     def read(self) -> np.ndarray | None:
-        cap = self._cap
+        cap = self._device
         if cap is None:
             return None
         try:
@@ -160,14 +172,6 @@ class OpenCVSource(FrameSource):
         if not ok or frame is None or getattr(frame, "size", 0) == 0:
             return None
         return frame
-
-    def close(self) -> None:
-        cap, self._cap = self._cap, None
-        if cap is not None:
-            try:
-                cap.release()
-            except Exception:
-                logger.debug("event=camera_release_failed", exc_info=True)
 
 
 # --- files --------------------------------------------------------------------------------
@@ -209,7 +213,6 @@ class FileSource(FrameSource):
         self._images: list[Path] = []
         self._index = 0
         self._still: np.ndarray | None = None
-        self._video = None
         self.frame_id = None
         self.open()
 
@@ -226,8 +229,9 @@ class FileSource(FrameSource):
                 raise CameraError(f"{p}: no such file")
             cap = cv2.VideoCapture(str(p))
             if not cap.isOpened():
+                cap.release()
                 raise CameraError(f"{p}: not a video OpenCV can read")
-            self._video = cap
+            self._device = cap
         else:
             self._still = load_image(p)
             self.frame_id = ("still", str(p))
@@ -235,11 +239,12 @@ class FileSource(FrameSource):
     def read(self) -> np.ndarray | None:
         if self._still is not None:
             return self._still
-        if self._video is not None:
-            ok, frame = self._video.read()
+        video = self._device
+        if video is not None:
+            ok, frame = video.read()
             if not ok and self.loop:
-                self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, frame = self._video.read()
+                video.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = video.read()
             return frame if ok else None
         while self._images:
             if self._index >= len(self._images):
@@ -253,11 +258,6 @@ class FileSource(FrameSource):
             except CameraError as exc:
                 log_event(logger, "camera_file_skipped", logging.WARNING, reason=str(exc))
         return None
-
-    def close(self) -> None:
-        if self._video is not None:
-            self._video.release()
-            self._video = None
 
 
 # --- synthetic ------------------------------------------------------------------------------
@@ -390,7 +390,6 @@ class Picamera2Source(FrameSource):  # pragma: no cover - needs a Raspberry Pi c
 
     def __init__(self, width: int = 1280, height: int = 720, fps: int = 30) -> None:
         self.width, self.height, self.fps = width, height, fps
-        self._cam = None
         self.open()
 
     def open(self) -> None:
@@ -408,24 +407,20 @@ class Picamera2Source(FrameSource):  # pragma: no cover - needs a Raspberry Pi c
             cam.start()
         except Exception as exc:
             raise CameraError(f"cannot open the Pi camera: {exc}") from exc
-        self._cam = cam
+        self._device = cam
 
     def read(self) -> np.ndarray | None:
-        if self._cam is None:
+        cam = self._device
+        if cam is None:
             return None
         try:
-            return self._cam.capture_array("main")  # RGB888 is BGR in memory
+            return cam.capture_array("main")  # RGB888 is BGR in memory
         except Exception:
             return None
 
-    def close(self) -> None:
-        cam, self._cam = self._cam, None
-        if cam is not None:
-            try:
-                cam.stop()
-                cam.close()
-            except Exception:
-                logger.debug("event=picamera2_close_failed", exc_info=True)
+    def _release(self, device: Any) -> None:
+        device.stop()
+        device.close()
 
 
 # --- from config -------------------------------------------------------------------------------
