@@ -77,3 +77,16 @@ def test_seed_dict_is_loaded_once_across_restarts(seed_data):
         server.stop()
         server.start()  # a second load would be refused: the database holds data
         assert server.count_rows("orders") == len(seed_data["orders"])
+
+
+def test_repr_shows_neither_the_database_url_nor_the_seed(tmp_path):
+    """pytest prints a harness in a failed assertion: a PostgreSQL URL's password must not show."""
+    from kiosk.server.harness import ServerProcess
+
+    url = "postgresql://kiosk:hunter2@db.example/kiosk"
+    thread = ServerThread(db_url=url, seed={"kiosks": [{"id": "k_9", "token": "tok-secret"}]})
+    process = ServerProcess(url, None, "127.0.0.1", 8123, "info", tmp_path / "log", 2)
+    assert repr(thread) == "ServerThread(host='127.0.0.1', port=0)"
+    assert "hunter2" not in repr(process)
+    assert (process.db_url, process.port, process.log_level, process.workers) == (url, 8123, "info", 2)
+    assert thread.kiosk_token == "tok-secret"

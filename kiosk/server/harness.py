@@ -60,9 +60,11 @@ def _health_ok(base_url: str, timeout: float = 0.5) -> bool:
 @dataclass(eq=False)
 class _ServerBase:
     """What both harnesses share: their options, temp DB, URLs, seed facts and in-process admin
-    reads. A dataclass, so that an option is declared once for both and keeps its type."""
+    reads. A dataclass, so that an option is declared once for both, with its default.
+    Its repr shows neither the database URL (it may hold a password) nor the seed."""
 
-    db_url: str | None = None  # None: a fresh SQLite file in a temporary directory
+    db_url: str | None = field(default=None, repr=False)  # None: a fresh SQLite file in a temp dir
+    # a path is read at once: from then on ``seed`` is the dict (or None)
     seed: dict | str | Path | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 0
