@@ -13,7 +13,8 @@ The package: :mod:`.state` (the records: events, effects, configuration, state),
 (``member_entry``, ``pickup_code`` and the look-up's answer), :mod:`.help_screen` (``help``,
 ``call_staff``), :mod:`.alarm` (door alarms:
 ``door_alarm`` covers the screen underneath, whose rules go on; the kiosk's events to the
-backend), :mod:`.common` (resets and small shared steps), :mod:`.view`.
+backend), :mod:`.common` (the rulebook ``on`` every
+screen's rules register in, resets and small shared steps), :mod:`.view`.
 
 Rules kept here (docs/design.md "Flow rules"):
 - A scan is read by the screen it arrives on, with the backend's code patterns (local overrides

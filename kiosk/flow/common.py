@@ -35,14 +35,15 @@ class Rules(dict[K, R]):
         def register(fn: R) -> R:
             taken = [key for key in keys if key in self]
             if taken:
-                raise ValueError(f"{taken[0]!r} has a rule already: {self[taken[0]].__qualname__}")
+                there = self[taken[0]]
+                raise ValueError(f"{taken[0]!r} has a rule already: {getattr(there, '__qualname__', there)!r}")
             self.update(dict.fromkeys(keys, fn))
             return fn
 
         return register
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rulebook:
     """Each screen's rules, registered next to their code; the machine looks them up here."""
 
