@@ -387,7 +387,16 @@ def _check_backend(config: Config) -> None:
     url = config.backend.url
     if not url:
         return
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ConfigError(
+            "is not a URL: a [ without its ] (IPv6 addresses go in brackets), or a port that is not "
+            "a number from 0 to 65535",
+            path=config.path,
+            key="backend.url",
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             "must be an https:// URL (the backend's root or its /api/v1)", path=config.path, key="backend.url"

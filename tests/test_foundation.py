@@ -131,6 +131,17 @@ def test_config_accepts_https_and_plain_http_on_this_machine(url):
     assert cfg.parse(f'[backend]\nurl = "{url}"\n').backend.url == url
 
 
+@pytest.mark.parametrize(
+    "url", ["https://]x.org", "https://[::1/api/v1", "https://x.org:port/", "https://x.org:70000", "http://[::1]:-1"]
+)
+def test_config_refuses_a_backend_url_python_cannot_split_with_a_clear_error(url):
+    """Found by the config fuzz test: urllib raised a bare ValueError ("Invalid IPv6 URL") out of
+    the parser; the kiosk must name the file and the key instead."""
+    with pytest.raises(ConfigError, match="is not a URL") as err:
+        cfg.parse(f'[backend]\nurl = "{url}"\n', "kiosk.toml")
+    assert (err.value.path, err.value.key) == ("kiosk.toml", "backend.url")
+
+
 @pytest.mark.parametrize("url", ["ftp://pickup.example.com", "pickup.example.com", "https://"])
 def test_config_refuses_a_backend_url_that_is_not_http(url):
     with pytest.raises(ConfigError, match="https://") as err:

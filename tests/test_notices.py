@@ -157,7 +157,7 @@ def test_smtp_urls():
     assert "p%40ss" not in repr(c)
     plain = SmtpConfig("smtp://127.0.0.1:2525", "from@example.net")
     assert (plain.tls, plain.port, plain.mail_from) == (False, 2525, "from@example.net")
-    for bad in ("http://x", "smtp://", "smtp://host:notaport", "mail.example.net"):
+    for bad in ("http://x", "smtp://", "smtp://host:notaport", "smtp://host:70000", "smtp://[::1", "mail.example.net"):
         with pytest.raises(ValueError, match="smtp"):
             SmtpConfig(bad)
 

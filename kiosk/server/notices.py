@@ -295,13 +295,17 @@ class SmtpConfig:
     """
 
     def __init__(self, url: str, mail_from: str | None = None, timeout: float = 10.0):
-        parts = urlsplit(url)
+        usage = "--smtp takes smtp://HOST:PORT or smtps://HOST:PORT (user:password@ optional)"
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "Invalid IPv6 URL": a [ without its ]
+            raise ValueError(usage) from None
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("--smtp takes smtp://HOST:PORT or smtps://HOST:PORT (user:password@ optional)")
+            raise ValueError(usage)
         try:
             port = parts.port
-        except ValueError as exc:
-            raise ValueError("--smtp: the port is not a number") from exc
+        except ValueError:
+            raise ValueError("--smtp: the port is not a number from 0 to 65535") from None
         self.tls = parts.scheme == "smtps"
         self.host = parts.hostname
         self.port = port or (465 if self.tls else 25)
