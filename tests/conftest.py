@@ -10,6 +10,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import copy
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,21 @@ class _Closing:
 
 
 _CLOSING = _Closing()
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was():
+    """A test that runs the CLI in-process (``cli.main(["run", ...])``) installs the kiosk's
+    handler on the root logger, writing to that test's captured stderr. Left there, a server
+    still closing on a background thread logs into the closed stream ("--- Logging error ---"
+    in the suite's output). Put the root logger back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session", autouse=True)
