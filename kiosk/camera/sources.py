@@ -42,18 +42,19 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpeg", ".m
 
 
 class FrameSource(Closing):
-    """The interface; subclasses override :meth:`read` and usually :meth:`open` / :meth:`close`."""
+    """The interface; subclasses override :meth:`read` and usually :meth:`open`, which keeps the
+    device it opened in ``_device`` for :meth:`close` (a device that is not a
+    ``cv2.VideoCapture`` says how to let go of it in :meth:`_release`)."""
 
     name = "source"
     frame_id: object = None  # None: every frame may differ
+    _device: Any = None  # what open() opened (a cv2.VideoCapture, a Picamera2), None while closed
 
     def open(self) -> None:
         """(Re)open the device; raises CameraError when it cannot."""
 
     def read(self) -> np.ndarray | None:
         raise NotImplementedError
-
-    _device: Any = None  # what open() opened (a cv2.VideoCapture, a Picamera2), None while closed
 
     def close(self) -> None:
         """Release the device; safe to call twice, and never raises (a failure is logged)."""
