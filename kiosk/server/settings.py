@@ -70,6 +70,8 @@ def check_setting(key: str, value: Any) -> Any:
             re.compile(value)
         except re.error as exc:
             raise SettingsError(f"{key} is not a regular expression: {exc}") from exc
+        except (OverflowError, RecursionError):  # a repeat count over 2**32, nesting too deep
+            raise SettingsError(f"{key} is not a regular expression Python can compile") from None
     elif key == "contact_lookup":
         if value not in CONTACT_LOOKUP:
             raise SettingsError(f"contact_lookup is one of {', '.join(CONTACT_LOOKUP)}")

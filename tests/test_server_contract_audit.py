@@ -1,0 +1,122 @@
+"""An audit of the reference server against docs/api.md revision 2, over loopback HTTP on a real
+SQLite file: the defects it found, each pinned by the contract line it breaks."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import requests
+from conftest import SMALL_SEED, running
+
+from kiosk.server.common import SeedError
+from kiosk.server.harness import ServerThread
+from kiosk.server.store import Store
+
+KIOSK = "test-kiosk-token"  # k_1
+ADMIN = {"username": "admin", "password": "change-me-now"}
+
+
+def audit_seed() -> dict:
+    s = copy.deepcopy(SMALL_SEED)
+    s["settings"]["lockout_attempts"] = 1000
+    s["admins"] = [dict(ADMIN)]
+    return s
+
+
+@pytest.fixture
+def server():
+    yield from running(ServerThread(seed=audit_seed()))
+
+
+def call(server, method, path, *, token=KIOSK, staff=None, key=None, body=None, raw=None, params=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if staff:
+        headers["X-Staff-Token"] = staff
+    if key:
+        headers["Idempotency-Key"] = key
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+    return requests.request(
+        method, server.api_url + path, json=body, data=raw, params=params, headers=headers, timeout=10
+    )
+
+
+def err(r: requests.Response) -> tuple[int, str]:
+    return r.status_code, r.json()["error"]["code"]
+
+
+def admin_token(server) -> str:
+    r = call(server, "POST", "/admin/login", token=None, body=ADMIN)
+    assert r.status_code == 200, r.text
+    return r.json()["admin_token"]
+
+
+def staff_token(server) -> str:
+    r = call(server, "POST", "/staff/login", body={"badge_code": "STAFF-0001", "pin": "2468"})
+    assert r.status_code == 200, r.text
+    return r.json()["staff_token"]
+
+
+# ---------------------------------------------------------------- settings patterns
+
+# Python's `re` refuses these with OverflowError / RecursionError, not re.error
+UNCOMPILABLE = ("a{99999999999}", "[0-9]{1,4294967296}", "(" * 5000 + ")" * 5000)
+
+
+@pytest.mark.parametrize("pattern", UNCOMPILABLE, ids=("repeat", "range", "nesting"))
+def test_a_pattern_python_cannot_compile_is_422_not_500(server, pattern):
+    """docs/api.md Back office: "a bad value (... a pattern that does not compile ...) is 422";
+    Conventions: "No input ever gets a 500"."""
+    admin = admin_token(server)
+    before = call(server, "GET", "/admin/settings", token=admin).json()
+    r = call(server, "PATCH", "/admin/settings", token=admin, body={"staff_badge_pattern": pattern})
+    assert err(r) == (422, "validation_error")
+    assert call(server, "GET", "/admin/settings", token=admin).json() == before
+    assert call(server, "GET", "/settings").json()["staff_badge_pattern"] == before["staff_badge_pattern"]
+
+
+def test_a_seed_with_a_pattern_python_cannot_compile_is_refused(tmp_path):
+    """docs/api.md Reference server data: the seed's settings take the keys of GET /settings; one
+    that cannot be used is a refused seed (SeedError: the CLI's message and exit 2), not a crash."""
+    s = audit_seed()
+    s["settings"]["member_code_pattern"] = UNCOMPILABLE[0]
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    try:
+        with pytest.raises(SeedError, match="member_code_pattern"):
+            store.load_seed(s)
+        assert store.is_empty()
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------- times
+
+
+def test_times_before_the_year_1000_are_rfc3339_with_four_digit_years(server):
+    """docs/api.md Conventions: "Times are RFC 3339 UTC strings" (RFC 3339: date-fullyear = 4DIGIT).
+    An event's `at` from year 1 was stored and shown back as "1-01-01T00:00:00Z"."""
+    admin = admin_token(server)
+    body = {"kind": "door_forced", "door": 3, "at": "0001-01-01T00:00:00Z"}
+    assert call(server, "POST", "/kiosks/k_1/events", key="ev-year-1", body=body).status_code == 204
+    body = {"kind": "camera_lost", "at": "0999-12-31T23:59:59Z"}
+    assert call(server, "POST", "/kiosks/k_1/events", key="ev-year-999", body=body).status_code == 204
+    events = call(server, "GET", "/admin/events", token=admin, params={"kiosk": "k_1"}).json()
+    assert [e["at"] for e in events] == ["0999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"]
+    kiosk = next(k for k in call(server, "GET", "/admin/kiosks", token=admin).json() if k["id"] == "k_1")
+    assert kiosk["alarms"] == [{"kind": "door_forced", "door": 3, "at": "0001-01-01T00:00:00Z"}]
+
+
+# ---------------------------------------------------------------- arrive
+
+
+def test_an_empty_received_by_is_refused_not_read_as_the_default(server):
+    """docs/api.md: received_by is optional (absent: the logged-in staff member), and "Staff ids in
+    received_by and handed_over_by must be active staff (422 otherwise)". An empty string is no
+    staff id: it was taken as absent and the parcel arrived (as handed_over_by "" is refused)."""
+    staff = staff_token(server)
+    r = call(server, "POST", "/parcels/PKG1001/arrive", staff=staff, key="arr-empty", body={"received_by": ""})
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["error"]["code"] in ("bad_input", "validation_error")
+    assert server.order_by_number("A1001")["status"] == "shipped"
+    assert server.count_events("arrive", number="A1001") == 0
