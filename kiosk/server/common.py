@@ -71,10 +71,11 @@ class SeedError(KioskError, ValueError):
 
 
 def utc_iso(ts: float | None) -> str | None:
-    """RFC 3339 UTC, seconds precision: ``2026-11-20T03:00:00Z``."""
+    """RFC 3339 UTC, seconds precision: ``2026-11-20T03:00:00Z`` (four-digit years: ``0001-...``,
+    which ``strftime("%Y")`` writes as ``1``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def parse_time(text: str) -> float:

@@ -32,7 +32,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -46,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.journal import log_event
 from kiosk.lifecycle import Worker
 from kiosk.server import db
+from kiosk.server.common import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def count_unsent(conn: Connection) -> int:
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(ts)
 
 
 def read_settings(conn: Connection) -> dict[str, Any]:
