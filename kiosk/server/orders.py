@@ -202,7 +202,10 @@ class OrderRules:
 
     def arrive(self, caller: Caller, body: dict[str, Any], *, package_code: str) -> tuple[int, dict[str, Any]]:
         check_code(package_code, "package_code")
-        received_by = body.get("received_by") or caller.staff_id
+        # absent or null: the logged-in staff member; any other value must be an active staff id
+        received_by = body.get("received_by")
+        if received_by is None:
+            received_by = caller.staff_id
         door = body.get("locker_door")
         if door is not None and not 1 <= door <= MAX_DOOR:
             raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
