@@ -120,3 +120,77 @@ def test_an_empty_received_by_is_refused_not_read_as_the_default(server):
     assert r.json()["error"]["code"] in ("bad_input", "validation_error")
     assert server.order_by_number("A1001")["status"] == "shipped"
     assert server.count_events("arrive", number="A1001") == 0
+
+
+# ---------------------------------------------------------------- refusals are stored against the key
+
+
+def lookup_id(server, member_code="MEMBER-0000001") -> str:
+    r = call(server, "POST", "/members/lookup", body={"member_code": member_code})
+    assert r.status_code == 200, r.text
+    return r.json()["lookup_id"]
+
+
+def test_a_pickup_refused_for_its_body_keeps_its_key(server):
+    """docs/api.md Conventions: "Replaying a key with the same method, path and JSON body returns the
+    first answer ...; the same key with another method, path or body is 422 idempotency_mismatch.
+    Answers 401, 429 and 5xx are never stored against a key". A 400 or 422 about the body is none of
+    those: the key was left free and a second body under it picked the order up."""
+    lk = lookup_id(server)
+    cases = [
+        ({"lookup_id": lk, "locker_door": 0}, (400, "bad_input")),  # a door number out of range
+        ({"lookup_id": lk, "locker_door": 2, "package_code": "PKG1002"}, (422, "validation_error")),  # both
+        ({"member_id": "m_1", "locker_door": 2}, (422, "validation_error")),  # revision 1's body
+        ({"lookup_id": lk, "locker_door": "2"}, (422, "validation_error")),  # mistyped
+        ({"lookup_id": "\x00", "locker_door": 2}, (400, "bad_input")),  # a control character
+    ]
+    for i, (body, refusal) in enumerate(cases):
+        key = f"pickup-refused-{i}"
+        first = call(server, "POST", "/orders/o_2/pickup", key=key, body=body)
+        assert err(first) == refusal, (i, first.text)
+        again = call(server, "POST", "/orders/o_2/pickup", key=key, body=body)
+        assert (again.status_code, again.json()) == (first.status_code, first.json())
+        good = call(server, "POST", "/orders/o_2/pickup", key=key, body={"lookup_id": lk, "locker_door": 2})
+        assert err(good) == (422, "idempotency_mismatch"), (i, good.text)
+    assert server.order_by_number("A1002")["status"] == "arrived"
+    assert server.count_events("pickup") == 0
+
+
+def test_a_staff_write_or_event_refused_for_its_body_keeps_its_key(server):
+    staff = staff_token(server)
+    cases = [
+        ("/parcels/PKG1001/arrive", {"locker_door": "3"}, {"locker_door": 3}),
+        ("/parcels/PKG1001/arrive", {"locker_door": 0}, {"locker_door": 3}),
+        ("/orders/o_4/return/review", {}, {"approved": True}),
+        ("/orders/o_4/return/complete", {"destination": "moon"}, {"destination": "warehouse"}),
+        ("/kiosks/k_1/events", {"kind": "door_exploded", "at": "2026-01-01T00:00:00Z"},
+         {"kind": "camera_lost", "at": "2026-01-01T00:00:00Z"}),
+        ("/kiosks/k_1/events", {"kind": "camera_lost", "at": "yesterday"},
+         {"kind": "camera_lost", "at": "2026-01-01T00:00:00Z"}),
+        ("/kiosks/k_2/events", {"kind": "camera_lost", "at": "2026-01-01T00:00:00Z"},
+         {"kind": "camera_lost", "at": "2026-01-01T00:00:00Z", "detail": "x"}),
+    ]  # fmt: skip
+    for i, (path, bad, good) in enumerate(cases):
+        key = f"write-refused-{i}"
+        first = call(server, "POST", path, staff=staff, key=key, body=bad)
+        assert first.status_code in (400, 403, 422), (i, first.text)
+        again = call(server, "POST", path, staff=staff, key=key, body=bad)
+        assert (again.status_code, again.json()) == (first.status_code, first.json())
+        r = call(server, "POST", path, staff=staff, key=key, body=good)
+        assert err(r) == (422, "idempotency_mismatch"), (i, r.text)
+    assert server.order_by_number("A1001")["status"] == "shipped"
+    assert server.order_by_number("A1004")["status"] == "arrived"
+    admin = admin_token(server)
+    assert call(server, "GET", "/admin/events", token=admin).json() == []
+
+
+def test_an_admin_call_refused_for_its_body_keeps_its_key(server):
+    """Admin calls may leave the key out; one that carries it is held to it like a kiosk's."""
+    admin = admin_token(server)
+    first = call(server, "POST", "/admin/orders/o_4/return/review", token=admin, key="adm-1", body={"approved": 1})
+    assert err(first) == (422, "validation_error")
+    r = call(server, "POST", "/admin/orders/o_4/return/review", token=admin, key="adm-1", body={"approved": True})
+    assert err(r) == (422, "idempotency_mismatch")
+    # without a key nothing is stored: the corrected call goes through
+    assert call(server, "POST", "/admin/orders/o_4/return", token=admin, body={"reason": 5}).status_code == 422
+    assert call(server, "POST", "/admin/orders/o_4/return", token=admin, body={"reason": "x"}).status_code == 200

@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.journal import log_event
-from kiosk.server.common import ApiError, Caller, check_code, health, is_bad_text
+from kiosk.server.common import ADMIN_SCOPE, ApiError, Caller, check_code, health, is_bad_text
 from kiosk.server.kiosks import EVENT_KINDS
 from kiosk.server.store import Store, WouldBlock
 
@@ -353,6 +353,33 @@ def bad_code_field(body: Any) -> str | None:
     return None
 
 
+# the calls that take an Idempotency-Key (POST): the kiosk's (required) and the back office's (optional)
+_KIOSK_KEYED = re.compile(
+    API + r"/(orders/[^/]+/(pickup|return(/review|/complete)?)|parcels/.+/arrive|kiosks/[^/]+/events|staff/logout)",
+    re.DOTALL,
+)
+_ADMIN_KEYED = re.compile(API + r"/admin/(orders/[^/]+/(return(/review|/complete)?|notify)|staff)")
+ADMIN_STAFF = API + "/admin/staff"
+
+
+def idempotent_caller(store: Store, request: Request) -> Caller | None:
+    """The caller of a keyed call whose route refused its body (its tokens and key already passed
+    the route's checks), or None: no key, another call, or a token that is not (or no longer) valid."""
+    key = request.headers.get("idempotency-key")
+    path = request.url.path
+    if request.method != "POST" or not key or is_bad_text(key):
+        return None
+    bearer = _bearer(request.headers.get("authorization", "").encode("latin-1", "replace"))
+    if _ADMIN_KEYED.fullmatch(path):
+        from kiosk.server.admin import auth  # the back office (issue 13)
+
+        return Caller.admin(key, path) if auth.admin_for_token(store, bearer) is not None else None
+    kiosk_id = store.kiosk_for_token(bearer) if bearer else None
+    if kiosk_id is None or not _KIOSK_KEYED.fullmatch(path):
+        return None
+    return Caller.kiosk(key, path, kiosk_id)
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -574,17 +601,26 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         return _answer(exc.status, exc.body)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "bad_input", "the body is not valid JSON")
         bad = bad_code_field(exc.body)
         if bad is not None:  # docs/api.md: 400 comes before 422
-            return _error(400, "bad_input", f"{bad} is empty, too long or holds a control character")
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        what = first.get("msg") or first.get("type", "invalid")  # pydantic's text, never the input
-        return _error(422, "validation_error", f"{where}: {what}")
+            refusal = ApiError(400, "bad_input", f"{bad} is empty, too long or holds a control character")
+        else:
+            first = errors[0] if errors else {}
+            where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+            what = first.get("msg") or first.get("type", "invalid")  # pydantic's text, never the input
+            refusal = ApiError(422, "validation_error", f"{where}: {what}")
+        caller = idempotent_caller(store, request)
+        if caller is None:
+            return JSONResponse(refusal.body(), status_code=refusal.status)
+        # docs/api.md: every answer but 401, 429 and 5xx is stored against the key, this one too
+        body = {} if exc.body is None else exc.body
+        if caller.scope == ADMIN_SCOPE and request.url.path == ADMIN_STAFF and isinstance(body, dict) and "pin" in body:
+            body = {**body, "pin": "(set)"}  # as the admin service hashes it: never the PIN itself
+        return _answer(*await run_in_threadpool(store.refuse, caller, body, refusal))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -740,9 +776,13 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         me: Annotated[str, Depends(kiosk_auth)],
         key: Annotated[str, Depends(idem_key)],
     ) -> Response:
-        own_kiosk(kiosk_id, me, "events")
+        caller = Caller.kiosk(key, request.url.path, me)
         given = body.model_dump(exclude_unset=True)
-        return _answer(*store.kiosk_event(Caller.kiosk(key, request.url.path, me), given))
+        try:
+            own_kiosk(kiosk_id, me, "events")
+        except ApiError as exc:  # stored against the key like every answer but 401, 429, 5xx
+            return _answer(*store.refuse(caller, given, exc))
+        return _answer(*store.kiosk_event(caller, given))
 
     from kiosk.server.admin import install as install_backoffice  # the back office (issue 13)
 

@@ -75,19 +75,18 @@ class KioskRules:
         kind = body["kind"]
         door = body.get("door")
         detail = body.get("detail")
-        if door is not None and not 1 <= door <= MAX_DOOR:
-            raise ApiError(400, "bad_input", f"door is a door number from 1 to {MAX_DOOR}")
-        if detail is not None and is_bad_text(detail.replace("\n", " ").replace("\t", " "), MAX_DETAIL):
-            raise ApiError(
-                400, "bad_input", f"detail is longer than {MAX_DETAIL} characters or holds a control character"
-            )
         try:
-            at = parse_time(body["at"])
-            utc_iso(at)  # shown again as UTC (events, alarms): years 1 to 9999 there too
-        except (ValueError, OverflowError, OSError):
-            raise ApiError(400, "bad_input", "at is an RFC 3339 time with an offset") from None
-        if kind not in EVENT_KINDS:
-            raise ApiError(422, "validation_error", "kind is one of " + ", ".join(EVENT_KINDS))
+            if door is not None and not 1 <= door <= MAX_DOOR:
+                raise ApiError(400, "bad_input", f"door is a door number from 1 to {MAX_DOOR}")
+            if detail is not None and is_bad_text(detail.replace("\n", " ").replace("\t", " "), MAX_DETAIL):
+                raise ApiError(
+                    400, "bad_input", f"detail is longer than {MAX_DETAIL} characters or holds a control character"
+                )
+            at = _event_time(body["at"])
+            if kind not in EVENT_KINDS:
+                raise ApiError(422, "validation_error", "kind is one of " + ", ".join(EVENT_KINDS))
+        except ApiError as exc:  # stored against the key (docs/api.md: all but 401, 429, 5xx)
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> None:
             event_id = conn.execute(
@@ -156,6 +155,16 @@ class KioskRules:
             )
         log_event(logger, "alarm_ack", kiosk=kiosk_id, kind=kind, door=door, closed=res.rowcount)
         return int(res.rowcount)
+
+
+def _event_time(text: str) -> float:
+    """An event's ``at`` as epoch seconds, or 400 ``bad_input``."""
+    try:
+        at = parse_time(text)
+        utc_iso(at)  # shown again as UTC (events, alarms): years 1 to 9999 there too
+    except (ValueError, OverflowError, OSError):
+        raise ApiError(400, "bad_input", "at is an RFC 3339 time with an offset") from None
+    return at
 
 
 def _door_is(door: int | None) -> Any:

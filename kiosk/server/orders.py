@@ -201,14 +201,17 @@ class OrderRules:
             raise ApiError(409, "wrong_status", "the order changed meanwhile")
 
     def arrive(self, caller: Caller, body: dict[str, Any], *, package_code: str) -> tuple[int, dict[str, Any]]:
-        check_code(package_code, "package_code")
         # absent or null: the logged-in staff member; any other value must be an active staff id
         received_by = body.get("received_by")
         if received_by is None:
             received_by = caller.staff_id
         door = body.get("locker_door")
-        if door is not None and not 1 <= door <= MAX_DOOR:
-            raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
+        try:
+            check_code(package_code, "package_code")
+            if door is not None and not 1 <= door <= MAX_DOOR:
+                raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
+        except ApiError as exc:
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             self._active_staff(conn, received_by, "received_by")
@@ -246,19 +249,23 @@ class OrderRules:
 
     def pickup(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         """docs/api.md r2: a pickup names its look-up; the checks run in the contract's order."""
-        check_code(order_id, "order id")
-        lookup_id = check_code(body["lookup_id"], "lookup_id")
+        lookup_id = body["lookup_id"]
         package_code = body.get("package_code")
         door = body.get("locker_door")
-        if package_code is not None:
-            check_code(package_code, "package_code")
-        if door is not None and not 1 <= door <= MAX_DOOR:
-            raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
-        if (package_code is None) == (door is None):
-            raise ApiError(422, "validation_error", "give exactly one of package_code and locker_door")
         handed_over_by = body.get("handed_over_by")
-        if handed_over_by is not None:
-            check_code(handed_over_by, "handed_over_by")
+        try:
+            check_code(order_id, "order id")
+            check_code(lookup_id, "lookup_id")
+            if package_code is not None:
+                check_code(package_code, "package_code")
+            if door is not None and not 1 <= door <= MAX_DOOR:
+                raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
+            if (package_code is None) == (door is None):
+                raise ApiError(422, "validation_error", "give exactly one of package_code and locker_door")
+            if handed_over_by is not None:
+                check_code(handed_over_by, "handed_over_by")
+        except ApiError as exc:
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             if handed_over_by is not None:
@@ -323,10 +330,13 @@ class OrderRules:
         raise ApiError(409, "conflict", "no free pickup code was found; retry")
 
     def request_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
-        check_code(order_id, "order id")
         reason = body.get("reason")
-        if reason is not None and len(reason) > 1000:
-            raise ApiError(400, "bad_input", "reason is longer than 1000 characters")
+        try:
+            check_code(order_id, "order id")
+            if reason is not None and len(reason) > 1000:
+                raise ApiError(400, "bad_input", "reason is longer than 1000 characters")
+        except ApiError as exc:
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "arrived", "; only arrived or overdue can return")
@@ -338,8 +348,11 @@ class OrderRules:
         return self.idempotent(caller, body, change)
 
     def review_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
-        check_code(order_id, "order id")
         approved = body["approved"]
+        try:
+            check_code(order_id, "order id")
+        except ApiError as exc:
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "return_requested")
@@ -361,11 +374,14 @@ class OrderRules:
         return self.idempotent(caller, body, change)
 
     def complete_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
-        check_code(order_id, "order id")
         destination = body["destination"]
         target = {"warehouse": "returned_to_warehouse", "store_stock": "restocked"}.get(destination)
-        if target is None:
-            raise ApiError(400, "bad_input", 'destination is "warehouse" or "store_stock"')
+        try:
+            check_code(order_id, "order id")
+            if target is None:
+                raise ApiError(400, "bad_input", 'destination is "warehouse" or "store_stock"')
+        except ApiError as exc:
+            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "return_reviewed")

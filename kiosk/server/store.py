@@ -471,6 +471,17 @@ class Store(OrderRules, LookupRules, KioskRules):
                 continue
         raise ApiError(409, "conflict", "the request collided with another one; retry")
 
+    def refuse(self, caller: Caller, body: Any, error: ApiError) -> tuple[int, Any]:
+        """A refusal decided before the change (the body's contents or shape, another kiosk's
+        path): stored against the caller's key like any answer but 401, 429 and 5xx (docs/api.md:
+        the same key with another body is then 422 ``idempotency_mismatch``); a key that already
+        holds an answer gets that answer, or the mismatch. Without a key ``error`` is raised."""
+
+        def change(_conn: Connection, _now: float) -> Any:
+            raise error
+
+        return self.idempotent(caller, body, change)
+
     # ------------------------------------------------------------ admin reads (tests, harness)
 
     def count_rows(self, table: str, **where: Any) -> int:
