@@ -194,3 +194,24 @@ def test_an_admin_call_refused_for_its_body_keeps_its_key(server):
     # without a key nothing is stored: the corrected call goes through
     assert call(server, "POST", "/admin/orders/o_4/return", token=admin, body={"reason": 5}).status_code == 422
     assert call(server, "POST", "/admin/orders/o_4/return", token=admin, body={"reason": "x"}).status_code == 200
+
+
+def test_a_refused_staff_member_keeps_no_trace_of_the_pin_in_the_key(server):
+    """The key's row holds a hash of its body; for a new staff member it is made without the PIN
+    (a hash of a few digits would give them away). So the same key with only another PIN is the
+    same request, while another name is not, whether the route or the store refused it."""
+    admin = admin_token(server)
+    refused = [
+        ({"name": 5, "badge_code": "STAFF-0200", "pin": "8642"}, (422, "validation_error")),  # the route's
+        ({"name": "New Hire", "badge_code": "STAFF-0001", "pin": "8642"}, (409, "badge_taken")),  # the store's
+    ]
+    for i, (body, refusal) in enumerate(refused):
+        key = f"staff-refused-{i}"
+        first = call(server, "POST", "/admin/staff", token=admin, key=key, body=body)
+        assert err(first) == refusal, (i, first.text)
+        other_pin = call(server, "POST", "/admin/staff", token=admin, key=key, body={**body, "pin": "1357"})
+        assert (other_pin.status_code, other_pin.json()) == (first.status_code, first.json())
+        other_name = call(server, "POST", "/admin/staff", token=admin, key=key, body={**body, "name": "Someone"})
+        assert err(other_name) == (422, "idempotency_mismatch")
+    names = [s["name"] for s in call(server, "GET", "/admin/staff", token=admin).json()]
+    assert "New Hire" not in names and "Someone" not in names

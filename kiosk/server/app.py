@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.journal import log_event
-from kiosk.server.common import ADMIN_SCOPE, ApiError, Caller, check_code, health, is_bad_text
+from kiosk.server.common import ApiError, Caller, check_code, health, is_bad_text
 from kiosk.server.kiosks import EVENT_KINDS
 from kiosk.server.store import Store, WouldBlock
 
@@ -353,31 +353,11 @@ def bad_code_field(body: Any) -> str | None:
     return None
 
 
-# the calls that take an Idempotency-Key (POST): the kiosk's (required) and the back office's (optional)
-_KIOSK_KEYED = re.compile(
-    API + r"/(orders/[^/]+/(pickup|return(/review|/complete)?)|parcels/.+/arrive|kiosks/[^/]+/events|staff/logout)",
-    re.DOTALL,
-)
-_ADMIN_KEYED = re.compile(API + r"/admin/(orders/[^/]+/(return(/review|/complete)?|notify)|staff)")
-ADMIN_STAFF = API + "/admin/staff"
-
-
-def idempotent_caller(store: Store, request: Request) -> Caller | None:
-    """The caller of a keyed call whose route refused its body (its tokens and key already passed
-    the route's checks), or None: no key, another call, or a token that is not (or no longer) valid."""
-    key = request.headers.get("idempotency-key")
-    path = request.url.path
-    if request.method != "POST" or not key or is_bad_text(key):
-        return None
-    bearer = _bearer(request.headers.get("authorization", "").encode("latin-1", "replace"))
-    if _ADMIN_KEYED.fullmatch(path):
-        from kiosk.server.admin import auth  # the back office (issue 13)
-
-        return Caller.admin(key, path) if auth.admin_for_token(store, bearer) is not None else None
-    kiosk_id = store.kiosk_for_token(bearer) if bearer else None
-    if kiosk_id is None or not _KIOSK_KEYED.fullmatch(path):
-        return None
-    return Caller.kiosk(key, path, kiosk_id)
+def keyed(request: Request, caller: Caller) -> Caller:
+    """``caller``, also kept on the request: a keyed call's dependencies run before its body is
+    read, so a refusal of the body (the validation handler) is stored against the key as well."""
+    request.state.caller = caller
+    return caller
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -557,6 +537,12 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             raise ApiError(400, "idempotency_key_required", "this call needs an Idempotency-Key header")
         return check_code(key, "Idempotency-Key")
 
+    async def kiosk_call(
+        request: Request, kiosk_id: Annotated[str, Depends(kiosk_auth)], key: Annotated[str, Depends(idem_key)]
+    ) -> Caller:
+        """A kiosk's own keyed write (pickup, events)."""
+        return keyed(request, Caller.kiosk(key, request.url.path, kiosk_id))
+
     async def staff_write(
         request: Request,
         kiosk_id: Annotated[str, Depends(kiosk_auth)],
@@ -579,7 +565,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
                 if stored is not None:
                     raise Replayed(*stored)
         _, staff_id = await staff_auth(kiosk_id, token)
-        return StaffCall(Caller.kiosk(await idem_key(key), path, kiosk_id, staff_id), token or "")
+        return StaffCall(keyed(request, Caller.kiosk(await idem_key(key), path, kiosk_id, staff_id)), token or "")
 
     def staff_step(step: Callable[..., tuple[int, Any]], call: StaffCall, body: _In | None, **target: str) -> Response:
         """Run the store's write ``step`` (arrive, a return step) for a staff call on ``target``
@@ -613,13 +599,11 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
             where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
             what = first.get("msg") or first.get("type", "invalid")  # pydantic's text, never the input
             refusal = ApiError(422, "validation_error", f"{where}: {what}")
-        caller = idempotent_caller(store, request)
-        if caller is None:
+        caller: Caller | None = getattr(request.state, "caller", None)  # see keyed()
+        if caller is None or caller.key is None:
             return JSONResponse(refusal.body(), status_code=refusal.status)
         # docs/api.md: every answer but 401, 429 and 5xx is stored against the key, this one too
         body = {} if exc.body is None else exc.body
-        if caller.scope == ADMIN_SCOPE and request.url.path == ADMIN_STAFF and isinstance(body, dict) and "pin" in body:
-            body = {**body, "pin": "(set)"}  # as the admin service hashes it: never the PIN itself
         return _answer(*await run_in_threadpool(store.refuse, caller, body, refusal))
 
     @app.exception_handler(StarletteHTTPException)
@@ -714,15 +698,8 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         ),
         tags=["kiosk"],
     )
-    def pickup(
-        order_id: str,
-        request: Request,
-        body: PickupIn,
-        kiosk_id: Annotated[str, Depends(kiosk_auth)],
-        key: Annotated[str, Depends(idem_key)],
-    ) -> Response:
-        given = body.model_dump(exclude_unset=True)
-        return _answer(*store.pickup(Caller.kiosk(key, request.url.path, kiosk_id), given, order_id=order_id))
+    def pickup(order_id: str, body: PickupIn, caller: Annotated[Caller, Depends(kiosk_call)]) -> Response:
+        return _answer(*store.pickup(caller, body.model_dump(exclude_unset=True), order_id=order_id))
 
     @app.get(f"{API}/orders", response_model=list[OrderOut], responses=ERRORS, tags=["staff"])
     async def list_orders(
@@ -757,7 +734,7 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
 
     forbidden = refusals({403: "forbidden"})
 
-    def own_kiosk(kiosk_id: str, me: str, what: str) -> None:
+    def own_kiosk(kiosk_id: str, me: str | None, what: str) -> None:
         check_code(kiosk_id, "kiosk id")
         if kiosk_id != me:
             raise ApiError(403, "forbidden", f"a kiosk sends only its own {what}")
@@ -769,17 +746,10 @@ def create_app(store: Store, control: Control | None = None) -> FastAPI:
         return Response(status_code=204)
 
     @app.post(f"{API}/kiosks/{{kiosk_id}}/events", status_code=204, responses=forbidden, tags=["kiosk"])
-    def kiosk_event(
-        kiosk_id: str,
-        request: Request,
-        body: EventIn,
-        me: Annotated[str, Depends(kiosk_auth)],
-        key: Annotated[str, Depends(idem_key)],
-    ) -> Response:
-        caller = Caller.kiosk(key, request.url.path, me)
+    def kiosk_event(kiosk_id: str, body: EventIn, caller: Annotated[Caller, Depends(kiosk_call)]) -> Response:
         given = body.model_dump(exclude_unset=True)
         try:
-            own_kiosk(kiosk_id, me, "events")
+            own_kiosk(kiosk_id, caller.kiosk_id, "events")
         except ApiError as exc:  # stored against the key like every answer but 401, 429, 5xx
             return _answer(*store.refuse(caller, given, exc))
         return _answer(*store.kiosk_event(caller, given))

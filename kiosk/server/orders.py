@@ -206,14 +206,12 @@ class OrderRules:
         if received_by is None:
             received_by = caller.staff_id
         door = body.get("locker_door")
-        try:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
+            # refusals of the body too are answers stored against the key (docs/api.md)
             check_code(package_code, "package_code")
             if door is not None and not 1 <= door <= MAX_DOOR:
                 raise ApiError(400, "bad_input", f"locker_door is a door number from 1 to {MAX_DOOR}")
-        except ApiError as exc:
-            return self.refuse(caller, body, exc)
-
-        def change(conn: Connection, now: float) -> dict[str, Any]:
             self._active_staff(conn, received_by, "received_by")
             row = self._locked_order(conn, orders.c.package_code, package_code)
             if row is None:
@@ -253,7 +251,8 @@ class OrderRules:
         package_code = body.get("package_code")
         door = body.get("locker_door")
         handed_over_by = body.get("handed_over_by")
-        try:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
             check_code(order_id, "order id")
             check_code(lookup_id, "lookup_id")
             if package_code is not None:
@@ -264,11 +263,6 @@ class OrderRules:
                 raise ApiError(422, "validation_error", "give exactly one of package_code and locker_door")
             if handed_over_by is not None:
                 check_code(handed_over_by, "handed_over_by")
-        except ApiError as exc:
-            return self.refuse(caller, body, exc)
-
-        def change(conn: Connection, now: float) -> dict[str, Any]:
-            if handed_over_by is not None:
                 self._active_staff(conn, handed_over_by, "handed_over_by")
             allowed = self._lookup_allows(conn, lookup_id, caller.kiosk_id, now, locker=door is not None)
             row = self._locked_order_by_id(conn, order_id)
@@ -331,14 +325,11 @@ class OrderRules:
 
     def request_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         reason = body.get("reason")
-        try:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
             check_code(order_id, "order id")
             if reason is not None and len(reason) > 1000:
                 raise ApiError(400, "bad_input", "reason is longer than 1000 characters")
-        except ApiError as exc:
-            return self.refuse(caller, body, exc)
-
-        def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "arrived", "; only arrived or overdue can return")
             self._transition(conn, order_id, "arrived", now, status="return_requested", return_reason=reason)
             self._event(conn, order_id, "return", now, caller, caller.staff_id)
@@ -349,12 +340,9 @@ class OrderRules:
 
     def review_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         approved = body["approved"]
-        try:
-            check_code(order_id, "order id")
-        except ApiError as exc:
-            return self.refuse(caller, body, exc)
 
         def change(conn: Connection, now: float) -> dict[str, Any]:
+            check_code(order_id, "order id")
             row = self._locked_order_in(conn, order_id, "return_requested")
             if approved:
                 self._transition(conn, order_id, "return_requested", now, status="return_reviewed")
@@ -376,14 +364,11 @@ class OrderRules:
     def complete_return(self, caller: Caller, body: dict[str, Any], *, order_id: str) -> tuple[int, dict[str, Any]]:
         destination = body["destination"]
         target = {"warehouse": "returned_to_warehouse", "store_stock": "restocked"}.get(destination)
-        try:
+
+        def change(conn: Connection, now: float) -> dict[str, Any]:
             check_code(order_id, "order id")
             if target is None:
                 raise ApiError(400, "bad_input", 'destination is "warehouse" or "store_stock"')
-        except ApiError as exc:
-            return self.refuse(caller, body, exc)
-
-        def change(conn: Connection, now: float) -> dict[str, Any]:
             row = self._locked_order_in(conn, order_id, "return_reviewed")
             self._transition(conn, order_id, "return_reviewed", now, status=target)
             self._event(conn, order_id, target, now, caller, caller.staff_id)

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.server.admin import auth
 from kiosk.server.admin.service import AdminService
-from kiosk.server.app import CompleteIn, OrderOut, ReturnIn, ReviewIn  # the staff calls' bodies
-from kiosk.server.common import ApiError, check_code
+from kiosk.server.app import CompleteIn, OrderOut, ReturnIn, ReviewIn, keyed  # the staff calls' bodies
+from kiosk.server.common import ApiError, Caller, check_code
 
 API = "/api/v1/admin"
 
@@ -136,8 +136,15 @@ def admin_router(service: AdminService) -> APIRouter:
             raise ApiError(401, "unauthorized", "missing or wrong admin token")
         return username
 
-    async def opt_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
-        return check_code(key, "Idempotency-Key") if key else None
+    async def opt_key(
+        request: Request,
+        _admin: Annotated[str, Depends(admin_auth)],
+        key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> str | None:
+        """An admin call's optional Idempotency-Key (admin scope), kept on the request (``keyed``)."""
+        if not key:
+            return None
+        return keyed(request, Caller.admin(check_code(key, "Idempotency-Key"), request.url.path)).key
 
     Admin = Annotated[str, Depends(admin_auth)]
     Key = Annotated[str | None, Depends(opt_key)]

@@ -285,13 +285,13 @@ class AdminService:
 
     def add_staff(self, body: dict[str, Any], key: str | None = None, path: str = "") -> tuple[int, Any]:
         """A new staff member (``id`` optional); 409 ``staff_exists`` / ``badge_taken``. With an
-        Idempotency-Key (admin scope) a replay answers the first answer and adds nobody; the
-        key's body hash leaves the PIN out (it is kept only as its salted hash)."""
-        caller, hashed_body = Caller.admin(key, path), {**body, "pin": "(set)"}
+        Idempotency-Key (admin scope) a replay answers the first answer and adds nobody (the
+        key's body hash leaves the PIN out: ``store.body_hash``)."""
+        caller = Caller.admin(key, path)
         try:
             self._check_staff_fields(body)
         except ApiError as exc:  # stored against the key like every answer but 401, 429, 5xx
-            return self.store.refuse(caller, hashed_body, exc)
+            return self.store.refuse(caller, body, exc)
         s = db.staff
         pin_hash = hash_secret(body["pin"])  # the KDF outside the write lock
 
@@ -323,7 +323,7 @@ class AdminService:
             log_event(logger, "staff_added", staff=staff_id)
             return self._staff_view(row)
 
-        return self.store.idempotent(caller, hashed_body, change)
+        return self.store.idempotent(caller, body, change)
 
     def patch_staff(self, staff_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change name, badge, PIN or active; a PIN change or a deactivation ends the member's
