@@ -226,7 +226,7 @@ class App:
         self.heartbeat: Service | None = heartbeat(self.snapshot) if heartbeat is not None else None
         cfg = flow_config(config, self.bank)
         if lang:
-            cfg = dataclasses.replace(cfg, language=lang)
+            cfg = dataclasses.replace(cfg, kiosk=dataclasses.replace(cfg.kiosk, language=lang))
         self.state = flow.initial(cfg)
         self.view: View = flow.view(self.state)
         self.buttons: list = []
