@@ -287,7 +287,7 @@ class World:
         from kiosk.assembly import build, event_queue, gpio
         from kiosk.camera.sources import SyntheticSource
         from kiosk.clock import SimClock
-        from kiosk.config import Config, KioskSection
+        from kiosk.config import Config, KioskSection, ScannerSection
         from kiosk.screens.render import Renderer
         from kiosk.server.harness import DEMO_SEED, ServerThread
 
@@ -311,7 +311,11 @@ class World:
             self.clock = SimClock()
             self._closers.append(self.clock.close)
             self.events = event_queue(window=False)
-            config = Config(kiosk=KioskSection(id=kiosk_id, mode=scenario.mode, state_dir=str(self._tmp)))
+            config = Config(
+                kiosk=KioskSection(id=kiosk_id, mode=scenario.mode, state_dir=str(self._tmp)),
+                # rule 4: a code shown in any symbology a step may name is decoded
+                scanner=ScannerSection(symbologies=SYMBOLOGIES),
+            )
             parts = gpio(
                 config, self.clock, self.events, simulate={"doors": scenario.doors, "csv_path": out / "gpio.csv"}
             )

@@ -68,3 +68,40 @@ expect_screen = "idle"
     assert rc == 0, out
     assert built[0].state.lang == "en"  # zh-TW chosen by the customer, English again for the next
     assert built[0].drawn_view.lang == "en"
+
+
+def test_every_symbology_the_runner_accepts_is_read_by_its_kiosk(tmp_path):
+    """Rule 4: `scan` renders the code in the symbology named, then it is decoded. The runner
+    accepts EAN8 but its kiosk did not look for it, so such a step could never pass."""
+    seed = json.loads(json.dumps(SEED))
+    seed["orders"].append(
+        {"id": "ord_8", "number": "Z-508", "member_id": "mem_a", "package_code": "96385074", "status": "shipped"}
+    )
+    rc, out = play(
+        tmp_path,
+        """
+[setup]
+mode = "counter"
+seed = "seed.json"
+[[step]]
+scan = "STAFF-Q7Q7"
+symbology = "CODE39"
+[[step]]
+type = "9090"
+[[step]]
+press = "confirm"
+[[step]]
+press = "arrival"
+[[step]]
+scan = "96385074"
+symbology = "EAN8"
+[[step]]
+expect_screen = "arrival_confirm"
+[[step]]
+press = "confirm"
+[[step]]
+expect_order = {number = "Z-508", status = "arrived", received_by = "st_9"}
+""",
+        seed,
+    )
+    assert rc == 0, out
