@@ -84,3 +84,36 @@ def test_two_senders_on_postgres_claim_each_notice_once(pg_server):
             s.stop()
     assert len(sent) == 3
     assert len(set(sent)) == 3
+
+
+def test_staff_added_at_once_on_postgres_get_an_answer_each(pg_server):
+    """No write lock on PostgreSQL: two admins adding staff at the same moment meet in the unique
+    indexes (the badge, the next free ``s_N`` id), not in our checks. Each call is still answered:
+    one badge goes to one member (409 ``badge_taken`` for the rest), and members added without an
+    id each get their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = AdminClient(pg_server)
+    before = {s["id"] for s in admin.get("/staff").json()}
+
+    def add(i: int, badge: str) -> requests.Response:
+        return admin.post("/staff", json={"name": f"Hire {i}", "badge_code": badge, "pin": "4242"})
+
+    with ThreadPoolExecutor(8) as pool:
+        same = list(pool.map(lambda i: add(i, "STAFF-0777"), range(8)))
+        own = list(pool.map(lambda i: add(i, f"STAFF-08{i:02d}"), range(8)))
+    codes = sorted(r.status_code for r in same)
+    assert codes == [200] + [409] * 7, [r.text for r in same]
+    assert {r.json()["error"]["code"] for r in same if r.status_code == 409} == {"badge_taken"}
+    assert [r.status_code for r in own] == [200] * 8, [r.text for r in own]
+    ids = [r.json()["id"] for r in own]
+    assert len(set(ids)) == 8 and not set(ids) & before
+    staff = admin.get("/staff").json()
+    assert [s["badge_code"] for s in staff].count("STAFF-0777") == 1
+    assert len(staff) == len(before) + 9
+    # eight members given one new badge at once: one keeps it
+    with ThreadPoolExecutor(8) as pool:
+        moved = list(pool.map(lambda i: admin.patch(f"/staff/{i}", json={"badge_code": "STAFF-0999"}), ids))
+    assert sorted(r.status_code for r in moved) == [200] + [409] * 7, [r.text for r in moved]
+    assert {r.json()["error"]["code"] for r in moved if r.status_code == 409} == {"badge_taken"}
+    assert [s["badge_code"] for s in admin.get("/staff").json()].count("STAFF-0999") == 1

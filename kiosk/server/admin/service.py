@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from kiosk.journal import log_event
 from kiosk.server import db, notices
@@ -29,6 +30,14 @@ ONLINE_SECONDS = 90.0
 MODES = ("locker", "counter")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STAFF_ID = re.compile(r"s_(\d+)")
+
+
+def _next_staff_id(taken: set[str]) -> str:
+    """``s_<n>`` after the highest such id taken (a seed may have used any ids)."""
+    n = max((int(m[1]) for t in taken if (m := _STAFF_ID.fullmatch(t))), default=0) + 1
+    while f"s_{n}" in taken:
+        n += 1
+    return f"s_{n}"
 
 
 class AdminService:
@@ -296,34 +305,43 @@ class AdminService:
         pin_hash = hash_secret(body["pin"])  # the KDF outside the write lock
 
         def change(conn: Connection, _now: float) -> dict[str, Any]:
-            taken = {r.id for r in conn.execute(select(s.c.id))}
-            staff_id = body.get("id")
-            if staff_id is not None and staff_id in taken:
-                raise ApiError(409, "staff_exists", "a staff member has this id")
-            if conn.execute(select(s.c.id).where(s.c.badge_code == body["badge_code"])).first() is not None:
-                raise ApiError(409, "badge_taken", "another staff member has this badge")
-            if staff_id is None:
-                numbers = [int(m[1]) for t in taken if (m := _STAFF_ID.fullmatch(t))]
-                n = max(numbers, default=0) + 1
-                while f"s_{n}" in taken:
-                    n += 1
-                staff_id = f"s_{n}"
+            given = body.get("id")
             position = conn.execute(select(func.coalesce(func.max(s.c.position), -1))).scalar_one() + 1
-            conn.execute(
-                insert(s).values(
-                    id=staff_id,
-                    name=body["name"].strip(),
-                    badge_code=body["badge_code"],
-                    pin_hash=pin_hash,
-                    active=bool(body.get("active", True)),
-                    position=position,
-                )
-            )
+            for _attempt in range(20):
+                taken = {r.id for r in conn.execute(select(s.c.id))}
+                if given is not None and given in taken:
+                    raise ApiError(409, "staff_exists", "a staff member has this id")
+                self._badge_free(conn, body["badge_code"])
+                staff_id = given if given is not None else _next_staff_id(taken)
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(s).values(
+                                id=staff_id,
+                                name=body["name"].strip(),
+                                badge_code=body["badge_code"],
+                                pin_hash=pin_hash,
+                                active=bool(body.get("active", True)),
+                                position=position,
+                            )
+                        )
+                    break
+                except IntegrityError:  # PostgreSQL: a parallel add took the id or the badge; look again
+                    continue
+            else:
+                raise ApiError(409, "conflict", "other staff members were being added; retry")
             row = conn.execute(select(s.c.id, s.c.name, s.c.badge_code, s.c.active).where(s.c.id == staff_id)).one()
             log_event(logger, "staff_added", staff=staff_id)
             return self._staff_view(row)
 
         return self.store.idempotent(caller, body, change)
+
+    @staticmethod
+    def _badge_free(conn: Connection, badge_code: str, staff_id: str | None = None) -> None:
+        """409 ``badge_taken`` if a staff member other than ``staff_id`` has this badge."""
+        s = db.staff
+        if conn.execute(select(s.c.id).where(s.c.badge_code == badge_code, s.c.id != staff_id)).first() is not None:
+            raise ApiError(409, "badge_taken", "another staff member has this badge")
 
     def patch_staff(self, staff_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change name, badge, PIN or active; a PIN change or a deactivation ends the member's
@@ -345,13 +363,15 @@ class AdminService:
             if conn.execute(select(s.c.id).where(s.c.id == staff_id)).first() is None:
                 raise ApiError(404, "staff_not_found", "no staff member has this id")
             if "badge_code" in values:
-                other = conn.execute(
-                    select(s.c.id).where(s.c.badge_code == values["badge_code"], s.c.id != staff_id)
-                ).first()
-                if other is not None:
-                    raise ApiError(409, "badge_taken", "another staff member has this badge")
+                self._badge_free(conn, values["badge_code"], staff_id)
             if values:
-                conn.execute(update(s).where(s.c.id == staff_id).values(**values))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(update(s).where(s.c.id == staff_id).values(**values))
+                except IntegrityError:  # PostgreSQL: a parallel call gave the badge to another member
+                    if "badge_code" in values:
+                        self._badge_free(conn, values["badge_code"], staff_id)
+                    raise
             if end_tokens:
                 self.store.end_staff_tokens(staff_id, conn)
             row = conn.execute(select(s.c.id, s.c.name, s.c.badge_code, s.c.active).where(s.c.id == staff_id)).one()
