@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -530,3 +532,28 @@ def test_an_unexpected_failure_is_a_500_in_the_error_shape(backend, api, monkeyp
     r = api.get("/settings")
     assert (r.status_code, err(r)) == (500, "internal_error")
     assert "simulated" not in r.text
+
+
+def test_a_failed_statement_leaves_no_personal_data_in_the_logs(backend, api, monkeypatch, caplog):
+    """An unexpected database error is a 500 and the server (uvicorn too) logs its traceback; the
+    statement's values, such as a member's name and phone, are not in it."""
+    from sqlalchemy import insert
+
+    from kiosk.server import db
+
+    name, phone = "林" + "秘密", "0911" + "222333"  # not as one literal: the traceback quotes this file
+
+    def broken():
+        with backend.store.write() as conn:  # m_1 exists: a unique violation carrying the values
+            conn.execute(insert(db.members).values(id="m_1", name=name, phone=phone, member_code="X"))
+
+    monkeypatch.setattr(backend.store, "settings_view", broken)
+    with caplog.at_level(logging.DEBUG):
+        r = api.get("/settings")
+        assert (r.status_code, err(r)) == (500, "internal_error")
+        deadline = time.monotonic() + 5  # uvicorn logs the traceback after the answer has gone
+        while "Exception in ASGI application" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert "sqlalchemy.exc.IntegrityError" in caplog.text  # the traceback was logged ...
+    assert name not in caplog.text  # ... without the values
+    assert phone not in caplog.text

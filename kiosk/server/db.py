@@ -266,6 +266,7 @@ def make_engine(url: str) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=8,
             max_overflow=24,
+            hide_parameters=True,  # a failed statement's values (names, phones) stay out of logs
         )
 
         @event.listens_for(engine, "connect")
@@ -287,7 +288,7 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=8, max_overflow=24, pool_pre_ping=True)
+    return create_engine(url, pool_size=8, max_overflow=24, pool_pre_ping=True, hide_parameters=True)
 
 
 def sqlite_path(url: str) -> Path | None:
