@@ -107,7 +107,8 @@ def test_staff_added_at_once_on_postgres_get_an_answer_each(pg_server):
     assert {r.json()["error"]["code"] for r in same if r.status_code == 409} == {"badge_taken"}
     assert [r.status_code for r in own] == [200] * 8, [r.text for r in own]
     ids = [r.json()["id"] for r in own]
-    assert len(set(ids)) == 8 and not set(ids) & before
+    assert len(set(ids)) == 8
+    assert not set(ids) & before
     staff = admin.get("/staff").json()
     assert [s["badge_code"] for s in staff].count("STAFF-0777") == 1
     assert len(staff) == len(before) + 9

@@ -6,15 +6,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-import requests
 from conftest import SMALL_SEED, running
+from test_contract_r2_probe import ADMIN, admin_token, call, err, staff_token
 
 from kiosk.server.common import SeedError
 from kiosk.server.harness import ServerThread
 from kiosk.server.store import Store
-
-KIOSK = "test-kiosk-token"  # k_1
-ADMIN = {"username": "admin", "password": "change-me-now"}
 
 
 def audit_seed() -> dict:
@@ -27,35 +24,6 @@ def audit_seed() -> dict:
 @pytest.fixture
 def server():
     yield from running(ServerThread(seed=audit_seed()))
-
-
-def call(server, method, path, *, token=KIOSK, staff=None, key=None, body=None, raw=None, params=None):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if staff:
-        headers["X-Staff-Token"] = staff
-    if key:
-        headers["Idempotency-Key"] = key
-    if raw is not None:
-        headers["Content-Type"] = "application/json"
-    return requests.request(
-        method, server.api_url + path, json=body, data=raw, params=params, headers=headers, timeout=10
-    )
-
-
-def err(r: requests.Response) -> tuple[int, str]:
-    return r.status_code, r.json()["error"]["code"]
-
-
-def admin_token(server) -> str:
-    r = call(server, "POST", "/admin/login", token=None, body=ADMIN)
-    assert r.status_code == 200, r.text
-    return r.json()["admin_token"]
-
-
-def staff_token(server) -> str:
-    r = call(server, "POST", "/staff/login", body={"badge_code": "STAFF-0001", "pin": "2468"})
-    assert r.status_code == 200, r.text
-    return r.json()["staff_token"]
 
 
 # ---------------------------------------------------------------- settings patterns
@@ -214,4 +182,5 @@ def test_a_refused_staff_member_keeps_no_trace_of_the_pin_in_the_key(server):
         other_name = call(server, "POST", "/admin/staff", token=admin, key=key, body={**body, "name": "Someone"})
         assert err(other_name) == (422, "idempotency_mismatch")
     names = [s["name"] for s in call(server, "GET", "/admin/staff", token=admin).json()]
-    assert "New Hire" not in names and "Someone" not in names
+    assert "New Hire" not in names
+    assert "Someone" not in names
