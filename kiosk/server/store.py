@@ -73,6 +73,7 @@ from kiosk.server.lookup import LookupRules
 from kiosk.server.orders import OrderRules
 from kiosk.server.security import (  # noqa: F401
     DUMMY_HASH,
+    PIN_ITERATIONS,
     Lockout,
     hash_pin,
     new_token,
@@ -92,12 +93,22 @@ METHOD = "POST"  # of every idempotent call (docs/api.md); it is part of the sto
 
 
 def body_hash(method: str, path: str, body: Any) -> str:
-    """What a key's row keeps of its request. A PIN (a new staff member's) is left out: it is kept
-    only as its salted hash, and a plain hash of a few digits would give it away."""
+    """What a key's row keeps of its request. A PIN (a new staff member's) is in it only through
+    the PIN KDF, salted with the rest of the request: a plain hash of a few digits would give it
+    away, and leaving it out would answer a retry with another PIN as a replay (docs/api.md: the
+    same key with another body is 422 ``idempotency_mismatch``)."""
+
+    def canon(value: Any) -> str:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"{method} {path}\n{text}"
+
     if isinstance(body, dict) and "pin" in body:
-        body = {**body, "pin": "(set)"}
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{method} {path}\n{canon}".encode("utf-8", "surrogatepass")).hexdigest()
+        rest = canon({**body, "pin": "(set)"}).encode("utf-8", "surrogatepass")
+        pin = body["pin"] if isinstance(body["pin"], str) else json.dumps(body["pin"])
+        salt = hashlib.sha256(rest).digest()
+        kdf = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8", "surrogatepass"), salt, PIN_ITERATIONS)
+        body = {**body, "pin": "kdf:" + kdf.hex()}
+    return hashlib.sha256(canon(body).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class WouldBlock(Exception):

@@ -1,0 +1,39 @@
+"""Security audit of the reference server and its back office (docs/api.md r2), over loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from backoffice_support import AdminClient, backoffice_seed
+from conftest import running
+
+from kiosk.server.harness import ServerThread
+
+
+@pytest.fixture
+def server():
+    yield from running(ServerThread(seed=backoffice_seed()))
+
+
+def test_an_admin_key_replayed_with_another_pin_is_a_mismatch(server):
+    """docs/api.md: "the same key with another method, path or body is 422 idempotency_mismatch".
+    A retried add with a corrected PIN must not answer 200 while the first PIN stays set."""
+    admin = AdminClient(server)
+    body = {"name": "周小安", "badge_code": "STAFF-0700", "pin": "1111"}
+    first = admin.post("/staff", key="add-staff-1", json=body)
+    assert first.status_code == 200, first.text
+    assert admin.post("/staff", key="add-staff-1", json=body).json() == first.json()
+    other = admin.post("/staff", key="add-staff-1", json={**body, "pin": "2222"})
+    assert other.status_code == 422, other.text
+    assert other.json()["error"]["code"] == "idempotency_mismatch"
+    # what the key's row keeps does not give the PIN away to one who tries every PIN
+    stored = server.admin.count_rows("idempotency", key="add-staff-1")
+    assert stored == 1
+    with server.admin.read() as conn:
+        digest = conn.exec_driver_sql("SELECT body_hash FROM idempotency WHERE key = 'add-staff-1'").scalar_one()
+    path = "/api/v1/admin/staff"
+    for pin in ("1111", "(set)"):
+        canon = json.dumps({**body, "pin": pin}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(f"POST {path}\n{canon}".encode()).hexdigest() != digest
