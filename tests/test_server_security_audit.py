@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 import pytest
-from backoffice_support import AdminClient, backoffice_seed
+import requests
+from backoffice_support import AdminClient, backoffice_seed, kiosk_headers
 from conftest import running
 
-from kiosk.server.harness import ServerThread
+from kiosk.privacy import LOG_KEY_FILE
+from kiosk.server.harness import ServerProcess, ServerThread
 
 
 @pytest.fixture
@@ -37,3 +41,29 @@ def test_an_admin_key_replayed_with_another_pin_is_a_mismatch(server):
     for pin in ("1111", "(set)"):
         canon = json.dumps({**body, "pin": pin}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert hashlib.sha256(f"POST {path}\n{canon}".encode()).hexdigest() != digest
+
+
+def test_every_worker_keys_log_references_with_the_deployments_key(tmp_path):
+    """kiosk/privacy.py: "the same code gives the same reference in every line of a deployment
+    (keyed with its secret)". With --workers N each worker is a new interpreter: it must load the
+    deployment's key, not key references with a random one of its own."""
+    seed = backoffice_seed()
+    seed["settings"]["lockout_attempts"] = 50
+    server = ServerProcess(db_url=f"sqlite:///{tmp_path}/w.db", seed=seed, workers=2)
+    try:
+        server.start()
+        for _ in range(8):  # a new connection each time: the kernel spreads them over the workers
+            r = requests.post(
+                server.api_url + "/staff/login",
+                json={"badge_code": "STAFF-0001", "pin": "0000"},
+                headers=kiosk_headers(),
+                timeout=30,
+            )
+            assert r.status_code == 401
+    finally:
+        server.close()
+    key = (tmp_path / LOG_KEY_FILE).read_bytes()[:64]
+    expected = "h:" + hashlib.blake2b(b"STAFF-0001", key=key, digest_size=5).hexdigest()
+    refs = re.findall(r"staff_login_failed .*?badge=(\S+)", Path(server.log_path).read_text(encoding="utf-8"))
+    assert len(refs) == 8
+    assert set(refs) == {expected}

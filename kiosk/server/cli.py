@@ -67,14 +67,19 @@ def serve(store: Store, host: str, port: int, log_level: str = "info") -> None:
     log_event(logger, "server_stop")
 
 
-def serve_workers(db_url: str, host: str, port: int, workers: int, log_level: str = "info") -> None:
-    """``workers`` processes on one socket; each opens its own Store on ``db_url``."""
+def serve_workers(
+    db_url: str, host: str, port: int, workers: int, log_level: str = "info", key_dir: Path | None = None
+) -> None:
+    """``workers`` processes on one socket; each opens its own Store on ``db_url`` and keys its
+    log references with the deployment's key in ``key_dir`` (each is a new interpreter)."""
     from uvicorn.supervisors import Multiprocess
 
-    from kiosk.server.http import DB_ENV
+    from kiosk.server.http import DB_ENV, LOG_KEY_ENV
     from kiosk.systemd import Systemd
 
     os.environ[DB_ENV] = db_url
+    if key_dir is not None:
+        os.environ[LOG_KEY_ENV] = str(key_dir)
     config = uvicorn_config("kiosk.server.http:worker_app", host, port, log_level, factory=True, workers=workers)
     sd = Systemd()
 
@@ -103,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     store = Store(args.db)
     try:
-        load_log_key(state_dir(args))
+        key_dir = load_log_key(state_dir(args)).parent
         from kiosk.server.admin.cli import apply as apply_backoffice
 
         if (done := apply_backoffice(args, store)) is not None:  # --create-admin, or a bad flag
@@ -119,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
             return 0
     finally:
         store.close()
-    serve_workers(args.db, args.host, args.port, workers, level)
+    serve_workers(args.db, args.host, args.port, workers, level, key_dir)
     return 0
 
 

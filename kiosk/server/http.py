@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 DB_ENV = "PICKUP_SERVER_DB"  # the database URL for worker processes (kiosk.server.http:worker_app)
+LOG_KEY_ENV = "PICKUP_SERVER_LOG_KEY_DIR"  # the folder of the deployment's log key (worker processes)
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
@@ -101,8 +102,12 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def worker_app() -> Any:
-    """The app of one worker process (``uvicorn ... --factory``): a Store on :data:`DB_ENV`."""
+    """The app of one worker process (``uvicorn ... --factory``): a Store on :data:`DB_ENV`, its
+    log references keyed with the deployment's key (:data:`LOG_KEY_ENV`), as the parent's are."""
+    from kiosk.privacy import load_log_key
     from kiosk.server.app import create_app
     from kiosk.server.store import Store
 
+    if os.environ.get(LOG_KEY_ENV):
+        load_log_key(os.environ[LOG_KEY_ENV])
     return create_app(Store(os.environ[DB_ENV]))
