@@ -11,6 +11,7 @@ import pytest
 import requests
 from backoffice_support import AdminClient, backoffice_seed, kiosk_headers
 from conftest import running
+from test_admin_pages import signed_in
 
 from kiosk.privacy import LOG_KEY_FILE
 from kiosk.server.harness import ServerProcess, ServerThread
@@ -67,3 +68,40 @@ def test_every_worker_keys_log_references_with_the_deployments_key(tmp_path):
     refs = re.findall(r"staff_login_failed .*?badge=(\S+)", Path(server.log_path).read_text(encoding="utf-8"))
     assert len(refs) == 8
     assert set(refs) == {expected}
+
+
+def test_a_staff_member_whose_id_holds_a_slash_can_still_be_deactivated(server):
+    """docs/api.md: "a POST may name the id"; "PATCH /admin/staff/{id}"; deactivating ends their
+    tokens. An id the server accepted must stay reachable, or the member can never be signed out."""
+    admin = AdminClient(server)
+    body = {"id": "team/7", "name": "周小安", "badge_code": "STAFF-0777", "pin": "1234"}
+    assert admin.post("/staff", json=body).status_code == 200
+    login = requests.post(
+        server.api_url + "/staff/login",
+        json={"badge_code": "STAFF-0777", "pin": "1234"},
+        headers=kiosk_headers(),
+        timeout=10,
+    )
+    staff_token = login.json()["staff_token"]
+    r = admin.patch("/staff/team%2F7", json={"active": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False
+    r = requests.get(
+        server.api_url + "/orders",
+        params={"status": "arrived"},
+        headers={**kiosk_headers(), "X-Staff-Token": staff_token},
+        timeout=10,
+    )
+    assert r.status_code == 401
+    # and from the staff page: its form posts to the member's own address
+    s, csrf = signed_in(server)
+    page = s.get(server.base_url + "/admin/staff", timeout=10).text
+    assert 'action="/admin/staff/team%2F7"' in page
+    r = s.post(
+        server.base_url + "/admin/staff/team%2F7",
+        data={"csrf_token": csrf, "active": "true"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 303, r.text
+    assert admin.get("/staff").json()[-1]["active"] is True

@@ -227,7 +227,9 @@ def admin_router(service: AdminService) -> APIRouter:
     def add_staff(body: StaffIn, request: Request, _admin: Admin, key: Key) -> JSONResponse:
         return _json(*service.add_staff(body.model_dump(exclude_unset=True), key, request.url.path))
 
-    @router.patch("/staff/{staff_id}", response_model=StaffOut, responses={404: {"description": "staff_not_found"}})
+    @router.patch(
+        "/staff/{staff_id:code}", response_model=StaffOut, responses={404: {"description": "staff_not_found"}}
+    )
     def patch_staff(staff_id: str, body: StaffPatch, _admin: Admin) -> JSONResponse:
         given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
         return _json(200, service.patch_staff(staff_id, given))

@@ -87,12 +87,14 @@ def _env() -> Any:
     nobody opens (the demo's) does not load jinja2."""
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["segment"] = lambda value: quote(str(value), safe="")  # one path segment: "/" too
+    return env
 
 
 _CSS = (HERE / "static" / "admin.css").read_bytes()
@@ -497,7 +499,7 @@ def pages_router(service: AdminService) -> APIRouter:
 
         return await staff_action(request, run)
 
-    @router.post("/staff/{staff_id}")
+    @router.post("/staff/{staff_id:code}")  # any id the API took, "/" (sent as %2F) too
     async def change_staff(staff_id: str, request: Request) -> Response:
         def run(form: dict[str, str]) -> str:
             if form.get("pin"):
