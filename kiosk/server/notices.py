@@ -145,17 +145,13 @@ def notices_of(conn: Connection, order_ids: list[str]) -> dict[str, list[dict[st
     ).all()
     for r in rows:
         out[r.order_id].append(
-            {"kind": r.kind, "state": r.state, "sent_at": _iso(r.sent_at), "created_at": _iso(r.created_at)}
+            {"kind": r.kind, "state": r.state, "sent_at": utc_iso(r.sent_at), "created_at": utc_iso(r.created_at)}
         )
     return out
 
 
 def count_unsent(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(notices).where(notices.c.state == "unsent")).scalar_one())
-
-
-def _iso(ts: float | None) -> str | None:
-    return utc_iso(ts)
 
 
 def read_settings(conn: Connection) -> dict[str, Any]:

@@ -51,9 +51,14 @@ def new_token(conn: Connection, table: Table, expires_at: float, **owner: Any) -
 PIN_ITERATIONS = 120_000
 
 
+def kdf(secret: str, salt: bytes, iterations: int = PIN_ITERATIONS) -> bytes:
+    """The slow hash of a PIN or password (PBKDF2-SHA256)."""
+    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"), salt, iterations)
+
+
 def hash_secret(secret: str, iterations: int = PIN_ITERATIONS) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"), salt, iterations)
+    digest = kdf(secret, salt, iterations)
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
 
 
@@ -62,9 +67,7 @@ def verify_secret(secret: str, stored: str) -> bool:
         scheme, iterations, salt_hex, digest_hex = stored.split("$")
         if scheme != "pbkdf2_sha256":
             return False
-        digest = hashlib.pbkdf2_hmac(
-            "sha256", secret.encode("utf-8", "surrogatepass"), bytes.fromhex(salt_hex), int(iterations)
-        )
+        digest = kdf(secret, bytes.fromhex(salt_hex), int(iterations))
     except ValueError:
         return False
     return hmac.compare_digest(digest.hex(), digest_hex)

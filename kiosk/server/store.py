@@ -73,9 +73,9 @@ from kiosk.server.lookup import LookupRules
 from kiosk.server.orders import OrderRules
 from kiosk.server.security import (  # noqa: F401
     DUMMY_HASH,
-    PIN_ITERATIONS,
     Lockout,
     hash_pin,
+    kdf,
     new_token,
     token_hash,
     verify_pin,
@@ -106,8 +106,7 @@ def body_hash(method: str, path: str, body: Any) -> str:
         rest = canon({**body, "pin": "(set)"}).encode("utf-8", "surrogatepass")
         pin = body["pin"] if isinstance(body["pin"], str) else json.dumps(body["pin"])
         salt = hashlib.sha256(rest).digest()
-        kdf = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8", "surrogatepass"), salt, PIN_ITERATIONS)
-        body = {**body, "pin": "kdf:" + kdf.hex()}
+        body = {**body, "pin": "kdf:" + kdf(pin, salt).hex()}
     return hashlib.sha256(canon(body).encode("utf-8", "surrogatepass")).hexdigest()
 
 
